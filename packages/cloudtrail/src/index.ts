@@ -1,0 +1,4 @@
+export * from './record.js';
+export * from './codec.js';
+export * from './validate.js';
+export * from './keys.js';

@@ -1,0 +1,131 @@
+import { existsSync } from 'node:fs';
+import { z } from 'zod';
+import type { EnvBinding } from './load.js';
+
+const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port');
+const readableFile = z.string().refine((p) => existsSync(p), { message: 'file does not exist' });
+
+/** Connection to the Kafka cluster, including what a production cluster needs (TLS, SASL). */
+export const kafkaSchema = z.strictObject({
+  /** Bootstrap servers. */
+  brokers: z.array(hostPort).min(1, 'must list at least one host:port'),
+  /** @default opentrail-<service> */
+  clientId: z.string().min(1).optional(),
+  /** TLS: true for the system trust store, or files for a private CA and mutual TLS. @default false */
+  ssl: z
+    .union([
+      z.boolean(),
+      z.strictObject({
+        caFile: readableFile.optional(),
+        certFile: readableFile.optional(),
+        keyFile: readableFile.optional(),
+        rejectUnauthorized: z.boolean().default(true),
+      }),
+    ])
+    .default(false),
+  sasl: z
+    .strictObject({
+      mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
+      username: z.string().min(1),
+      password: z.string().min(1),
+    })
+    .optional(),
+  /** @default 5000 */
+  connectionTimeoutMs: z.number().int().positive().default(5000),
+  /** @default 30000 */
+  requestTimeoutMs: z.number().int().positive().default(30000),
+});
+
+export const schemaRegistrySchema = z.strictObject({
+  /** Base URL of a Confluent-compatible registry, e.g. http://registry:8081 or Apicurio's …/apis/ccompat/v7 */
+  url: z.url({ message: 'must be an http(s) URL' }),
+  username: z.string().optional(),
+  password: z.string().optional(),
+});
+
+export const topicsSchema = z.strictObject({
+  /** Prepended to every topic name (events.raw → opentrail.events.raw). @default "opentrail." */
+  prefix: z.string().regex(/^[A-Za-z0-9._-]*$/, 'may hold only letters, digits, ".", "_" and "-"').default('opentrail.'),
+  /** Partitions of the topics a service creates when they do not exist. @default 6 */
+  partitions: z.number().int().min(1).default(6),
+  /** @default 1 */
+  replicationFactor: z.number().int().min(1).default(1),
+});
+
+export const httpSchema = z.strictObject({
+  /** Port of /metrics, /healthz and /readyz. 0 picks a free port. @default 9464 */
+  port: z.number().int().min(0).max(65535).default(9464),
+  /** @default 0.0.0.0 */
+  host: z.string().default('0.0.0.0'),
+});
+
+export const logSchema = z.strictObject({
+  /** @default info */
+  level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export const awsSchema = z.strictObject({
+  /** S3/KMS/SNS endpoint override (moto, MinIO, LocalStack); unset for AWS itself. */
+  endpoint: z.url({ message: 'must be an http(s) URL' }).optional(),
+  /** @default us-east-1 */
+  region: z.string().default('us-east-1'),
+  /** Path-style S3 addressing; on by default when an endpoint is set. */
+  forcePathStyle: z.boolean().optional(),
+});
+
+/** What every service reads: how to reach Kafka and the registry, topic names, its HTTP port, its log level. */
+export const commonShape = {
+  kafka: kafkaSchema,
+  schemaRegistry: schemaRegistrySchema,
+  topics: topicsSchema.default({ prefix: 'opentrail.', partitions: 6, replicationFactor: 1 }),
+  http: httpSchema.default({ port: 9464, host: '0.0.0.0' }),
+  log: logSchema.default({ level: 'info' }),
+};
+
+export const commonSchema = z.strictObject(commonShape);
+export type CommonConfig = z.infer<typeof commonSchema>;
+export type AwsConfig = z.infer<typeof awsSchema>;
+
+export const commonBindings: EnvBinding[] = [
+  { env: 'OPENTRAIL_KAFKA_BROKERS', path: 'kafka.brokers', as: 'list' },
+  { env: 'OPENTRAIL_KAFKA_CLIENT_ID', path: 'kafka.clientId' },
+  { env: 'OPENTRAIL_KAFKA_SSL', path: 'kafka.ssl', as: 'boolean' },
+  { env: 'OPENTRAIL_KAFKA_SASL_MECHANISM', path: 'kafka.sasl.mechanism' },
+  { env: 'OPENTRAIL_KAFKA_SASL_USERNAME', path: 'kafka.sasl.username' },
+  { env: 'OPENTRAIL_KAFKA_SASL_PASSWORD', path: 'kafka.sasl.password' },
+  { env: 'OPENTRAIL_SCHEMA_REGISTRY_URL', path: 'schemaRegistry.url' },
+  { env: 'OPENTRAIL_SCHEMA_REGISTRY_USERNAME', path: 'schemaRegistry.username' },
+  { env: 'OPENTRAIL_SCHEMA_REGISTRY_PASSWORD', path: 'schemaRegistry.password' },
+  { env: 'OPENTRAIL_TOPIC_PREFIX', path: 'topics.prefix' },
+  { env: 'OPENTRAIL_TOPIC_PARTITIONS', path: 'topics.partitions', as: 'number' },
+  { env: 'OPENTRAIL_TOPIC_REPLICATION_FACTOR', path: 'topics.replicationFactor', as: 'number' },
+  { env: 'OPENTRAIL_HTTP_PORT', path: 'http.port', as: 'number' },
+  { env: 'OPENTRAIL_HTTP_HOST', path: 'http.host' },
+  { env: 'OPENTRAIL_LOG_LEVEL', path: 'log.level' },
+];
+
+/** For services that talk to S3, KMS or SNS. */
+export const awsBindings: EnvBinding[] = [
+  { env: 'OPENTRAIL_AWS_ENDPOINT', path: 'aws.endpoint' },
+  { env: 'OPENTRAIL_AWS_REGION', path: 'aws.region' },
+  { env: 'OPENTRAIL_AWS_FORCE_PATH_STYLE', path: 'aws.forcePathStyle', as: 'boolean' },
+];
+
+/** The topics of the pipeline, without the prefix (architecture.md, Data flow). */
+export const TOPICS = {
+  raw: 'events.raw',
+  enriched: 'events.enriched',
+  dlq: 'events.dlq',
+  identities: 'identities',
+  deliveries: 'deliveries',
+  notifications: 'notifications',
+  alerts: 'alerts',
+} as const;
+
+export type TopicName = keyof typeof TOPICS;
+
+/** The full name of a pipeline topic (`enriched` → `opentrail.events.enriched`) or of any other topic. */
+export function topicName(config: Pick<CommonConfig, 'topics'>, name: string): string {
+  const base = (TOPICS as Record<string, string>)[name] ?? name;
+  return `${config.topics.prefix}${base}`;
+}

@@ -1,0 +1,423 @@
+import { Partitioners, type Consumer, type ConsumerConfig, type EachBatchPayload, type IHeaders, type Kafka, type KafkaMessage, type Message, type Producer, type TopicMessages } from 'kafkajs';
+import type { Logger, ServiceMetrics } from '@opentrail/observability';
+import { SerdeError, type AvroSerde } from '@opentrail/serde';
+import { deadLetterMessage, type DeadLetter } from './dead-letter.js';
+
+/** One decoded input message. */
+export interface InputRecord<T> {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: Buffer | null;
+  value: T;
+  headers: IHeaders;
+  /** Kafka timestamp (ms since epoch, as a string, as kafkajs gives it). */
+  timestamp: string;
+  /** Size of the encoded value. */
+  bytes: number;
+}
+
+/** A message to produce. Values are already encoded (see AvroSerde.encode). */
+export interface OutputMessage extends Message {
+  topic: string;
+}
+
+/**
+ * What a batch (or a flush) asks the runtime to produce. The runtime produces it, then commits the
+ * input offset (atomically, in transactional mode).
+ */
+export interface Work {
+  outputs?: OutputMessage[];
+}
+
+export interface TopicPartition {
+  topic: string;
+  partition: number;
+}
+
+export interface BatchContext extends TopicPartition {
+  highWatermark: string;
+  /** Keeps the group membership alive during long work. */
+  heartbeat(): Promise<void>;
+  /** Aborted when the processor is stopping. */
+  signal: AbortSignal;
+}
+
+/**
+ * A service's logic, called one partition at a time, in offset order. Calls for one partition never
+ * overlap (batches, flushes, assignment and revocation are serialised per partition); calls for
+ * different partitions may run concurrently.
+ */
+export interface PartitionHandler<T> {
+  /**
+   * The decoded, valid records of one fetched batch (dead letters already set aside). Each offset is
+   * handed over once per ownership of the partition. If it throws, the batch is retried, so it must
+   * not keep partial state from a failed call.
+   */
+  processBatch(records: InputRecord<T>[], context: BatchContext): Promise<Work | void>;
+  /** Time-based work for an owned partition: every flushIntervalMs, and once at shutdown. */
+  flush?(partition: TopicPartition, reason: 'tick' | 'shutdown'): Promise<Work | void>;
+  /** The partitions are now this instance's; runs before their first batch. */
+  onAssigned?(partitions: TopicPartition[]): Promise<void> | void;
+  /** The partitions were taken away: drop their state (another instance re-reads from the committed offset). */
+  onRevoked?(partitions: TopicPartition[]): Promise<void> | void;
+  /**
+   * The first offset of the partition that the handler holds only in memory (the archiver's open
+   * files), or undefined when it holds nothing. Offsets are committed up to it and no further, so a
+   * crash re-reads what was not yet made durable. Without this, everything handed over is committed.
+   */
+  heldFrom?(partition: TopicPartition): bigint | undefined;
+}
+
+export interface ProcessorOptions<T> {
+  /** Service name: metric prefix, DLQ header, log field. */
+  service: string;
+  kafka: Kafka;
+  groupId: string;
+  topic: string;
+  serde: AvroSerde<T>;
+  /** Refuses a decoded value (`bytes`: its encoded size): returns why, or undefined to accept. Refused values are dead-lettered as VALIDATION. */
+  validate?: (value: T, bytes: number) => string | undefined;
+  deadLetterTopic: string;
+  handler: PartitionHandler<T>;
+  logger: Logger;
+  metrics: ServiceMetrics;
+  /**
+   * Exactly-once outputs: one transactional producer per input partition (transactional.id
+   * `<idPrefix>-<topic>-<partition>`), so that a new owner of a partition fences the previous one,
+   * and outputs and the offset commit are one transaction.
+   */
+  transactional?: { idPrefix: string };
+  /** Period of flush('tick') per owned partition. @default no ticks */
+  flushIntervalMs?: number;
+  /** Batches of different partitions processed at once. @default 4 */
+  partitionsConsumedConcurrently?: number;
+  consumer?: Partial<ConsumerConfig>;
+}
+
+/** Per-partition state: a queue that serialises work, the next offset to hand over, and work not yet emitted. */
+class Lane {
+  private tail: Promise<unknown> = Promise.resolve();
+  /** Next offset the handler has not seen. After a rejoin kafkajs re-fetches from the committed offset; older messages are skipped. */
+  position: bigint | undefined;
+  /** Outputs the handler returned (and dead letters) that are not yet produced. */
+  pending: OutputMessage[] = [];
+  lastCommitted: bigint | undefined;
+  producer: Producer | undefined;
+
+  constructor(readonly partition: number) {}
+
+  run<R>(fn: () => Promise<R>): Promise<R> {
+    const next = this.tail.then(fn);
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+
+  idle(): Promise<unknown> {
+    return this.tail;
+  }
+}
+
+/**
+ * The stream runtime: consumes one topic in batches with kafkajs, decodes through the schema
+ * registry, sets aside what cannot be decoded or fails validation (dead-letter topic, with the
+ * reason), hands the rest to the service's handler, produces its outputs and commits offsets only
+ * after those outputs are acknowledged. Backpressure is kafkajs's own: a partition is not fetched
+ * again until its batch is done.
+ */
+export class StreamProcessor<T> {
+  private readonly consumer: Consumer;
+  private producer: Producer | undefined;
+  private readonly lanes = new Map<number, Lane>();
+  private readonly stopController = new AbortController();
+  private flushTimer: NodeJS.Timeout | undefined;
+  private joined = false;
+  private crashed: string | undefined;
+  private stopping = false;
+  private readonly m;
+
+  constructor(private readonly options: ProcessorOptions<T>) {
+    this.consumer = options.kafka.consumer({
+      groupId: options.groupId,
+      sessionTimeout: 30_000,
+      rebalanceTimeout: 60_000,
+      heartbeatInterval: 3_000,
+      maxWaitTimeInMs: 1_000,
+      allowAutoTopicCreation: false,
+      ...options.consumer,
+    });
+    const metrics = options.metrics;
+    this.m = {
+      eventsIn: metrics.counter('events_in_total', 'Messages consumed', ['topic']),
+      eventsOut: metrics.counter('events_out_total', 'Messages produced', ['topic']),
+      deadLettered: metrics.counter('events_dead_lettered_total', 'Messages sent to the dead-letter topic, by reason', ['reason']),
+      lag: metrics.gauge('consumer_lag', 'Messages behind the partition end, as of the last batch', ['topic', 'partition']),
+      batchSeconds: metrics.histogram('batch_duration_seconds', 'Time to process, produce and commit one batch', [], [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]),
+      recordAge: metrics.histogram('record_age_seconds', 'Age of a message (its Kafka timestamp) when processed', [], [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300]),
+      commits: metrics.counter('offset_commits_total', 'Offset commits (plain or transactional)'),
+      errors: metrics.counter('processing_errors_total', 'Failures by stage; the work is retried', ['stage']),
+      rebalances: metrics.counter('rebalances_total', 'Group joins'),
+      assigned: metrics.gauge('assigned_partitions', 'Partitions this instance owns'),
+    };
+    this.consumer.on(this.consumer.events.GROUP_JOIN, (event) => this.onGroupJoin(event.payload.memberAssignment));
+    this.consumer.on(this.consumer.events.CRASH, (event) => {
+      this.joined = false;
+      this.m.errors.inc({ stage: 'consumer' });
+      if (!event.payload.restart) this.crashed = event.payload.error.message;
+      options.logger.error({ err: event.payload.error, restart: event.payload.restart }, 'consumer crashed');
+    });
+  }
+
+  /** Joined the group and not stopping: for /readyz. */
+  get ready(): boolean | string {
+    if (this.stopping) return 'stopping';
+    return this.joined || 'not a member of the consumer group yet';
+  }
+
+  /** For /healthz: false once the consumer crashed for good. */
+  get healthy(): boolean | string {
+    return this.crashed === undefined || `consumer stopped: ${this.crashed}`;
+  }
+
+  /** The shared idempotent producer (non-transactional mode), for services that produce outside batches. */
+  get sharedProducer(): Producer | undefined {
+    return this.producer;
+  }
+
+  assignedPartitions(): number[] {
+    return [...this.lanes.keys()];
+  }
+
+  async start(): Promise<void> {
+    const { options } = this;
+    if (!options.transactional) {
+      this.producer = options.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+      await this.producer.connect();
+    }
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topic: options.topic, fromBeginning: true });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 4,
+      eachBatch: (payload) => this.onBatch(payload),
+    });
+    if (options.flushIntervalMs) {
+      this.flushTimer = setInterval(() => this.tick(), options.flushIntervalMs);
+      this.flushTimer.unref();
+    }
+  }
+
+  private onGroupJoin(assignment: Record<string, number[]>) {
+    this.joined = true;
+    this.m.rebalances.inc();
+    const owned = new Set(assignment[this.options.topic] ?? []);
+    const revoked = [...this.lanes.keys()].filter((p) => !owned.has(p));
+    const added = [...owned].filter((p) => !this.lanes.has(p));
+    for (const partition of revoked) {
+      const lane = this.lanes.get(partition)!;
+      this.lanes.delete(partition);
+      void lane.run(() => this.release(lane)).catch((err: unknown) => this.options.logger.error({ err, partition }, 'releasing a revoked partition failed'));
+    }
+    for (const partition of added) this.laneFor(partition);
+    this.m.assigned.set(this.lanes.size);
+    if (revoked.length || added.length) this.options.logger.info({ assigned: [...owned].sort((a, b) => a - b), added, revoked }, 'partitions assigned');
+  }
+
+  private laneFor(partition: number): Lane {
+    let lane = this.lanes.get(partition);
+    if (lane) return lane;
+    lane = new Lane(partition);
+    this.lanes.set(partition, lane);
+    const created = lane;
+    void lane.run(async () => {
+      const tp = { topic: this.options.topic, partition };
+      if (this.options.transactional) {
+        // Connecting a transactional producer registers its transactional.id and fences any
+        // previous producer with the same id: the former owner of this partition.
+        created.producer = this.options.kafka.producer({
+          transactionalId: `${this.options.transactional.idPrefix}-${this.options.topic}-${partition}`,
+          idempotent: true,
+          maxInFlightRequests: 1,
+          createPartitioner: Partitioners.DefaultPartitioner,
+        });
+        await created.producer.connect();
+      }
+      await this.options.handler.onAssigned?.([tp]);
+    });
+    return lane;
+  }
+
+  private async release(lane: Lane) {
+    await this.options.handler.onRevoked?.([{ topic: this.options.topic, partition: lane.partition }]);
+    await lane.producer?.disconnect();
+  }
+
+  private async onBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    if (this.stopping || batch.messages.length === 0) return;
+    const lane = this.laneFor(batch.partition);
+    await lane.run(async () => {
+      if (this.stopping || this.lanes.get(batch.partition) !== lane) return;
+      const started = process.hrtime.bigint();
+      // Work of an earlier attempt that was handed over but not yet produced/committed goes first.
+      await this.emit(lane, 'retry');
+      const fresh = lane.position === undefined ? batch.messages : batch.messages.filter((m) => BigInt(m.offset) >= lane.position!);
+      if (fresh.length > 0) {
+        const { records, deadLetters } = await this.decode(batch.topic, batch.partition, fresh);
+        const context: BatchContext = { topic: batch.topic, partition: batch.partition, highWatermark: batch.highWatermark, heartbeat: () => payload.heartbeat(), signal: this.stopController.signal };
+        let work: Work | void;
+        try {
+          work = records.length > 0 ? await this.options.handler.processBatch(records, context) : undefined;
+        } catch (err) {
+          this.m.errors.inc({ stage: 'process' });
+          this.options.logger.error({ err, partition: batch.partition, offset: fresh[0]!.offset }, 'processing a batch failed; it will be retried');
+          throw err;
+        }
+        lane.position = BigInt(fresh[fresh.length - 1]!.offset) + 1n;
+        lane.pending.push(...deadLetters, ...(work?.outputs ?? []));
+        this.m.eventsIn.inc({ topic: batch.topic }, fresh.length);
+        const now = Date.now();
+        for (const m of fresh) this.m.recordAge.observe(Math.max(0, now - Number(m.timestamp)) / 1000);
+      }
+      await this.emit(lane, 'batch');
+      payload.resolveOffset(batch.lastOffset());
+      this.m.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
+      this.m.batchSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    });
+  }
+
+  /** Decodes a batch; whatever cannot be read or is refused becomes a dead letter. */
+  private async decode(topic: string, partition: number, messages: KafkaMessage[]) {
+    const { serde, validate, deadLetterTopic, service } = this.options;
+    // One registry round trip per unknown schema id per batch, not per message. If the registry is
+    // unreachable this throws (retriable): the batch is retried rather than dead-lettered.
+    await serde.prepare(messages.map((m) => m.value));
+    const records: InputRecord<T>[] = [];
+    const deadLetters: OutputMessage[] = [];
+    const reject = (message: KafkaMessage, letter: DeadLetter) => {
+      this.m.deadLettered.inc({ reason: letter.reason });
+      deadLetters.push({ topic: deadLetterTopic, ...deadLetterMessage(message, { topic, partition, service }, letter) });
+    };
+    for (const message of messages) {
+      let value: T;
+      try {
+        value = serde.decode(message.value);
+      } catch (err) {
+        if (!(err instanceof SerdeError) || err.canRetry) throw err;
+        reject(message, { reason: err.code, detail: err.message });
+        continue;
+      }
+      const refusal = validate?.(value, message.value?.length ?? 0);
+      if (refusal) {
+        reject(message, { reason: 'VALIDATION', detail: refusal });
+        continue;
+      }
+      records.push({ topic, partition, offset: message.offset, key: message.key, value, headers: message.headers ?? {}, timestamp: message.timestamp, bytes: message.value?.length ?? 0 });
+    }
+    if (deadLetters.length > 0) {
+      this.options.logger.warn({ partition, count: deadLetters.length, reasons: [...new Set(deadLetters.map((d) => String(d.headers?.['opentrail-dlq-reason'])))] }, 'dead-lettered messages');
+    }
+    return { records, deadLetters };
+  }
+
+  /**
+   * Produces the lane's pending outputs, then commits up to what the handler no longer holds only in
+   * memory; in one transaction when transactional.
+   */
+  private async emit(lane: Lane, stage: 'batch' | 'retry' | 'flush'): Promise<void> {
+    const { topic, handler } = this.options;
+    const outputs = lane.pending;
+    if (lane.position === undefined && outputs.length === 0) return;
+    const held = handler.heldFrom?.({ topic, partition: lane.partition });
+    let commit = held !== undefined && (lane.position === undefined || held < lane.position) ? held : lane.position;
+    // Commit only forward.
+    if (commit !== undefined && lane.lastCommitted !== undefined && commit <= lane.lastCommitted) commit = undefined;
+    if (outputs.length === 0 && commit === undefined) return;
+    const topicMessages = groupByTopic(outputs);
+    const offsets = commit !== undefined ? [{ topic, partitions: [{ partition: lane.partition, offset: commit.toString() }] }] : [];
+    try {
+      if (this.options.transactional) {
+        const producer = lane.producer;
+        if (!producer) throw new Error(`no transactional producer for partition ${lane.partition}`);
+        const transaction = await producer.transaction();
+        try {
+          if (topicMessages.length > 0) await transaction.sendBatch({ topicMessages });
+          if (offsets.length > 0) await transaction.sendOffsets({ consumerGroupId: this.options.groupId, topics: offsets });
+          await transaction.commit();
+        } catch (err) {
+          await transaction.abort().catch(() => undefined);
+          throw err;
+        }
+      } else {
+        if (topicMessages.length > 0) await this.producer!.sendBatch({ topicMessages, acks: -1 });
+        if (offsets.length > 0) await this.consumer.commitOffsets(offsets.flatMap((t) => t.partitions.map((p) => ({ topic: t.topic, ...p }))));
+      }
+    } catch (err) {
+      this.m.errors.inc({ stage: stage === 'flush' ? 'flush' : 'emit' });
+      this.options.logger.warn({ err, partition: lane.partition, outputs: outputs.length }, 'producing or committing failed; it will be retried');
+      throw err;
+    }
+    for (const t of topicMessages) this.m.eventsOut.inc({ topic: t.topic }, t.messages.length);
+    if (commit !== undefined) {
+      lane.lastCommitted = commit;
+      this.m.commits.inc();
+    }
+    lane.pending = [];
+  }
+
+  private tick() {
+    if (this.stopping) return;
+    for (const lane of this.lanes.values()) {
+      void lane
+        .run(() => this.flushLane(lane, 'tick'))
+        .catch((err: unknown) => this.options.logger.warn({ err, partition: lane.partition }, 'flush failed; it will be retried on the next tick'));
+    }
+  }
+
+  private async flushLane(lane: Lane, reason: 'tick' | 'shutdown') {
+    if (this.lanes.get(lane.partition) !== lane) return;
+    const work = await this.options.handler.flush?.({ topic: this.options.topic, partition: lane.partition }, reason);
+    lane.pending.push(...(work?.outputs ?? []));
+    await this.emit(lane, 'flush');
+  }
+
+  /**
+   * Clean stop (SIGTERM): no new batches are taken, in-flight batches finish, the handler flushes
+   * what it holds, outputs are produced and offsets committed, then the consumer leaves the group
+   * so its partitions move at once instead of after a session timeout.
+   */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.stopController.abort();
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    const { logger, topic } = this.options;
+    try {
+      this.consumer.pause([{ topic }]);
+    } catch {
+      /* not running */
+    }
+    await Promise.all([...this.lanes.values()].map((lane) => lane.idle()));
+    await Promise.all(
+      [...this.lanes.values()].map((lane) =>
+        lane.run(() => this.flushLane(lane, 'shutdown')).catch((err: unknown) => logger.error({ err, partition: lane.partition }, 'final flush failed; the partition will be re-read from its committed offset')),
+      ),
+    );
+    await this.consumer.disconnect().catch((err: unknown) => logger.warn({ err }, 'consumer disconnect failed'));
+    await Promise.all([...this.lanes.values()].map(async (lane) => lane.producer?.disconnect().catch(() => undefined)));
+    await this.producer?.disconnect().catch(() => undefined);
+    this.lanes.clear();
+    this.m.assigned.set(0);
+  }
+}
+
+function groupByTopic(outputs: OutputMessage[]): TopicMessages[] {
+  const byTopic = new Map<string, Message[]>();
+  for (const { topic, ...message } of outputs) {
+    let list = byTopic.get(topic);
+    if (!list) byTopic.set(topic, (list = []));
+    list.push(message);
+  }
+  return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+}

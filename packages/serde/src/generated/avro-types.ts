@@ -1,0 +1,710 @@
+// Generated from schemas/*.avsc by `npm run schemas:types`. Do not edit.
+/* eslint-disable */
+
+export interface DevOpentrailUserIdentity {
+    /**
+     * Default: null
+     */
+    type: null | string;
+    /**
+     * Default: null
+     */
+    principalId: null | string;
+    /**
+     * Default: null
+     */
+    arn: null | string;
+    /**
+     * Default: null
+     */
+    accountId: null | string;
+    /**
+     * Default: null
+     */
+    accessKeyId: null | string;
+    /**
+     * Default: null
+     */
+    userName: null | string;
+    /**
+     * Default: null
+     */
+    invokedBy: null | string;
+    /**
+     * Default: null
+     */
+    identityProvider: null | string;
+    /**
+     * Default: null
+     */
+    credentialId: null | string;
+    /**
+     * JSON text
+     *
+     * Default: null
+     */
+    sessionContext: null | string;
+    /**
+     * JSON text
+     *
+     * Default: null
+     */
+    onBehalfOf: null | string;
+    /**
+     * JSON text
+     *
+     * Default: null
+     */
+    inScopeOf: null | string;
+    /**
+     * JSON text
+     *
+     * Default: null
+     */
+    invokedByDelegate: null | string;
+    /**
+     * JSON object text: members not modelled above, or whose value did not fit
+     *
+     * Default: null
+     */
+    additionalFields: null | string;
+}
+
+export interface DevOpentrailResource {
+    /**
+     * Default: null
+     */
+    ARN: null | string;
+    /**
+     * Default: null
+     */
+    accountId: null | string;
+    /**
+     * Default: null
+     */
+    type: null | string;
+}
+
+/**
+ * One API call, as a CloudTrail record (cloudtrail-spec.md §1.3). Fields are typed where CloudTrail's type is fixed; free-form members travel as JSON text; anything else the producer sent (unknown fields, or values that do not fit a typed field, such as an explicit null) travels in additionalFields, so a record round-trips without loss.
+ */
+
+export interface DevOpentrailApiCallEvent {
+    eventVersion: string;
+    /**
+     * Default: null
+     */
+    userIdentity: null | DevOpentrailUserIdentity;
+    /**
+     * UTC, yyyy-MM-ddTHH:mm:ssZ, exactly as recorded
+     */
+    eventTime: string;
+    /**
+     * Default: null
+     */
+    eventSource: null | string;
+    /**
+     * Default: null
+     */
+    eventName: null | string;
+    awsRegion: string;
+    /**
+     * Default: null
+     */
+    sourceIPAddress: null | string;
+    /**
+     * Default: null
+     */
+    userAgent: null | string;
+    /**
+     * Default: null
+     */
+    errorCode: null | string;
+    /**
+     * Default: null
+     */
+    errorMessage: null | string;
+    /**
+     * JSON text (may be the text null)
+     *
+     * Default: null
+     */
+    requestParameters: null | string;
+    /**
+     * JSON text (may be the text null)
+     *
+     * Default: null
+     */
+    responseElements: null | string;
+    /**
+     * JSON text
+     *
+     * Default: null
+     */
+    additionalEventData: null | string;
+    /**
+     * Default: null
+     */
+    requestID: null | string;
+    eventID: string;
+    /**
+     * Default: null
+     */
+    eventType: null | string;
+    /**
+     * Default: null
+     */
+    apiVersion: null | string;
+    /**
+     * Default: null
+     */
+    managementEvent: null | boolean;
+    /**
+     * Default: null
+     */
+    readOnly: null | boolean;
+    /**
+     * Default: null
+     */
+    resources: null | DevOpentrailResource[];
+    /**
+     * Default: null
+     */
+    recipientAccountId: null | string;
+    /**
+     * JSON text
+     *
+     * Default: null
+     */
+    serviceEventDetails: null | string;
+    /**
+     * Default: null
+     */
+    sharedEventID: null | string;
+    /**
+     * Default: null
+     */
+    vpcEndpointId: null | string;
+    /**
+     * Default: null
+     */
+    vpcEndpointAccountId: null | string;
+    /**
+     * Default: null
+     */
+    eventCategory: null | string;
+    /**
+     * JSON text
+     *
+     * Default: null
+     */
+    addendum: null | string;
+    /**
+     * Default: null
+     */
+    sessionCredentialFromConsole: null | string;
+    /**
+     * JSON text
+     *
+     * Default: null
+     */
+    edgeDeviceDetails: null | string;
+    /**
+     * JSON text
+     *
+     * Default: null
+     */
+    tlsDetails: null | string;
+    /**
+     * JSON text (CloudTrail Lake only)
+     *
+     * Default: null
+     */
+    eventContext: null | string;
+    /**
+     * JSON text (Insights records)
+     *
+     * Default: null
+     */
+    insightDetails: null | string;
+    /**
+     * Default: null
+     */
+    annotation: null | string;
+    /**
+     * JSON object text: top-level members not modelled above, or whose value did not fit their field
+     *
+     * Default: null
+     */
+    additionalFields: null | string;
+}
+
+export interface DevOpentrailRoleSession {
+    /**
+     * Default: null
+     */
+    roleArn: null | string;
+    /**
+     * Default: null
+     */
+    sessionName: null | string;
+    /**
+     * Default: null
+     */
+    sessionArn: null | string;
+    /**
+     * Default: null
+     */
+    sourceIdentity: null | string;
+    /**
+     * Default: null
+     */
+    mfaAuthenticated: null | boolean;
+    /**
+     * the STS API that issued the credentials, e.g. AssumeRole
+     *
+     * Default: null
+     */
+    issuedBy: null | string;
+    /**
+     * Default: null
+     */
+    expiresAt: null | number;
+}
+
+export interface DevOpentrailPrincipal {
+    /**
+     * Default: null
+     */
+    type: null | string;
+    /**
+     * Default: null
+     */
+    arn: null | string;
+    /**
+     * Default: null
+     */
+    principalId: null | string;
+    /**
+     * Default: null
+     */
+    accountId: null | string;
+    /**
+     * Default: null
+     */
+    userName: null | string;
+    /**
+     * Default: null
+     */
+    accessKeyId: null | string;
+}
+
+/**
+ * Who is behind the access key that signed the call.
+ */
+
+export interface DevOpentrailResolvedIdentity {
+    /**
+     * where the answer came from: event (the record itself), inventory (the identities table), sts (a learned STS session), unresolved
+     */
+    source: string;
+    /**
+     * Default: null
+     */
+    principalType: null | string;
+    /**
+     * Default: null
+     */
+    principalArn: null | string;
+    /**
+     * Default: null
+     */
+    principalId: null | string;
+    /**
+     * Default: null
+     */
+    accountId: null | string;
+    /**
+     * Default: null
+     */
+    userName: null | string;
+    /**
+     * Default: null
+     */
+    session: null | DevOpentrailRoleSession;
+    /**
+     * The principal who really did it: the end of the chain of sessions (the IAM user who assumed the role).
+     *
+     * Default: null
+     */
+    actor: null | DevOpentrailPrincipal;
+    /**
+     * ARNs from the signing principal to the actor
+     *
+     * Default: []
+     */
+    chain: string[];
+}
+
+export interface DevOpentrailGeoLocation {
+    /**
+     * public, private, loopback, link-local, reserved, aws-service, aws-internal, hostname or invalid
+     */
+    classification: string;
+    /**
+     * ISO 3166-1 alpha-2
+     *
+     * Default: null
+     */
+    country: null | string;
+    /**
+     * Default: null
+     */
+    subdivision: null | string;
+    /**
+     * Default: null
+     */
+    city: null | string;
+    /**
+     * Default: null
+     */
+    latitude: null | number;
+    /**
+     * Default: null
+     */
+    longitude: null | number;
+    /**
+     * Default: null
+     */
+    timezone: null | string;
+    /**
+     * Default: null
+     */
+    asn: null | number;
+    /**
+     * Default: null
+     */
+    asOrganization: null | string;
+    /**
+     * the database that answered
+     *
+     * Default: null
+     */
+    database: null | string;
+}
+
+export interface DevOpentrailServiceClassification {
+    /**
+     * IAM service key, e.g. s3
+     *
+     * Default: null
+     */
+    name: null | string;
+    /**
+     * Read, Write, List, Tagging or Permissions management
+     *
+     * Default: null
+     */
+    accessLevel: null | string;
+    /**
+     * the record's readOnly, or derived from the access level when the record has none
+     *
+     * Default: null
+     */
+    readOnly: null | boolean;
+}
+
+export interface DevOpentrailEnrichment {
+    enrichedAt: number;
+    /**
+     * Default: null
+     */
+    identity: null | DevOpentrailResolvedIdentity;
+    /**
+     * Default: null
+     */
+    geo: null | DevOpentrailGeoLocation;
+    /**
+     * Default: null
+     */
+    service: null | DevOpentrailServiceClassification;
+}
+
+/**
+ * An ApiCallEvent exactly as the producer recorded it, plus what the enricher learned about it. Enrichment never changes the event.
+ */
+
+export interface DevOpentrailEnrichedEvent {
+    event: DevOpentrailApiCallEvent;
+    enrichment: DevOpentrailEnrichment;
+}
+
+export interface DevOpentrailStsSession {
+    /**
+     * AssumeRole, AssumeRoleWithSAML, AssumeRoleWithWebIdentity, GetSessionToken or GetFederationToken
+     */
+    issuedBy: string;
+    /**
+     * Default: null
+     */
+    roleArn: null | string;
+    /**
+     * Default: null
+     */
+    sessionName: null | string;
+    /**
+     * Default: null
+     */
+    sessionArn: null | string;
+    /**
+     * Default: null
+     */
+    sourceIdentity: null | string;
+    /**
+     * Default: null
+     */
+    mfaAuthenticated: null | boolean;
+    /**
+     * the STS call's eventID
+     *
+     * Default: null
+     */
+    eventId: null | string;
+    /**
+     * Default: null
+     */
+    callerType: null | string;
+    /**
+     * Default: null
+     */
+    callerArn: null | string;
+    /**
+     * Default: null
+     */
+    callerPrincipalId: null | string;
+    /**
+     * Default: null
+     */
+    callerAccountId: null | string;
+    /**
+     * Default: null
+     */
+    callerUserName: null | string;
+    /**
+     * lets a chain of sessions be followed back to the long-term key
+     *
+     * Default: null
+     */
+    callerAccessKeyId: null | string;
+}
+
+/**
+ * The principal behind one access key id (the key of the compacted identities topic). Published by teams (IAM inventory) or learned by the enricher from STS responses. A null value (tombstone) forgets the key.
+ */
+
+export interface DevOpentrailIdentity {
+    accessKeyId: string;
+    /**
+     * IAMUser, Root, AssumedRole, FederatedUser, ...
+     */
+    principalType: string;
+    /**
+     * Default: null
+     */
+    principalArn: null | string;
+    /**
+     * Default: null
+     */
+    principalId: null | string;
+    /**
+     * Default: null
+     */
+    accountId: null | string;
+    /**
+     * Default: null
+     */
+    userName: null | string;
+    /**
+     * inventory, or the STS API the key was learned from (sts:AssumeRole, ...)
+     */
+    source: string;
+    observedAt: number;
+    /**
+     * Default: null
+     */
+    expiresAt: null | number;
+    /**
+     * For temporary credentials: how they were obtained.
+     *
+     * Default: null
+     */
+    session: null | DevOpentrailStsSession;
+}
+
+export type DevOpentrailDeliveryKind = "LOG" | "INSIGHT" | "DIGEST";
+
+export type DevOpentrailEncryptionMode = "SSE_S3" | "SSE_KMS" | "CSE_KMS" | "NONE";
+
+export interface DevOpentrailDeliveryEncryption {
+    mode: DevOpentrailEncryptionMode;
+    /**
+     * Default: null
+     */
+    kmsKeyId: null | string;
+}
+
+export interface DevOpentrailDeliverySource {
+    topic: string;
+    partition: number;
+    firstOffset: number;
+    lastOffset: number;
+}
+
+export interface DevOpentrailDigestInfo {
+    startTime: number;
+    endTime: number;
+    signature: string;
+    publicKeyFingerprint: string;
+    /**
+     * Default: null
+     */
+    previousKey: null | string;
+    logFileCount: number;
+}
+
+/**
+ * One object delivered to S3: a log file (archiver), an Insights file (archiver) or a digest file (digester).
+ */
+
+export interface DevOpentrailDelivery {
+    /**
+     * stable per (bucket, key, sha256): a repeat of the same delivery has the same id
+     */
+    deliveryId: string;
+    kind: DevOpentrailDeliveryKind;
+    trailName: string;
+    trailArn: string;
+    homeRegion: string;
+    bucket: string;
+    key: string;
+    accountId: string;
+    region: string;
+    /**
+     * Default: null
+     */
+    organizationId: null | string;
+    recordCount: number;
+    uncompressedBytes: number;
+    compressedBytes: number;
+    /**
+     * lower-case hex SHA-256 of the uncompressed content
+     */
+    sha256: string;
+    /**
+     * Default: null
+     */
+    oldestEventTime: null | number;
+    /**
+     * Default: null
+     */
+    newestEventTime: null | number;
+    deliveredAt: number;
+    encryption: DevOpentrailDeliveryEncryption;
+    /**
+     * The input records the object was built from (log and Insights files).
+     *
+     * Default: null
+     */
+    source: null | DevOpentrailDeliverySource;
+    /**
+     * For digest files: the signature and the chain link.
+     *
+     * Default: null
+     */
+    digest: null | DevOpentrailDigestInfo;
+}
+
+export type DevOpentrailRuleKind = "FILTER_PATTERN" | "SIGMA" | "THRESHOLD" | "INSIGHT";
+
+export type DevOpentrailSeverity = "INFORMATIONAL" | "LOW" | "MEDIUM" | "HIGH" | "CRITICAL";
+
+/**
+ * A rule fired. alertId derives from (rule, group key, window), so a repeat of the same alert has the same id.
+ */
+
+export interface DevOpentrailAlert {
+    alertId: string;
+    ruleId: string;
+    ruleKind: DevOpentrailRuleKind;
+    title: string;
+    /**
+     * Default: null
+     */
+    description: null | string;
+    severity: DevOpentrailSeverity;
+    /**
+     * Default: []
+     */
+    tags: string[];
+    /**
+     * the value of the group-by fields, e.g. a user ARN
+     *
+     * Default: null
+     */
+    groupKey: null | string;
+    count: number;
+    windowStart: number;
+    windowEnd: number;
+    firstSeen: number;
+    lastSeen: number;
+    /**
+     * Default: []
+     */
+    eventIds: string[];
+    /**
+     * Default: null
+     */
+    accountId: null | string;
+    /**
+     * Default: null
+     */
+    region: null | string;
+    /**
+     * one triggering event as CloudTrail JSON
+     *
+     * Default: null
+     */
+    sampleEvent: null | string;
+    firedAt: number;
+}
+
+export type UserIdentity = DevOpentrailUserIdentity;
+export type Resource = DevOpentrailResource;
+export type ApiCallEvent = DevOpentrailApiCallEvent;
+export type RoleSession = DevOpentrailRoleSession;
+export type Principal = DevOpentrailPrincipal;
+export type ResolvedIdentity = DevOpentrailResolvedIdentity;
+export type GeoLocation = DevOpentrailGeoLocation;
+export type ServiceClassification = DevOpentrailServiceClassification;
+export type Enrichment = DevOpentrailEnrichment;
+export type EnrichedEvent = DevOpentrailEnrichedEvent;
+export type StsSession = DevOpentrailStsSession;
+export type Identity = DevOpentrailIdentity;
+export type DeliveryKind = DevOpentrailDeliveryKind;
+export type EncryptionMode = DevOpentrailEncryptionMode;
+export type DeliveryEncryption = DevOpentrailDeliveryEncryption;
+export type DeliverySource = DevOpentrailDeliverySource;
+export type DigestInfo = DevOpentrailDigestInfo;
+export type Delivery = DevOpentrailDelivery;
+export type RuleKind = DevOpentrailRuleKind;
+export type Severity = DevOpentrailSeverity;
+export type Alert = DevOpentrailAlert;
+
+/** Value type of each top-level schema. */
+export interface SchemaTypes {
+  ApiCallEvent: ApiCallEvent;
+  EnrichedEvent: EnrichedEvent;
+  Identity: Identity;
+  Delivery: Delivery;
+  Alert: Alert;
+}

@@ -1,0 +1,38 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * Pinned versions of the real servers the local stack runs (local-stack.md §0).
+ * Each can be overridden by an environment variable, e.g. KAFKA_VERSION=4.1.0.
+ */
+export interface StackVersions {
+  /** Apache Kafka broker (KRaft). @default 3.9.1 */
+  kafka: string;
+  /**
+   * Apicurio Registry, used through its Confluent-compatible API. @default 3.3.3 (needs Java 21+;
+   * where no such JDK exists, 2.6.13.Final, the last line that runs on Java 17, is used instead)
+   */
+  apicurio: string;
+  /** moto server (S3, KMS, SNS, SQS). @default 5.2.5 */
+  moto: string;
+  /** AWS CLI v1, installed beside moto so tests can run `aws cloudtrail validate-logs`. @default 1.46.3 */
+  awscli: string;
+}
+
+export function stackVersions(env: NodeJS.ProcessEnv = process.env): StackVersions {
+  return {
+    kafka: env.KAFKA_VERSION ?? '3.9.1',
+    apicurio: env.APICURIO_VERSION ?? '3.3.3',
+    moto: env.MOTO_VERSION ?? '5.2.5',
+    awscli: env.AWSCLI_VERSION ?? '1.46.3',
+  };
+}
+
+/** Downloads live outside the repository so that a fresh clone (or a second stack) reuses them. */
+export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.OPENTRAIL_CACHE_DIR ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'opentrail');
+}
+
+export function isKafka4(version: string): boolean {
+  return Number(version.split('.')[0]) >= 4;
+}

@@ -1,0 +1,31 @@
+import { createLogger, ServiceMetrics } from '@opentrail/observability';
+import { StreamProcessor, type InputRecord, type PartitionHandler } from '@opentrail/runtime';
+import { serdeFor, type ApiCallEvent } from '@opentrail/serde';
+import { validateApiCallEvent } from '@opentrail/cloudtrail';
+import { testKafka, testRegistry } from './env.js';
+
+/** A processor over a raw-events topic that keeps every record it is handed, for runtime tests. */
+export async function startCollectingProcessor(prefix: string, options: { groupId?: string; onBatch?: (records: InputRecord<ApiCallEvent>[]) => Promise<void> | void } = {}) {
+  const received: InputRecord<ApiCallEvent>[] = [];
+  const handler: PartitionHandler<ApiCallEvent> = {
+    async processBatch(records) {
+      await options.onBatch?.(records);
+      received.push(...records);
+    },
+  };
+  const metrics = new ServiceMetrics('testproc');
+  const processor = new StreamProcessor<ApiCallEvent>({
+    service: 'testproc',
+    kafka: testKafka('testproc'),
+    groupId: options.groupId ?? `${prefix}group`,
+    topic: `${prefix}events.raw`,
+    serde: serdeFor(testRegistry(), 'ApiCallEvent'),
+    validate: validateApiCallEvent,
+    deadLetterTopic: `${prefix}events.dlq`,
+    handler,
+    logger: createLogger('testproc', 'warn'),
+    metrics,
+  });
+  await processor.start();
+  return { processor, received, metrics };
+}

@@ -1,0 +1,52 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { InvalidRecordError, toCloudTrailRecord, type CloudTrailRecord } from '@opentrail/cloudtrail';
+import { Recorder } from '@opentrail/producer';
+import { stackEndpoints, testKafka, uniquePrefix } from '../helpers/env.js';
+import { realRecords } from '../helpers/fixtures.js';
+import { createTopics } from '../helpers/kafka.js';
+import { startCollectingProcessor } from '../helpers/processor.js';
+import { waitFor } from '../helpers/wait.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+describe('round trip: producer client → Kafka → runtime', () => {
+  it('brings every real CloudTrail record back deep-equal', async () => {
+    const prefix = uniquePrefix('roundtrip');
+    const kafka = testKafka();
+    await createTopics(kafka, [`${prefix}events.raw`, `${prefix}events.dlq`]);
+    const recorder = await Recorder.create({ kafka, registry: { url: stackEndpoints().schemaRegistryUrl }, topic: `${prefix}events.raw` });
+    cleanups.push(() => recorder.close());
+
+    const records = realRecords();
+    const outcomes = await Promise.allSettled(records.map((r) => recorder.record(r)));
+    await recorder.flush();
+
+    // Three fixture records carry account ids that are not 12 digits ("123456789", "00000",
+    // "0000"); the client refuses them and names the member. Every other record is accepted.
+    const refused = outcomes.flatMap((o, i) => (o.status === 'rejected' ? [{ index: i, error: o.reason as Error }] : []));
+    expect(refused.map((r) => records[r.index]!.recipientAccountId)).toEqual(['123456789', '00000', '0000']);
+    for (const r of refused) {
+      expect(r.error).toBeInstanceOf(InvalidRecordError);
+      expect((r.error as InvalidRecordError).problems[0]).toMatchObject({ member: 'recipientAccountId', problem: expect.stringContaining('12-digit') });
+    }
+
+    const { processor, received } = await startCollectingProcessor(prefix);
+    cleanups.push(() => processor.stop());
+    const accepted = outcomes.flatMap((o, i) => (o.status === 'fulfilled' ? [{ original: records[i]!, eventID: o.value.eventID }] : []));
+    expect(accepted).toHaveLength(501);
+    await waitFor(() => received.length >= accepted.length, `${accepted.length} records through the runtime`);
+
+    const byId = new Map(received.map((r) => [r.value.eventID, toCloudTrailRecord(r.value)]));
+    // The client fills eventID where a record has none (6 fixture records); nothing else differs.
+    const withoutEventId = accepted.filter((a) => a.original.eventID === undefined);
+    expect(withoutEventId).toHaveLength(6);
+    for (const { original, eventID } of accepted) {
+      const expected: CloudTrailRecord = original.eventID === undefined ? { ...original, eventID } : original;
+      expect(byId.get(eventID)).toStrictEqual(expected);
+    }
+    expect(received).toHaveLength(accepted.length);
+  });
+});
