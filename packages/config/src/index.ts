@@ -1,3 +1,3 @@
-export { loadConfig, ConfigError, type EnvBinding, type LoadOptions, type Loaded } from './load.js';
+export { loadConfig, ConfigError, CONFIG_SECTIONS, type EnvBinding, type LoadOptions, type Loaded } from './load.js';
 export * from './common.js';
 export { z } from 'zod';

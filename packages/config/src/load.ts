@@ -27,7 +27,19 @@ export interface LoadOptions {
   bindings: EnvBinding[];
   /** The variable that names the file. @default OPENTRAIL_CONFIG_FILE */
   fileEnv?: string;
+  /**
+   * Top-level sections of a file shared by several services. A section this schema does not
+   * declare belongs to another service and is ignored, instead of refused as an unknown key.
+   * @default CONFIG_SECTIONS
+   */
+  sharedSections?: readonly string[];
 }
+
+/**
+ * Top-level sections of the one configuration file all services can share (the demo writes one):
+ * each service reads the common keys and its own sections, and ignores the rest.
+ */
+export const CONFIG_SECTIONS = ['aws', 'trails', 'enricher', 'archiver', 'digester', 'notifier', 'alerter', 'api', 'history', 'demo'] as const;
 
 export interface Loaded<T> {
   config: T;
@@ -79,11 +91,18 @@ export function loadConfig<S extends z.ZodType>(schema: S, options: LoadOptions)
     .filter((k) => k.startsWith('OPENTRAIL_') && !bound.has(k) && !IGNORED_ENV.has(k))
     .map((k) => `environment variable ${k} is not read by this service`);
 
+  const declared = (schema as unknown as { shape?: Record<string, unknown> }).shape;
+  for (const section of options.sharedSections ?? CONFIG_SECTIONS) {
+    if (declared && !(section in declared)) delete raw[section];
+  }
+
   const result = schema.safeParse(raw);
   if (!result.success) {
     for (const issue of result.error.issues) {
       const path = issue.path.join('.');
-      const source = sources.get(path) ?? sourceOfParent(sources, path);
+      // An unknown key has no path of its own in the issue; its source is that of the key itself.
+      const keyPath = issue.code === 'unrecognized_keys' ? [path, issue.keys[0]].filter(Boolean).join('.') : path;
+      const source = sources.get(keyPath) ?? sourceOfParent(sources, keyPath);
       problems.push(`${path || '(root)'}${source ? ` (${source})` : ''}: ${describe(issue)}`);
     }
   }

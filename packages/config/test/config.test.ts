@@ -52,6 +52,15 @@ describe('loadConfig', () => {
     expect(problems(() => loadConfig(schema, { env: { ...env, OPENTRAIL_CONFIG_FILE: file }, bindings }))).toEqual([`archiver (file ${file}): unknown key rollSecs`]);
   });
 
+  it('ignores the sections of other services in a shared file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    const file = join(dir, 'opentrail.yaml');
+    writeFileSync(file, 'archiver:\n  rollSeconds: 7\nalerter:\n  rules: []\nnotarealsection: 1\n');
+    expect(problems(() => loadConfig(schema, { env: { ...env, OPENTRAIL_CONFIG_FILE: file }, bindings }))).toEqual([`(root) (file ${file}): unknown key notarealsection`]);
+    writeFileSync(file, 'archiver:\n  rollSeconds: 7\nalerter:\n  rules: []\n');
+    expect(loadConfig(schema, { env: { ...env, OPENTRAIL_CONFIG_FILE: file }, bindings }).config.archiver.rollSeconds).toBe(7);
+  });
+
   it('warns about OPENTRAIL_ variables nothing reads', () => {
     const { warnings } = loadConfig(schema, { env: { ...env, OPENTRAIL_KAFKA_BROKER: 'x' }, bindings });
     expect(warnings).toEqual(['environment variable OPENTRAIL_KAFKA_BROKER is not read by this service']);
