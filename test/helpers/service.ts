@@ -26,15 +26,15 @@ export interface ServiceProcess {
  * and waits until its /readyz answers 200. OPENTRAIL_HTTP_PORT=0 lets the kernel pick the port; the
  * service logs it.
  */
-export async function startService(name: string, env: Record<string, string>, options: { ready?: boolean; timeoutMs?: number } = {}): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', `services/${name}/src/main.ts`], {
+export async function startService(name: string, env: Record<string, string>, options: { ready?: boolean; timeoutMs?: number; script?: string } = {}): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', options.script ?? `services/${name}/src/main.ts`], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   let dead = false;
   void exited.then(() => (dead = true));
@@ -50,17 +50,21 @@ export async function startService(name: string, env: Record<string, string>, op
           return [];
         }
       });
-  const url = await waitFor(
-    () => {
-      if (dead) throw new Error(`${name} exited during start-up:\n${output.slice(-4000)}`);
-      const line = logs().find((l) => typeof l.metrics === 'string');
-      return line ? (line.metrics as string).replace(/\/metrics$/, '') : undefined;
-    },
-    `${name} to log its metrics URL`,
-    options.timeoutMs ?? 60_000,
-  ).catch((err: Error) => {
+  const url = await Promise.race([
+    waitFor(
+      () => {
+        const line = logs().find((l) => typeof l.metrics === 'string');
+        return line ? (line.metrics as string).replace(/\/metrics$/, '') : undefined;
+      },
+      `${name} to log its metrics URL`,
+      options.timeoutMs ?? 60_000,
+    ),
+    exited.then(({ code, signal }) => {
+      throw new Error(`${name} exited during start-up (code ${code}, signal ${signal}):\n${output.slice(-4000)}`);
+    }),
+  ]).catch((err: Error) => {
     child.kill('SIGKILL');
-    throw new Error(`${err.message}\n${output.slice(-4000)}`);
+    throw err.message.includes(output.slice(-200)) ? err : new Error(`${err.message}\n${output.slice(-4000)}`);
   });
 
   const service: ServiceProcess = {

@@ -9,13 +9,15 @@ export interface HealthServerOptions {
   port: number;
   host?: string;
   registry: Registry;
-  /** /healthz: is the process working (a failed check means: restart me). */
-  liveness?: Record<string, Check>;
+  /** /healthz: is the process working (a failed check means: restart me). A function is asked on every request. */
+  liveness?: Checks;
   /** /readyz: should traffic or work be sent here (joined its group, dependencies reachable). */
-  readiness?: Record<string, Check>;
+  readiness?: Checks;
   /** Extra routes a service serves on the same port (e.g. an API). Return false to fall through to 404. */
   routes?: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
 }
+
+export type Checks = Record<string, Check> | (() => Record<string, Check>);
 
 export interface HealthServer {
   server: Server;
@@ -24,7 +26,8 @@ export interface HealthServer {
   close(): Promise<void>;
 }
 
-async function evaluate(checks: Record<string, Check> = {}): Promise<{ ok: boolean; checks: Record<string, string> }> {
+async function evaluate(given: Checks = {}): Promise<{ ok: boolean; checks: Record<string, string> }> {
+  const checks = typeof given === 'function' ? given() : given;
   const results: Record<string, string> = {};
   let ok = true;
   for (const [name, check] of Object.entries(checks)) {

@@ -21,6 +21,11 @@ export interface RecorderOptions {
   lingerMs?: number;
   /** Records per produce request at most. @default 1000 */
   maxBatchRecords?: number;
+  /**
+   * Bytes per produce request at most: brokers refuse record batches over message.max.bytes
+   * (1 MiB by default) and kafkajs does not split them. @default 786432
+   */
+  maxBatchBytes?: number;
   /** Records accepted but not yet acknowledged; record() waits for room beyond this. @default 20000 */
   maxPendingRecords?: number;
 }
@@ -51,6 +56,7 @@ interface Pending {
  */
 export class Recorder {
   private queue: Pending[] = [];
+  private queuedBytes = 0;
   private inFlight = 0;
   private timer: NodeJS.Timeout | undefined;
   private sending: Promise<void> = Promise.resolve();
@@ -61,7 +67,7 @@ export class Recorder {
     private readonly producer: Producer,
     private readonly serde: AvroSerde<ApiCallEvent>,
     readonly topic: string,
-    private readonly options: Required<Pick<RecorderOptions, 'lingerMs' | 'maxBatchRecords' | 'maxPendingRecords'>>,
+    private readonly options: Required<Pick<RecorderOptions, 'lingerMs' | 'maxBatchRecords' | 'maxBatchBytes' | 'maxPendingRecords'>>,
     private readonly ownsProducer: boolean,
   ) {}
 
@@ -76,6 +82,7 @@ export class Recorder {
     return new Recorder(producer, serde, topic, {
       lingerMs: options.lingerMs ?? 10,
       maxBatchRecords: options.maxBatchRecords ?? 1000,
+      maxBatchBytes: options.maxBatchBytes ?? 768 * 1024,
       maxPendingRecords: options.maxPendingRecords ?? 20_000,
     }, true);
   }
@@ -96,7 +103,8 @@ export class Recorder {
     }
     return new Promise<RecordReceipt>((resolve, reject) => {
       this.queue.push({ message: { key, value }, receipt: { eventID: filled.eventID!, key }, resolve, reject });
-      if (this.queue.length >= this.options.maxBatchRecords) this.drain();
+      this.queuedBytes += value.length + key.length;
+      if (this.queue.length >= this.options.maxBatchRecords || this.queuedBytes >= this.options.maxBatchBytes) this.drain();
       else this.timer ??= setTimeout(() => this.drain(), this.options.lingerMs);
     });
   }
@@ -117,7 +125,17 @@ export class Recorder {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.options.maxBatchRecords);
+      // Cut the queue into requests bounded by records and by bytes.
+      let count = 0;
+      let bytes = 0;
+      while (count < this.queue.length && count < this.options.maxBatchRecords) {
+        const size = (this.queue[count]!.message.value as Buffer).length + 64;
+        if (count > 0 && bytes + size > this.options.maxBatchBytes) break;
+        bytes += size;
+        count++;
+      }
+      const batch = this.queue.splice(0, count);
+      this.queuedBytes = Math.max(0, this.queuedBytes - bytes);
       this.inFlight += batch.length;
       // Requests go one after another (idempotent producer, one in flight), in record() order.
       this.sending = this.sending.then(() => this.send(batch));

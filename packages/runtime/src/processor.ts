@@ -335,6 +335,7 @@ export class StreamProcessor<T> {
     if (commit !== undefined && lane.lastCommitted !== undefined && commit <= lane.lastCommitted) commit = undefined;
     if (outputs.length === 0 && commit === undefined) return;
     const topicMessages = groupByTopic(outputs);
+    const requests = splitRequests(topicMessages, MAX_REQUEST_BYTES);
     const offsets = commit !== undefined ? [{ topic, partitions: [{ partition: lane.partition, offset: commit.toString() }] }] : [];
     try {
       if (this.options.transactional) {
@@ -342,7 +343,7 @@ export class StreamProcessor<T> {
         if (!producer) throw new Error(`no transactional producer for partition ${lane.partition}`);
         const transaction = await producer.transaction();
         try {
-          if (topicMessages.length > 0) await transaction.sendBatch({ topicMessages });
+          for (const request of requests) await transaction.sendBatch({ topicMessages: request });
           if (offsets.length > 0) await transaction.sendOffsets({ consumerGroupId: this.options.groupId, topics: offsets });
           await transaction.commit();
         } catch (err) {
@@ -350,7 +351,7 @@ export class StreamProcessor<T> {
           throw err;
         }
       } else {
-        if (topicMessages.length > 0) await this.producer!.sendBatch({ topicMessages, acks: -1 });
+        for (const request of requests) await this.producer!.sendBatch({ topicMessages: request, acks: -1 });
         if (offsets.length > 0) await this.consumer.commitOffsets(offsets.flatMap((t) => t.partitions.map((p) => ({ topic: t.topic, ...p }))));
       }
     } catch (err) {
@@ -410,6 +411,42 @@ export class StreamProcessor<T> {
     this.lanes.clear();
     this.m.assigned.set(0);
   }
+}
+
+/**
+ * Bytes per produce request at most. kafkajs sends one record batch per partition per request and
+ * does not split it, while brokers refuse batches over message.max.bytes (1 MiB by default).
+ */
+const MAX_REQUEST_BYTES = 768 * 1024;
+
+function messageBytes(message: Message): number {
+  const size = (v: Message['value'] | Message['key']) => (v == null ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length);
+  return size(message.value) + size(message.key) + 64;
+}
+
+/** Splits outputs into produce requests of at most `maxBytes` each (a larger single message goes alone). */
+export function splitRequests(topicMessages: TopicMessages[], maxBytes: number): TopicMessages[][] {
+  const requests: TopicMessages[][] = [];
+  let current: TopicMessages[] = [];
+  let bytes = 0;
+  for (const { topic, messages } of topicMessages) {
+    let slice: Message[] = [];
+    for (const message of messages) {
+      const size = messageBytes(message);
+      if (bytes + size > maxBytes && bytes > 0) {
+        if (slice.length > 0) current.push({ topic, messages: slice });
+        requests.push(current);
+        current = [];
+        slice = [];
+        bytes = 0;
+      }
+      slice.push(message);
+      bytes += size;
+    }
+    if (slice.length > 0) current.push({ topic, messages: slice });
+  }
+  if (current.length > 0) requests.push(current);
+  return requests;
 }
 
 function groupByTopic(outputs: OutputMessage[]): TopicMessages[] {

@@ -69,8 +69,8 @@ export async function runService<S extends z.ZodType<CommonConfig>>(definition: 
     port: config.http.port,
     host: config.http.host,
     registry: metrics.registry,
-    liveness: { started: () => startError ?? true, ...lazyChecks(() => running?.liveness) },
-    readiness: { started: () => (running ? true : startError ?? 'starting'), ...lazyChecks(() => running?.readiness) },
+    liveness: () => ({ started: () => startError ?? true, ...running?.liveness }),
+    readiness: () => ({ started: () => (running ? true : startError ?? 'starting'), ...running?.readiness }),
     routes: (req, res) => running?.routes?.(req, res) ?? false,
   });
   logger.info({ metrics: `${http.url}/metrics`, port: http.port }, `${definition.name} starting`);
@@ -105,18 +105,6 @@ export async function runService<S extends z.ZodType<CommonConfig>>(definition: 
     return stopping;
   };
   return { http, stop };
-}
-
-/** Checks resolved when called, so that they can come from the service after it started. */
-function lazyChecks(get: () => Record<string, Check> | undefined): Record<string, Check> {
-  return new Proxy({}, {
-    ownKeys: () => Reflect.ownKeys(get() ?? {}),
-    getOwnPropertyDescriptor: (_t, key) => {
-      const checks = get();
-      return checks && key in checks ? { enumerable: true, configurable: true, value: checks[key as string] } : undefined;
-    },
-    get: (_t, key) => get()?.[key as string],
-  });
 }
 
 /**

@@ -91,7 +91,7 @@ async function kafkaAnswers(brokers: string): Promise<boolean> {
 
 /** Apicurio Registry with in-memory storage; clients use its Confluent-compatible API (local-stack.md §2.3). */
 export async function startRegistry(installed: InstalledStack, dir: string): Promise<{ server: ServerProcess; url: string }> {
-  const port = await freePort();
+  const [port, managementPort] = [await freePort(), await freePort()];
   const server = spawnServer({
     name: 'apicurio-registry',
     command: installed.registryJava,
@@ -101,6 +101,10 @@ export async function startRegistry(installed: InstalledStack, dir: string): Pro
       '-XX:TieredStopAtLevel=1',
       '-Dquarkus.http.host=127.0.0.1',
       `-Dquarkus.http.port=${port}`,
+      // Quarkus's management interface (health, metrics) binds 0.0.0.0:9000 by default, which
+      // would keep a second stack from starting beside the first.
+      '-Dquarkus.management.host=127.0.0.1',
+      `-Dquarkus.management.port=${managementPort}`,
       // Deleting subjects lets tests and the demo start clean without a restart.
       '-Dapicurio.rest.deletion.artifact.enabled=true',
       '-Dapicurio.rest.deletion.artifact-version.enabled=true',
