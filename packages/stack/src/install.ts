@@ -80,10 +80,11 @@ export async function installStack(
 }
 
 function kafkaPom(version: string): string {
-  // kafka_2.13 leaves the logging backend to the distribution (local-stack.md §1.4):
-  // 3.x ships reload4j, 4.x moved to log4j2.
+  // kafka_2.13 leaves the logging backend to the distribution (local-stack.md §1.4): 3.x ships
+  // reload4j; 4.x moved to log4j2 (kafka_2.13 4.x already depends on log4j-core) and needs the
+  // binding for its slf4j-api 1.7.
   const logging = isKafka4(version)
-    ? dep('org.apache.logging.log4j', 'log4j-core', '2.24.3') + dep('org.apache.logging.log4j', 'log4j-slf4j-impl', '2.24.3')
+    ? dep('org.apache.logging.log4j', 'log4j-slf4j-impl', '2.25.4')
     : dep('org.slf4j', 'slf4j-reload4j', '1.7.36') + dep('ch.qos.reload4j', 'reload4j', '1.2.25');
   return `<project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
