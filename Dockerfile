@@ -8,7 +8,7 @@ COPY package.json package-lock.json ./
 COPY packages ./packages
 COPY services ./services
 COPY schemas ./schemas
-# tsx runs the TypeScript sources directly (the same code paths as the tests).
+# tsx (a runtime dependency) runs the TypeScript sources directly: the same code paths as the tests.
 RUN npm ci --no-audit --no-fund && npm cache clean --force
 USER node
 EXPOSE 9464
