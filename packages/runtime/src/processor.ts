@@ -15,6 +15,11 @@ export interface InputRecord<T> {
   timestamp: string;
   /** Size of the encoded value. */
   bytes: number;
+  /**
+   * The value as read (Confluent-framed): lets a handler copy an unchanged Avro body into its output
+   * instead of encoding it again (see AvroSerde.bodyIfReaderSchema). Always set by StreamProcessor.
+   */
+  raw?: Buffer;
 }
 
 /** A message to produce. Values are already encoded (see AvroSerde.encode). */
@@ -67,6 +72,12 @@ export interface PartitionHandler<T> {
    * crash re-reads what was not yet made durable. Without this, everything handed over is committed.
    */
   heldFrom?(partition: TopicPartition): bigint | undefined;
+  /**
+   * Everything the handler returned for this partition so far is now produced and its offsets
+   * committed (in transactional mode: the transaction committed). Lets a handler know that work it
+   * handed over is durable, e.g. before it starts the next piece that must not overlap it.
+   */
+  onCommitted?(partition: TopicPartition): void;
 }
 
 export interface ProcessorOptions<T> {
@@ -313,7 +324,7 @@ export class StreamProcessor<T> {
         reject(message, { reason: 'VALIDATION', detail: refusal });
         continue;
       }
-      records.push({ topic, partition, offset: message.offset, key: message.key, value, headers: message.headers ?? {}, timestamp: message.timestamp, bytes: message.value?.length ?? 0 });
+      records.push({ topic, partition, offset: message.offset, key: message.key, value, headers: message.headers ?? {}, timestamp: message.timestamp, bytes: message.value?.length ?? 0, raw: message.value ?? undefined });
     }
     if (deadLetters.length > 0) {
       this.options.logger.warn({ partition, count: deadLetters.length, reasons: [...new Set(deadLetters.map((d) => String(d.headers?.['opentrail-dlq-reason'])))] }, 'dead-lettered messages');
@@ -365,6 +376,7 @@ export class StreamProcessor<T> {
       this.m.commits.inc();
     }
     lane.pending = [];
+    handler.onCommitted?.({ topic, partition: lane.partition });
   }
 
   private tick() {

@@ -11,7 +11,9 @@ export const SCHEMA_FILES = {
   EnrichedEvent: 'enriched-event.avsc',
   Identity: 'identity.avsc',
   Delivery: 'delivery.avsc',
+  ArchiverState: 'archiver-state.avsc',
   Alert: 'alert.avsc',
+  AlerterState: 'alerter-state.avsc',
 } as const;
 
 export type SchemaName = keyof typeof SCHEMA_FILES;

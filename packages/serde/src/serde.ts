@@ -136,6 +136,19 @@ export class AvroSerde<T> {
     }
   }
 
+  /**
+   * The Avro body of a message written with exactly this reader's schema (prepare() must have seen
+   * its id), or undefined when it was written with another schema (it needs resolving) or cannot be
+   * read. Such a body can be copied as is into a record that embeds this type, without decoding and
+   * encoding it again (Avro encodes a record as its fields' encodings one after another).
+   */
+  bodyIfReaderSchema(buffer: Buffer | null): Buffer | undefined {
+    const id = schemaIdOf(buffer);
+    if (id === undefined) return undefined;
+    const reader = this.readers.get(id);
+    return reader !== undefined && !(reader instanceof SerdeError) && reader.resolver === undefined ? buffer!.subarray(HEADER_BYTES) : undefined;
+  }
+
   async decodeOne(buffer: Buffer | null): Promise<T> {
     await this.prepare([buffer]);
     return this.decode(buffer);

@@ -624,6 +624,31 @@ export interface DevOpentrailDelivery {
     digest: null | DevOpentrailDigestInfo;
 }
 
+export interface DevOpentrailArchiverState {
+    /**
+     * the archiver's consumer group: several archiver deployments may share the topic
+     */
+    consumerGroup: string;
+    sourceTopic: string;
+    sourcePartition: number;
+    trailName: string;
+    /**
+     * LOG or INSIGHT: each has files (and marks) of its own
+     */
+    kind: DevOpentrailDeliveryKind;
+    accountId: string;
+    region: string;
+    /**
+     * the last input offset of the group that is in a delivered file
+     */
+    lastOffset: number;
+    /**
+     * S3 key of the file that holds it
+     */
+    lastKey: string;
+    updatedAt: number;
+}
+
 export type DevOpentrailRuleKind = "FILTER_PATTERN" | "SIGMA" | "THRESHOLD" | "INSIGHT";
 
 export type DevOpentrailSeverity = "INFORMATIONAL" | "LOW" | "MEDIUM" | "HIGH" | "CRITICAL";
@@ -678,6 +703,31 @@ export interface DevOpentrailAlert {
     firedAt: number;
 }
 
+export type DevOpentrailAlerterStateKind = "WATERMARK" | "THRESHOLD" | "SUPPRESSION" | "INSIGHT_SERIES" | "INSIGHT_MINUTES";
+
+/**
+ * One piece of the alerter's window state for one input partition: the partition's event-time watermark, an open threshold window, a suppression, or an Insights series (its baseline and open episode, and apart from them its open minutes, which change with every batch). Written to a compacted topic in the same Kafka transaction as the alerts and the input offset commit, so the state a new owner restores is exactly that of the committed offset. A tombstone (null value) under the same key deletes it.
+ */
+
+export interface DevOpentrailAlerterState {
+    /**
+     * the alerter's consumer group: several alerter deployments may share the topic
+     */
+    consumerGroup: string;
+    sourceTopic: string;
+    sourcePartition: number;
+    kind: DevOpentrailAlerterStateKind;
+    /**
+     * what the state is of: rule id and group key, or the Insights series (account, region, eventSource, eventName)
+     */
+    key: string;
+    /**
+     * JSON text of the state of this kind (services/alerter/src/partitionState.ts)
+     */
+    state: string;
+    updatedAt: number;
+}
+
 export type UserIdentity = DevOpentrailUserIdentity;
 export type Resource = DevOpentrailResource;
 export type ApiCallEvent = DevOpentrailApiCallEvent;
@@ -696,9 +746,12 @@ export type DeliveryEncryption = DevOpentrailDeliveryEncryption;
 export type DeliverySource = DevOpentrailDeliverySource;
 export type DigestInfo = DevOpentrailDigestInfo;
 export type Delivery = DevOpentrailDelivery;
+export type ArchiverState = DevOpentrailArchiverState;
 export type RuleKind = DevOpentrailRuleKind;
 export type Severity = DevOpentrailSeverity;
 export type Alert = DevOpentrailAlert;
+export type AlerterStateKind = DevOpentrailAlerterStateKind;
+export type AlerterState = DevOpentrailAlerterState;
 
 /** Value type of each top-level schema. */
 export interface SchemaTypes {
@@ -706,5 +759,7 @@ export interface SchemaTypes {
   EnrichedEvent: EnrichedEvent;
   Identity: Identity;
   Delivery: Delivery;
+  ArchiverState: ArchiverState;
   Alert: Alert;
+  AlerterState: AlerterState;
 }
