@@ -1,0 +1,14 @@
+export { RuleEvent } from './ruleEvent.js';
+export { compileAccessor, compileMultiAccessor, parseDottedPath, pathText, type Accessor, type MultiAccessor, type Segment } from './fieldPath.js';
+export { parseFilterPattern } from './filterPattern/parser.js';
+export { compileFilterPattern, type CompiledFilterPattern, type EventMatcher } from './filterPattern/compile.js';
+export { FilterPatternError, MAX_PATTERN_LENGTH, MAX_REGEX_PER_PATTERN, type FilterNode, type FilterTest, type FilterValue } from './filterPattern/syntax.js';
+export { compileSigmaRule, parseSigmaCorrelation, parseTimespan, type CompiledSigmaRule, type SigmaCorrelation, type SigmaLevel } from './sigma/rule.js';
+export { SigmaRuleError, sigmaStringMatcher } from './sigma/fieldCondition.js';
+export { parseCondition, SigmaConditionError, type ConditionNode } from './sigma/condition.js';
+export { andHints, orHints, noHint, type IndexHint } from './indexHint.js';
+export { SEVERITIES, locationText, type Detection, type RuleDefinition, type RuleKind, type RuleLocation, type Severity, type ThresholdSpec } from './rule.js';
+export { RuleSet, type CompiledRule, type RuleSetOptions, type RuleSetProblem } from './ruleSet.js';
+export { parseRuleFile, parseDuration, problemText, type RuleFileProblem } from './ruleFile.js';
+export { RuleLibrary, type RuleLibraryOptions, type RuleLibraryUpdate } from './ruleLibrary.js';
+export { ThresholdWindow, type CountedMatch, type ThresholdCrossing } from './threshold.js';
