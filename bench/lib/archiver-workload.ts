@@ -1,0 +1,73 @@
+/** The archiver benchmark's input: CloudTrail records over 20 accounts and 4 regions, as enriched events on a topic. */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
+import { routingKey, toApiCallEvent, validateRecord, type CloudTrailRecord } from '@opentrail/cloudtrail';
+import { serdeFor, valueSubject, type AvroSerde, type EnrichedEvent, type SchemaRegistry } from '@opentrail/serde';
+
+const ACCOUNTS = Array.from({ length: 20 }, (_, i) => String(410000000000 + i * 7919));
+const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1', 'ap-southeast-2'];
+
+const FIXTURES = readFileSync(new URL('../../test/fixtures/cloudtrail-records.ndjson', import.meta.url), 'utf8')
+  .trim()
+  .split('\n')
+  .map((line) => JSON.parse(line) as CloudTrailRecord)
+  .filter((r) => validateRecord(r).length === 0 && r.eventType !== 'AwsCloudTrailInsight');
+
+function uuid(seed: string, i: number): string {
+  const h = createHash('sha256').update(`${seed}:${i}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/** Record `i`: a real CloudTrail record of test/fixtures (varied services and identities) moved to one of 20 accounts and 4 regions. */
+export function benchRecord(i: number, seed: string): CloudTrailRecord {
+  const base = FIXTURES[i % FIXTURES.length]!;
+  return {
+    ...base,
+    eventID: uuid(seed, i),
+    awsRegion: REGIONS[Math.floor(i / ACCOUNTS.length) % REGIONS.length]!,
+    recipientAccountId: ACCOUNTS[i % ACCOUNTS.length]!,
+    eventTime: new Date(Date.UTC(2026, 10, 1) + i * 10).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+  };
+}
+
+export class EnrichedTopicWriter {
+  private constructor(
+    private readonly producer: Producer,
+    private readonly serde: AvroSerde<EnrichedEvent>,
+    readonly topic: string,
+  ) {}
+
+  static async create(kafka: Kafka, registry: SchemaRegistry, topic: string): Promise<EnrichedTopicWriter> {
+    const serde = serdeFor(registry, 'EnrichedEvent');
+    await serde.register(valueSubject(topic));
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    return new EnrichedTopicWriter(producer, serde, topic);
+  }
+
+  message(record: CloudTrailRecord): Message {
+    const value: EnrichedEvent = { event: toApiCallEvent(record), enrichment: { enrichedAt: Date.now(), identity: null, geo: null, service: null } };
+    return { key: routingKey(record.recipientAccountId!, record.awsRegion!), value: this.serde.encode(value) };
+  }
+
+  /** Sends messages in requests of at most ~700 KB. */
+  async send(messages: Message[]): Promise<void> {
+    let batch: Message[] = [];
+    let bytes = 0;
+    for (const message of messages) {
+      batch.push(message);
+      bytes += (message.value as Buffer).length;
+      if (bytes > 700_000) {
+        await this.producer.send({ topic: this.topic, messages: batch, acks: -1 });
+        batch = [];
+        bytes = 0;
+      }
+    }
+    if (batch.length) await this.producer.send({ topic: this.topic, messages: batch, acks: -1 });
+  }
+
+  async close(): Promise<void> {
+    await this.producer.disconnect();
+  }
+}

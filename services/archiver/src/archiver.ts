@@ -1,0 +1,556 @@
+import type { KMSClient } from '@aws-sdk/client-kms';
+import { deterministicUniqueString, eventAccountId, logFileKey, writeRecordJson } from '@opentrail/cloudtrail';
+import type { Logger } from '@opentrail/observability';
+import { RetryAbortedError, retry, type BatchContext, type InputRecord, type OutputMessage, type PartitionHandler, type TopicPartition, type Work } from '@opentrail/runtime';
+import type { AvroSerde, Delivery, EnrichedEvent, Enrichment } from '@opentrail/serde';
+import type { CompiledTrail, TrailMatcher } from '@opentrail/trails';
+import { deliveryKey, deliveryRecord } from './deliveryRecord.js';
+import { encryptEnvelope } from './envelopeEncryption.js';
+import { groupKey, type GroupKind, type HighWaterMarks } from './highWaterMarks.js';
+import { LogFileBuilder, type ClosedLogFile, type RecordMeta } from './logFile.js';
+import { StaleOwnerError, type LogFileStore, type ObjectToStore, type Ownership } from './logFileStore.js';
+import type { ArchiverMetrics } from './metrics.js';
+import { shouldRollForAge, type RollReason } from './rollPolicy.js';
+
+/**
+ * The archiver's partition handler: routes each enriched event to the trails that select it, builds
+ * one log file per (trail, kind, account, region) group, rolls it by size and age, stores it in S3
+ * and hands the runtime one delivery record (plus the group's high-water mark) per stored file, to
+ * produce in the same Kafka transaction as the input offset commit.
+ *
+ * Exactly once (architecture.md, Delivery semantics):
+ * - a file's key derives from data: its date from the Kafka timestamp of its first record, its
+ *   unique string from (trail, kind, account, region, topic, partition, first offset);
+ * - offsets are committed only up to the first record still held in memory (`heldFrom`);
+ * - each delivery commits the group's high-water mark with it; re-read records at or below it are
+ *   skipped, so they rebuild the same files from the same first records;
+ * - a group has at most one stored file whose delivery is not yet committed: after a crash, that
+ *   file is the only object the next owner may rewrite (same key, its delivery record describing
+ *   the final content), and conditional writes keep a stale owner from overwriting it again.
+ */
+
+export interface ArchiverOptions {
+  sourceTopic: string;
+  deliveriesTopic: string;
+  consumerGroup: string;
+  matcher: TrailMatcher;
+  store: LogFileStore;
+  kms: KMSClient;
+  marks: HighWaterMarks;
+  deliverySerde: AvroSerde<Delivery>;
+  metrics: ArchiverMetrics;
+  logger: Logger;
+  /** This process, in S3 ownership metadata. */
+  instance: string;
+  memoryBudgetBytes: number;
+  compressChunkBytes: number;
+  compressionLevel: number;
+  uploadConcurrency: number;
+  tickUploadBudgetMs: number;
+  shutdownUploadBudgetMs: number;
+  /** How long onAssigned waits for the high-water marks before leaving it to the first batch. @default 10000 */
+  catchUpWaitMs?: number;
+  now?: () => number;
+}
+
+/** A closed file waiting for S3. */
+interface SealedFile {
+  file: ClosedLogFile;
+  key: string;
+  /** The object as stored (encrypted for CSE_KMS), prepared once so that retries send the same bytes. */
+  object?: ObjectToStore;
+  memory: number;
+}
+
+class Group {
+  file: LogFileBuilder | undefined;
+  readonly sealed: SealedFile[] = [];
+  /** none, or a stored file's delivery is in the outbox (not yet handed over), or handed over and not yet committed. */
+  commit: 'none' | 'outbox' | 'returned' = 'none';
+  /** First offset of the stored file whose delivery is still in the outbox: still held. */
+  outboxFirstOffset: bigint | undefined;
+  lastActiveMs: number;
+
+  constructor(
+    readonly trail: CompiledTrail,
+    readonly kind: GroupKind,
+    readonly accountId: string,
+    readonly region: string,
+    readonly markKey: string,
+    /** Records at or below this offset are in a delivered file already. */
+    public hwm: bigint,
+    now: number,
+  ) {
+    this.lastActiveMs = now;
+  }
+
+  get idle(): boolean {
+    return !this.file && this.sealed.length === 0 && this.commit === 'none';
+  }
+
+  heldFrom(): bigint | undefined {
+    return this.outboxFirstOffset ?? this.sealed[0]?.file.firstOffset ?? this.file?.firstOffset;
+  }
+}
+
+class PartitionState {
+  /** groups[kind][trailIndex] by `<account>/<region>`. */
+  readonly groups: [Map<string, Group>[], Map<string, Group>[]];
+  /** Groups holding something (an open file, stored or unstored closed files, an uncommitted delivery). */
+  readonly active = new Set<Group>();
+  /** Outputs of stored files not yet handed to the runtime (a call failed after storing them). */
+  outbox: OutputMessage[] = [];
+  outboxGroups: Group[] = [];
+  /** Groups whose delivery was handed over and awaits the commit. */
+  returned: Group[] = [];
+  /** Marks of deliveries this owner handed over (the reader may not have read them back yet). */
+  readonly marks = new Map<string, bigint>();
+  /** The next offset not yet taken: a batch retried after a failed call skips what it already took. */
+  nextOffset: bigint | undefined;
+  ready: Promise<void>;
+  isReady = false;
+  superseded = false;
+  lastEvictionMs: number;
+
+  constructor(
+    readonly partition: number,
+    readonly owner: Ownership,
+    trails: number,
+    now: number,
+  ) {
+    this.groups = [Array.from({ length: trails }, () => new Map()), Array.from({ length: trails }, () => new Map())];
+    this.ready = Promise.resolve();
+    this.lastEvictionMs = now;
+  }
+}
+
+type Mode = { kind: 'patient'; context: BatchContext } | { kind: 'bounded'; budgetMs: number };
+
+/** Idle groups (nothing held) are forgotten after this long; their marks come back from the state topic. */
+const IDLE_GROUP_MS = 10 * 60_000;
+
+function enrichmentJson(enrichment: Enrichment): string {
+  return JSON.stringify({ ...enrichment, enrichedAt: new Date(enrichment.enrichedAt).toISOString() });
+}
+
+/** A record with the enricher's findings as one extra member (trails with includeEnrichment). */
+function withEnrichment(recordJson: string, enrichment: Enrichment): string {
+  return `${recordJson.slice(0, -1)}${recordJson.length > 2 ? ',' : ''}"opentrailEnrichment":${enrichmentJson(enrichment)}}`;
+}
+
+export class Archiver implements PartitionHandler<EnrichedEvent> {
+  private readonly partitions = new Map<number, PartitionState>();
+  /** Revocations still to come for partitions that were re-assigned before their old lane let go. */
+  private readonly pendingRevocations = new Map<number, PartitionState[]>();
+  private readonly trailIndex: Map<CompiledTrail, number>;
+  private buffered = 0;
+  private openFileCount = 0;
+  private readonly now: () => number;
+
+  constructor(private readonly options: ArchiverOptions) {
+    this.trailIndex = new Map(options.matcher.trails.map((t, i) => [t, i]));
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Bytes held for files not yet in S3 (all partitions). */
+  get bufferedBytes(): number {
+    return this.buffered;
+  }
+
+  get openFiles(): number {
+    return this.openFileCount;
+  }
+
+  get openGroups(): number {
+    let n = 0;
+    for (const ps of this.partitions.values()) n += ps.active.size;
+    return n;
+  }
+
+  async onAssigned(partitions: TopicPartition[]): Promise<void> {
+    for (const { partition } of partitions) {
+      const now = this.now();
+      const previous = this.partitions.get(partition);
+      if (previous) {
+        // The old lane has not let go yet: its revocation will come, and must not drop this state.
+        this.supersede(previous);
+        this.pendingRevocations.set(partition, [...(this.pendingRevocations.get(partition) ?? []), previous]);
+      }
+      const ps = new PartitionState(partition, { sinceMs: now, instance: this.options.instance }, this.options.matcher.trails.length, now);
+      this.partitions.set(partition, ps);
+      ps.ready = this.loadMarks(ps);
+      // Usually quick; if not, the first batch waits for it (and keeps the group membership alive).
+      const waited = await Promise.race([ps.ready.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), this.options.catchUpWaitMs ?? 10_000).unref())]);
+      if (!waited) this.options.logger.warn({ partition }, 'still reading the archiver state topic; the first batch will wait for it');
+    }
+  }
+
+  private async loadMarks(ps: PartitionState): Promise<void> {
+    await retry(() => this.options.marks.catchUp(ps.partition), {
+      retries: Infinity,
+      initialDelayMs: 500,
+      maxDelayMs: 5000,
+      onRetry: (err) => this.options.logger.warn({ err, partition: ps.partition }, 'reading the archiver state failed; retrying'),
+    });
+    ps.isReady = true;
+  }
+
+  onRevoked(partitions: TopicPartition[]): void {
+    for (const { partition } of partitions) {
+      const pending = this.pendingRevocations.get(partition);
+      if (pending?.length) {
+        // This revocation is that of an earlier ownership, already superseded.
+        pending.shift();
+        if (pending.length === 0) this.pendingRevocations.delete(partition);
+        continue;
+      }
+      const ps = this.partitions.get(partition);
+      if (!ps) continue;
+      this.partitions.delete(partition);
+      this.supersede(ps);
+    }
+  }
+
+  /** Drops what a partition held: its next owner re-reads it from the committed offset. */
+  private supersede(ps: PartitionState) {
+    if (ps.superseded) return;
+    ps.superseded = true;
+    let files = 0;
+    let records = 0;
+    for (const g of ps.active) {
+      if (g.file) {
+        files++;
+        records += g.file.records;
+        this.buffered -= g.file.memoryBytes;
+        this.openFileCount--;
+        g.file = undefined;
+      }
+      for (const s of g.sealed) {
+        files++;
+        records += s.file.records;
+        this.buffered -= s.memory;
+      }
+      g.sealed.length = 0;
+    }
+    ps.active.clear();
+    if (files > 0) this.options.logger.info({ partition: ps.partition, files, records }, 'partition revoked: dropped its unstored files; its next owner re-reads them');
+  }
+
+  heldFrom(partition: TopicPartition): bigint | undefined {
+    const ps = this.partitions.get(partition.partition);
+    if (!ps) return undefined;
+    let min: bigint | undefined;
+    for (const g of ps.active) {
+      const held = g.heldFrom();
+      if (held !== undefined && (min === undefined || held < min)) min = held;
+    }
+    return min;
+  }
+
+  onCommitted(partition: TopicPartition): void {
+    const ps = this.partitions.get(partition.partition);
+    if (!ps) return;
+    for (const g of ps.returned) {
+      g.commit = 'none';
+      if (g.idle) ps.active.delete(g);
+    }
+    ps.returned = [];
+  }
+
+  async processBatch(records: InputRecord<EnrichedEvent>[], context: BatchContext): Promise<Work | void> {
+    const ps = this.partitions.get(context.partition);
+    if (!ps) throw new Error(`partition ${context.partition} is not assigned to this archiver`);
+    // A newer owner rewrote one of this partition's files: it is theirs; the rebalance will follow.
+    if (ps.superseded) throw new Error(`partition ${context.partition} belongs to a newer owner`);
+    if (!ps.isReady) await this.whileWaiting(context, ps.ready);
+    const { matcher, metrics } = this.options;
+    const now = this.now();
+    for (const record of records) {
+      const offset = BigInt(record.offset);
+      if (ps.nextOffset !== undefined && offset < ps.nextOffset) continue;
+      ps.nextOffset = offset + 1n;
+      const { event, enrichment } = record.value;
+      const trails = matcher.select(event, enrichment.service?.readOnly ?? null);
+      if (trails.length === 0) {
+        metrics.eventsSkipped.inc({ reason: 'unselected' });
+        continue;
+      }
+      const kind: GroupKind = event.eventType === 'AwsCloudTrailInsight' ? 'INSIGHT' : 'LOG';
+      const accountId = eventAccountId(event);
+      const scope = `${accountId}/${event.awsRegion}`;
+      const timestampMs = Number(record.timestamp);
+      const eventTimeMs = Date.parse(event.eventTime);
+      const meta: RecordMeta = { offset, timestampMs: timestampMs > 0 ? timestampMs : eventTimeMs, eventTimeMs };
+      // Written once per event, shared by its trails; the free-form members are spliced in, never re-serialised.
+      let json: string | undefined;
+      let bytes = 0;
+      for (const trail of trails) {
+        const group = this.group(ps, trail, kind, accountId, event.awsRegion, scope, now);
+        if (offset <= group.hwm) {
+          metrics.eventsSkipped.inc({ reason: 'delivered' });
+          continue;
+        }
+        if (json === undefined) {
+          json = writeRecordJson(event);
+          bytes = Buffer.byteLength(json);
+        }
+        if (trail.trail.includeEnrichment) {
+          const text = withEnrichment(json, enrichment);
+          this.append(ps, group, text, Buffer.byteLength(text), meta, now);
+        } else {
+          this.append(ps, group, json, bytes, meta, now);
+        }
+      }
+    }
+    this.rollByAge(ps, now);
+    this.relieveMemory(ps);
+    await this.storeReady(ps, { kind: 'patient', context });
+    return this.handOver(ps);
+  }
+
+  async flush(partition: TopicPartition, reason: 'tick' | 'shutdown'): Promise<Work | void> {
+    const ps = this.partitions.get(partition.partition);
+    if (!ps || !ps.isReady || ps.superseded) return;
+    const now = this.now();
+    if (reason === 'shutdown') {
+      for (const g of ps.active) if (g.file) this.seal(ps, g, 'shutdown');
+      await this.storeReady(ps, { kind: 'bounded', budgetMs: this.options.shutdownUploadBudgetMs });
+      return this.handOver(ps);
+    }
+    this.rollByAge(ps, now);
+    this.relieveMemory(ps);
+    if (now - ps.lastEvictionMs > IDLE_GROUP_MS / 10) this.evictIdle(ps, now);
+    await this.storeReady(ps, { kind: 'bounded', budgetMs: this.options.tickUploadBudgetMs });
+    return this.handOver(ps);
+  }
+
+  private group(ps: PartitionState, trail: CompiledTrail, kind: GroupKind, accountId: string, region: string, scope: string, now: number): Group {
+    const byScope = ps.groups[kind === 'LOG' ? 0 : 1][this.trailIndex.get(trail)!]!;
+    let group = byScope.get(scope);
+    if (!group) {
+      const markKey = groupKey(trail.trail.name, kind, accountId, region);
+      const committed = this.options.marks.get(ps.partition, markKey);
+      const local = ps.marks.get(markKey) ?? -1n;
+      group = new Group(trail, kind, accountId, region, markKey, local > committed ? local : committed, now);
+      byScope.set(scope, group);
+    }
+    group.lastActiveMs = now;
+    return group;
+  }
+
+  private append(ps: PartitionState, g: Group, json: string, bytes: number, meta: RecordMeta, now: number) {
+    const max = g.trail.trail.roll.maxCompressedBytes;
+    let file = g.file;
+    if (file && file.projectedBytes(bytes + 1) > max) {
+      this.compact(file);
+      if (file.projectedBytes(bytes + 1) > max) {
+        this.seal(ps, g, 'size');
+        file = undefined;
+      }
+    }
+    if (!file) {
+      file = g.file = new LogFileBuilder(meta, now, this.options.compressionLevel);
+      this.buffered += file.memoryBytes;
+      this.openFileCount++;
+      ps.active.add(g);
+    }
+    const before = file.memoryBytes;
+    file.append(json, bytes, meta);
+    if (file.pendingBytes >= this.options.compressChunkBytes) file.compact();
+    this.buffered += file.memoryBytes - before;
+  }
+
+  private compact(file: LogFileBuilder) {
+    const before = file.memoryBytes;
+    file.compact();
+    this.buffered += file.memoryBytes - before;
+  }
+
+  /** Closes a group's open file and queues it for S3 under its deterministic key. */
+  private seal(ps: PartitionState, g: Group, reason: RollReason) {
+    const builder = g.file!;
+    const before = builder.memoryBytes;
+    const file = builder.close();
+    g.file = undefined;
+    this.openFileCount--;
+    const { trail } = g.trail;
+    const unique = deterministicUniqueString(trail.name, g.kind, g.accountId, g.region, this.options.sourceTopic, ps.partition, file.firstOffset);
+    const key = logFileKey({ prefix: trail.prefix, organizationId: trail.organizationId, accountId: g.accountId, region: g.region }, new Date(file.firstTimestampMs), unique, g.kind === 'INSIGHT' ? 'CloudTrail-Insight' : 'CloudTrail');
+    const memory = file.body.length + file.eventTimes.byteLength;
+    g.sealed.push({ file, key, memory });
+    this.buffered += memory - before;
+    this.options.metrics.rolls.inc({ reason });
+  }
+
+  private rollByAge(ps: PartitionState, now: number) {
+    for (const g of ps.active) if (g.file && shouldRollForAge(g.file.openedAtMs, g.trail.trail.roll.intervalSeconds, now)) this.seal(ps, g, 'age');
+  }
+
+  /**
+   * Over the memory budget: compress what the largest open files of this partition hold raw, then
+   * close the largest early. (Each partition relieves its own groups: its calls are the only ones
+   * that may touch them. Every partition's tick runs every flush interval.)
+   */
+  private relieveMemory(ps: PartitionState) {
+    const budget = this.options.memoryBudgetBytes;
+    if (this.buffered <= budget) return;
+    const target = budget * 0.8;
+    const open = [...ps.active].filter((g) => g.file).sort((a, b) => b.file!.memoryBytes - a.file!.memoryBytes);
+    for (const g of open) {
+      if (this.buffered <= target) return;
+      if (g.file!.pendingBytes > 0) this.compact(g.file!);
+    }
+    for (const g of open) {
+      if (this.buffered <= target) return;
+      if (g.file) this.seal(ps, g, 'memory');
+    }
+  }
+
+  private evictIdle(ps: PartitionState, now: number) {
+    ps.lastEvictionMs = now;
+    for (const byTrail of ps.groups)
+      for (const byScope of byTrail)
+        for (const [scope, g] of byScope) if (g.idle && now - g.lastActiveMs > IDLE_GROUP_MS) byScope.delete(scope);
+  }
+
+  /**
+   * Stores the oldest closed file of every group that has no delivery awaiting its commit, a few at
+   * a time. Patient (a batch): waits as long as S3 needs, keeping the group membership alive; that
+   * wait is the backpressure, since kafkajs fetches nothing more meanwhile. Bounded (a tick, the
+   * final flush): gives up after its budget, leaving the files for later.
+   */
+  private async storeReady(ps: PartitionState, mode: Mode): Promise<void> {
+    const ready = [...ps.active].filter((g) => g.sealed.length > 0 && g.commit === 'none');
+    if (ready.length === 0) return;
+    const stop = new AbortController();
+    const signals = [stop.signal];
+    let heartbeat: NodeJS.Timeout | undefined;
+    if (mode.kind === 'patient') {
+      signals.push(mode.context.signal);
+      const context = mode.context;
+      // A rebalance (or a lost membership) ends the wait: the partition may be someone else's now.
+      heartbeat = setInterval(() => void context.heartbeat().catch(() => stop.abort()), 2000);
+    } else {
+      signals.push(AbortSignal.timeout(mode.budgetMs));
+    }
+    const signal = AbortSignal.any(signals);
+    const keepAlive = mode.kind === 'patient' ? () => void mode.context.heartbeat().catch(() => stop.abort()) : undefined;
+    try {
+      let next = 0;
+      const worker = async () => {
+        while (next < ready.length && !signal.aborted && !ps.superseded) {
+          const g = ready[next++]!;
+          await this.deliver(ps, g, signal, keepAlive);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(this.options.uploadConcurrency, ready.length) }, worker));
+    } catch (err) {
+      if (!(err instanceof RetryAbortedError)) throw err;
+      // Out of time (or stopping, or rebalancing): what is not stored stays held for the next call.
+    } finally {
+      if (heartbeat) clearInterval(heartbeat);
+    }
+  }
+
+  private async deliver(ps: PartitionState, g: Group, signal: AbortSignal, onWait: (() => void) | undefined): Promise<void> {
+    const sealed = g.sealed[0]!;
+    sealed.object ??= await this.prepare(g, sealed, signal, onWait);
+    try {
+      await this.options.store.store(sealed.object, { owner: ps.owner, signal, onWait });
+    } catch (err) {
+      if (err instanceof StaleOwnerError) {
+        this.options.logger.warn({ partition: ps.partition, key: sealed.key }, 'a newer owner took this partition; dropping what this instance held of it');
+        this.supersede(ps);
+      }
+      throw err;
+    }
+    if (ps.superseded) return;
+    const deliveredAtMs = this.now();
+    g.sealed.shift();
+    this.buffered -= sealed.memory;
+    const { trail } = g.trail;
+    const { file } = sealed;
+    const delivery = deliveryRecord({ trail: g.trail, kind: g.kind, accountId: g.accountId, region: g.region, key: sealed.key, file, deliveredAtMs, source: { topic: this.options.sourceTopic, partition: ps.partition } });
+    ps.outbox.push({ topic: this.options.deliveriesTopic, key: deliveryKey(trail.name, g.accountId, g.region), value: this.options.deliverySerde.encode(delivery) });
+    ps.outbox.push(
+      this.options.marks.message({
+        consumerGroup: this.options.consumerGroup,
+        sourceTopic: this.options.sourceTopic,
+        sourcePartition: ps.partition,
+        trailName: trail.name,
+        kind: g.kind,
+        accountId: g.accountId,
+        region: g.region,
+        lastOffset: Number(file.lastOffset),
+        lastKey: sealed.key,
+        updatedAt: deliveredAtMs,
+      }),
+    );
+    ps.marks.set(g.markKey, file.lastOffset);
+    g.commit = 'outbox';
+    g.outboxFirstOffset = file.firstOffset;
+    ps.outboxGroups.push(g);
+
+    const { metrics } = this.options;
+    metrics.filesDelivered.inc({ trail: trail.name, kind: g.kind });
+    metrics.eventsArchived.inc({ trail: trail.name, kind: g.kind }, file.records);
+    metrics.bytesDelivered.inc({ trail: trail.name }, file.body.length);
+    metrics.uncompressedBytesDelivered.inc({ trail: trail.name }, file.uncompressedBytes);
+    for (const eventTimeMs of file.eventTimes) metrics.deliveryLatency.observe(Math.max(0, deliveredAtMs - eventTimeMs) / 1000);
+  }
+
+  /** The object as S3 stores it: the gzip file with its server-side encryption headers, or enveloped (CSE_KMS). */
+  private async prepare(g: Group, sealed: SealedFile, signal: AbortSignal, onWait: (() => void) | undefined): Promise<ObjectToStore> {
+    const { trail } = g.trail;
+    const base = { bucket: trail.bucket, key: sealed.key, sha256: sealed.file.sha256, body: sealed.file.body, contentType: 'application/x-gzip' };
+    const encryption = trail.encryption;
+    switch (encryption.mode) {
+      case 'SSE_S3':
+        return { ...base, encryption: { ServerSideEncryption: 'AES256' } };
+      case 'SSE_KMS':
+        return { ...base, encryption: { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: encryption.kmsKeyId } };
+      case 'NONE':
+        return base;
+      case 'CSE_KMS': {
+        const envelope = await retry(() => encryptEnvelope(this.options.kms, encryption.kmsKeyId, sealed.file.body, signal), {
+          retries: Infinity,
+          initialDelayMs: 250,
+          maxDelayMs: 5000,
+          signal,
+          onRetry: (err) => {
+            this.options.metrics.uploadRetries.inc();
+            this.options.metrics.uploadErrors.inc({ code: `kms:${(err as Error).name}` });
+            onWait?.();
+          },
+        });
+        this.buffered += envelope.body.length;
+        sealed.memory += envelope.body.length;
+        return { ...base, body: envelope.body, metadata: envelope.metadata, contentType: 'application/octet-stream' };
+      }
+    }
+  }
+
+  /** Hands the outbox to the runtime: produced with the offset commit, in one transaction. */
+  private handOver(ps: PartitionState): Work | void {
+    if (ps.outbox.length === 0) return;
+    const outputs = ps.outbox;
+    ps.outbox = [];
+    for (const g of ps.outboxGroups) {
+      g.commit = 'returned';
+      g.outboxFirstOffset = undefined;
+      ps.returned.push(g);
+    }
+    ps.outboxGroups = [];
+    return { outputs };
+  }
+
+  /** Waits for `promise`, keeping the consumer group membership alive. */
+  private async whileWaiting(context: BatchContext, promise: Promise<void>): Promise<void> {
+    const heartbeat = setInterval(() => void context.heartbeat().catch(() => undefined), 2000);
+    try {
+      await promise;
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+}
