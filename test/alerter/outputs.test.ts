@@ -1,0 +1,123 @@
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CreateTopicCommand, SubscribeCommand } from '@aws-sdk/client-sns';
+import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AwsClients } from '@opentrail/aws';
+import { readDeadLetter } from '@opentrail/runtime';
+import { verifyWebhook } from '@opentrail/webhooks';
+import { stackEndpoints, testKafka, uniquePrefix } from '../helpers/env.js';
+import { collect } from '../helpers/kafka.js';
+import { startService } from '../helpers/service.js';
+import { waitFor } from '../helpers/wait.js';
+import { ACCOUNT, alerterEnv, alerterTopics, at, DecodedTopic, EnrichedWriter } from './helpers.js';
+
+process.env.AWS_ACCESS_KEY_ID ??= 'test';
+process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function receiver(status: number) {
+  const requests: { headers: IncomingHttpHeaders; body: string }[] = [];
+  const server: Server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      requests.push({ headers: req.headers, body });
+      res.writeHead(status).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/alerts`, requests };
+}
+
+const SECRET = 'whsec_c2VjcmV0LWZvci1vcGVudHJhaWwtdGVzdHM=';
+
+describe('alerter outputs (a real process on the real stack)', () => {
+  it('sends each alert as a signed webhook and to SNS, and dead-letters what a target refuses', async () => {
+    const prefix = uniquePrefix('alerter-out');
+    const kafka = testKafka();
+    const topics = await alerterTopics(prefix, kafka);
+    const aws = new AwsClients({ endpoint: stackEndpoints().awsEndpoint, region: 'us-east-1' });
+    cleanups.push(() => aws.destroy());
+    const name = prefix.replace(/\W/g, '');
+    const { TopicArn } = await aws.sns.send(new CreateTopicCommand({ Name: `${name}alerts` }));
+    const { QueueUrl } = await aws.sqs.send(new CreateQueueCommand({ QueueName: `${name}alerts` }));
+    const { Attributes } = await aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
+    await aws.sns.send(new SubscribeCommand({ TopicArn, Protocol: 'sqs', Endpoint: Attributes!.QueueArn! }));
+
+    const good = await receiver(200);
+    const refusing = await receiver(400);
+    const writer = await EnrichedWriter.create(kafka, topics.enriched);
+    cleanups.push(() => writer.close());
+    const alerts = await DecodedTopic.open(kafka, topics.alerts, 'Alert');
+    cleanups.push(() => alerts.stop());
+    const dlq = await collect(kafka, topics.dlq);
+    cleanups.push(() => dlq.stop());
+
+    const alerter = await startService(
+      'alerter',
+      alerterEnv(prefix, {
+        OPENTRAIL_ALERTER_BUILTIN_PACKS: 'cis',
+        OPENTRAIL_ALERTER_WEBHOOKS: JSON.stringify([
+          { name: 'siem', url: good.url, secret: SECRET },
+          { name: 'refusing', url: refusing.url, secret: SECRET, minSeverity: 'high' },
+        ]),
+        OPENTRAIL_ALERTER_SNS_TOPIC_ARN: TopicArn!,
+        OPENTRAIL_ALERTER_DELIVERY_RETRIES: '2',
+      }),
+    );
+    cleanups.push(() => alerter.stop().then(() => undefined));
+
+    // Root uses the account (CIS 4.3, high) and alice changes a security group (CIS 4.10, medium).
+    await writer.write([
+      { eventID: 'root-1', eventTime: at(0), eventSource: 'iam.amazonaws.com', eventName: 'CreateAccessKey', eventType: 'AwsApiCall', userIdentity: { type: 'Root', principalId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:root`, accountId: ACCOUNT } },
+      { eventID: 'sg-1', eventTime: at(5), eventSource: 'ec2.amazonaws.com', eventName: 'AuthorizeSecurityGroupIngress', eventType: 'AwsApiCall', userIdentity: { type: 'IAMUser', arn: `arn:aws:iam::${ACCOUNT}:user/alice`, accountId: ACCOUNT, userName: 'alice' } },
+    ]);
+
+    await waitFor(() => good.requests.length >= 2, 'two webhooks to the good receiver');
+    const sent = await alerts.values();
+    expect(sent.map((a) => a.ruleId).sort()).toEqual(['cis-4.10-security-group-changes', 'cis-4.3-root-account-usage']);
+    for (const request of good.requests) {
+      const verified = verifyWebhook(SECRET, request.headers, request.body);
+      expect(verified.ok).toBe(true);
+      const body = JSON.parse(request.body) as { alertId: string; ruleId: string; sampleEvent: { eventID: string } };
+      expect(request.headers['webhook-id']).toBe(body.alertId);
+      expect(sent.find((a) => a.alertId === body.alertId)?.ruleId).toBe(body.ruleId);
+    }
+    // Forged: the same body signed with another secret is refused by the receiver's check.
+    expect(verifyWebhook('whsec_b3RoZXI=', good.requests[0]!.headers, good.requests[0]!.body)).toMatchObject({ ok: false, reason: 'NO_MATCHING_SIGNATURE' });
+
+    // The refusing target only takes high alerts: the root alert, once (a 400 is not retried), then dead-lettered.
+    await waitFor(() => dlq.messages.length >= 1, 'the dead letter of the refused webhook');
+    expect(refusing.requests.map((r) => (JSON.parse(r.body) as { ruleId: string }).ruleId)).toEqual(['cis-4.3-root-account-usage']);
+    const letter = readDeadLetter(dlq.messages[0]!.headers);
+    expect(letter).toMatchObject({ reason: 'DELIVERY_FAILED', service: 'alerter', sourceTopic: topics.alerts });
+    expect(letter.detail).toContain('webhook refusing: refusing answered 400 after 1 attempt(s)');
+
+    // SNS → SQS: both alerts, with the alert id as a message attribute.
+    const received: { Message: string; MessageAttributes: Record<string, { Value: string }> }[] = [];
+    await waitFor(async () => {
+      const { Messages } = await aws.sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+      for (const m of Messages ?? []) received.push(JSON.parse(m.Body!) as (typeof received)[number]);
+      return received.length >= 2;
+    }, 'two SNS notifications in the subscribed queue');
+    expect(received.map((n) => n.MessageAttributes.alertId!.Value).sort()).toEqual(sent.map((a) => a.alertId).sort());
+    expect(await alerter.metric('opentrail_alerter_sns_published_total', { outcome: 'sent' })).toBe(2);
+    expect(await alerter.metric('opentrail_alerter_webhook_deliveries_total', { target: 'siem', outcome: 'sent' })).toBe(2);
+    expect(await alerter.metric('opentrail_alerter_webhook_deliveries_total', { target: 'refusing', outcome: 'failed' })).toBe(1);
+  });
+
+  it('stops at start-up naming a bad configuration key', async () => {
+    const prefix = uniquePrefix('alerter-cfg');
+    const alerter = await startService('alerter', alerterEnv(prefix, { OPENTRAIL_ALERTER_SNS_TOPIC_ARN: 'not-an-arn', OPENTRAIL_ALERTER_SUPPRESSION_SECONDS: '-5' }), { ready: false }).catch((err: Error) => err);
+    const output = alerter instanceof Error ? alerter.message : (await alerter.exited, alerter.output());
+    expect(output).toContain('alerter.sns.topicArn (env OPENTRAIL_ALERTER_SNS_TOPIC_ARN): must be an SNS topic ARN');
+    expect(output).toContain('alerter.suppressionSeconds (env OPENTRAIL_ALERTER_SUPPRESSION_SECONDS)');
+    if (!(alerter instanceof Error)) expect((await alerter.exited).code).toBe(78);
+  });
+});

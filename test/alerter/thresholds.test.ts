@@ -1,0 +1,105 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { testKafka, uniquePrefix } from '../helpers/env.js';
+import { startService, type ServiceProcess } from '../helpers/service.js';
+import { waitFor } from '../helpers/wait.js';
+import { alerterEnv, alerterTopics, DecodedTopic, EnrichedWriter, failedConsoleLogin, tempRulesDir, waitForCommitted } from './helpers.js';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+const RULE = 'console-signin-failures-per-user';
+
+describe('alerter thresholds (a real process on the real stack)', () => {
+  it('five failed sign-ins by one user within 60 s give one alert, four give none, and a crash mid-window still yields exactly one alert id', async () => {
+    const prefix = uniquePrefix('alerter-thr');
+    const kafka = testKafka();
+    const topics = await alerterTopics(prefix, kafka);
+    const writer = await EnrichedWriter.create(kafka, topics.enriched);
+    cleanups.push(() => writer.close());
+    const alerts = await DecodedTopic.open(kafka, topics.alerts, 'Alert');
+    cleanups.push(() => alerts.stop());
+    const rules = tempRulesDir();
+    cleanups.push(() => rules.remove());
+    const env = alerterEnv(prefix, { OPENTRAIL_ALERTER_BUILTIN_PACKS: 'thresholds', OPENTRAIL_ALERTER_RULE_DIRECTORIES: rules.dir });
+    const groupId = `${prefix}alerter`;
+
+    let alerter: ServiceProcess = await startService('alerter', env);
+    cleanups.push(() => alerter.stop().then(() => undefined));
+
+    // Four by bob and five by alice, all within a minute of event time.
+    await writer.write([0, 10, 20, 30].map((s) => failedConsoleLogin('bob', s, `bob-${s}`)));
+    await writer.write([0, 10, 20, 30, 40].map((s) => failedConsoleLogin('alice', s, `alice-${s}`)));
+    await waitFor(async () => (await alerts.values()).length >= 1, 'the alert for alice');
+    await waitForCommitted(kafka, groupId, topics.enriched);
+    const first = (await alerts.values());
+    expect(first.map((a) => [a.ruleId, a.ruleKind, a.groupKey, a.count, a.eventIds])).toEqual([[RULE, 'THRESHOLD', '111122223333|alice', 5, ['alice-0', 'alice-10', 'alice-20', 'alice-30', 'alice-40']]]);
+    expect(await alerter.metric('opentrail_alerter_alerts_total', { rule: RULE })).toBe(1);
+    expect(await alerter.metric('opentrail_alerter_rule_matches_total', { rule: RULE })).toBe(9);
+    expect(await alerter.metric('opentrail_alerter_rules_loaded', { kind: 'THRESHOLD' })).toBe(3);
+
+    // A broken rule file is reported with its file and line; the running rules stay.
+    writeFileSync(join(rules.dir, 'broken.yml'), "id: broken\ntitle: Broken\nfilterPattern: '{ $.eventName = ConsoleLogin && }'\n");
+    await waitFor(() => alerter.logs().find((l) => typeof l.file === 'string' && l.file.endsWith('broken.yml')), 'the rule file problem in the log');
+    const problem = alerter.logs().find((l) => typeof l.file === 'string' && l.file.endsWith('broken.yml'))!;
+    expect(problem).toMatchObject({ level: 'error', line: 3, problem: expect.stringContaining('filterPattern: expected a condition') });
+    expect(await alerter.metric('opentrail_alerter_rules_loaded', { kind: 'THRESHOLD' })).toBe(3);
+
+    // Mid-window: three by carol are processed and committed (with the window state), then the process is killed.
+    await writer.write([100, 110, 120].map((s) => failedConsoleLogin('carol', s, `carol-${s}`)));
+    await waitForCommitted(kafka, groupId, topics.enriched);
+    expect(await alerter.metric('opentrail_alerter_rule_matches_total', { rule: RULE })).toBe(12);
+    await alerter.kill();
+
+    alerter = await startService('alerter', env);
+    await writer.write([130, 140].map((s) => failedConsoleLogin('carol', s, `carol-${s}`)));
+    await waitFor(async () => (await alerts.values()).length >= 2, 'the alert for carol after the restart', 90_000);
+    await waitForCommitted(kafka, groupId, topics.enriched, 90_000);
+
+    const all = (await alerts.values());
+    const carol = all.filter((a) => a.groupKey === '111122223333|carol');
+    expect(carol).toHaveLength(1);
+    expect(carol[0]).toMatchObject({ count: 5, eventIds: ['carol-100', 'carol-110', 'carol-120', 'carol-130', 'carol-140'] });
+    expect(new Set(all.map((a) => a.alertId)).size).toBe(2);
+    expect(all.filter((a) => a.groupKey === '111122223333|bob')).toEqual([]);
+    // The new process restored the window rather than starting from nothing.
+    expect(alerter.logs().some((l) => l.msg === 'window state restored' && Number(l.entries) > 0)).toBe(true);
+  });
+
+  it('windows survive a rebalance to a second instance: one alert per user, none missed, none repeated', async () => {
+    const prefix = uniquePrefix('alerter-reb');
+    const kafka = testKafka();
+    const topics = await alerterTopics(prefix, kafka);
+    const writer = await EnrichedWriter.create(kafka, topics.enriched);
+    cleanups.push(() => writer.close());
+    const alerts = await DecodedTopic.open(kafka, topics.alerts, 'Alert');
+    cleanups.push(() => alerts.stop());
+    const env = alerterEnv(prefix, { OPENTRAIL_ALERTER_BUILTIN_PACKS: 'thresholds' });
+    const groupId = `${prefix}alerter`;
+    // Eight accounts: their account/region keys spread over the three partitions.
+    const accounts = Array.from({ length: 8 }, (_, i) => String(200000000000 + i * 104729));
+    const logins = (seconds: number[]) => accounts.flatMap((accountId) => seconds.map((s) => ({ ...failedConsoleLogin('dave', s, `${accountId}-${s}`), recipientAccountId: accountId, userIdentity: { type: 'IAMUser', accountId, userName: 'dave' } })));
+
+    const first = await startService('alerter', env);
+    cleanups.push(() => first.stop().then(() => undefined));
+    await writer.write(logins([0, 10, 20]));
+    await waitForCommitted(kafka, groupId, topics.enriched);
+
+    // A second instance joins: partitions move while windows are open.
+    const second = await startService('alerter', env);
+    cleanups.push(() => second.stop().then(() => undefined));
+    await waitFor(async () => (await second.metric('opentrail_alerter_assigned_partitions')) > 0 && (await first.metric('opentrail_alerter_assigned_partitions')) < 3, 'the partitions to be shared');
+    await writer.write(logins([30, 40]));
+    await waitFor(async () => (await alerts.values()).length >= accounts.length, `${accounts.length} alerts`, 90_000);
+    await waitForCommitted(kafka, groupId, topics.enriched, 90_000);
+
+    const all = await alerts.values();
+    expect(all.map((a) => a.groupKey).sort()).toEqual(accounts.map((a) => `${a}|dave`).sort());
+    expect(all.every((a) => a.count === 5 && a.eventIds[0]!.endsWith('-0'))).toBe(true);
+    expect((await first.metric('opentrail_alerter_alerts_total')) + (await second.metric('opentrail_alerter_alerts_total'))).toBe(accounts.length);
+    expect(second.logs().some((l) => l.msg === 'window state restored' && Number(l.entries) > 0)).toBe(true);
+  });
+});
