@@ -1,0 +1,13 @@
+import { demo } from './demo.js';
+import { produce } from './produce.js';
+
+export interface Command {
+  summary: string;
+  /** Runs with the arguments after the command name; resolves to the exit code. */
+  run(argv: string[]): Promise<number>;
+}
+
+export const commands: Record<string, Command> = {
+  demo,
+  produce,
+};
