@@ -14,6 +14,8 @@ export const SCHEMA_FILES = {
   ArchiverState: 'archiver-state.avsc',
   Alert: 'alert.avsc',
   AlerterState: 'alerter-state.avsc',
+  DigesterState: 'digester-state.avsc',
+  DigestPublicKey: 'digest-public-key.avsc',
 } as const;
 
 export type SchemaName = keyof typeof SCHEMA_FILES;

@@ -728,6 +728,67 @@ export interface DevOpentrailAlerterState {
     updatedAt: number;
 }
 
+export interface DevOpentrailDigesterState {
+    /**
+     * the digester's consumer group: several deployments may share the topic
+     */
+    consumerGroup: string;
+    sourceTopic: string;
+    sourcePartition: number;
+    trailName: string;
+    trailArn: string;
+    homeRegion: string;
+    accountId: string;
+    region: string;
+    /**
+     * Default: null
+     */
+    organizationId: null | string;
+    /**
+     * bucket of the last digest
+     */
+    bucket: string;
+    lastDigestKey: string;
+    lastDigestStartTime: number;
+    lastDigestEndTime: number;
+    /**
+     * hex SHA-256 of the last digest's uncompressed bytes
+     */
+    lastDigestSha256: string;
+    /**
+     * hex signature of the last digest
+     */
+    lastDigestSignature: string;
+    /**
+     * the last input offset of the group listed in a written digest, -1 for none
+     */
+    coveredThroughOffset: number;
+    updatedAt: number;
+}
+
+export interface DevOpentrailDigestPublicKey {
+    /**
+     * lower-case hex MD5 of publicKeyDer
+     */
+    fingerprint: string;
+    /**
+     * PKCS#1 RSAPublicKey, DER
+     */
+    publicKeyDer: Buffer;
+    validityStart: number;
+    /**
+     * null while the key is the current one
+     *
+     * Default: null
+     */
+    validityEnd: null | number;
+    /**
+     * where the private key lives: local:<file> or kms:<key id>
+     */
+    source: string;
+    publishedAt: number;
+}
+
 export type UserIdentity = DevOpentrailUserIdentity;
 export type Resource = DevOpentrailResource;
 export type ApiCallEvent = DevOpentrailApiCallEvent;
@@ -752,6 +813,8 @@ export type Severity = DevOpentrailSeverity;
 export type Alert = DevOpentrailAlert;
 export type AlerterStateKind = DevOpentrailAlerterStateKind;
 export type AlerterState = DevOpentrailAlerterState;
+export type DigesterState = DevOpentrailDigesterState;
+export type DigestPublicKey = DevOpentrailDigestPublicKey;
 
 /** Value type of each top-level schema. */
 export interface SchemaTypes {
@@ -762,4 +825,6 @@ export interface SchemaTypes {
   ArchiverState: ArchiverState;
   Alert: Alert;
   AlerterState: AlerterState;
+  DigesterState: DigesterState;
+  DigestPublicKey: DigestPublicKey;
 }
