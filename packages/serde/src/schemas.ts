@@ -16,6 +16,7 @@ export const SCHEMA_FILES = {
   AlerterState: 'alerter-state.avsc',
   DigesterState: 'digester-state.avsc',
   DigestPublicKey: 'digest-public-key.avsc',
+  Notification: 'notification.avsc',
 } as const;
 
 export type SchemaName = keyof typeof SCHEMA_FILES;

@@ -789,6 +789,37 @@ export interface DevOpentrailDigestPublicKey {
     publishedAt: number;
 }
 
+export interface DevOpentrailNotification {
+    /**
+     * idempotency key; equals webhook-id of the webhooks and the SNS attribute opentrail.notificationId for the same delivery
+     */
+    notificationId: string;
+    deliveryId: string;
+    kind: DevOpentrailDeliveryKind;
+    trailName: string;
+    trailArn: string;
+    s3Bucket: string;
+    s3ObjectKey: string;
+    accountId: string;
+    region: string;
+    /**
+     * Default: null
+     */
+    organizationId: null | string;
+    recordCount: number;
+    compressedBytes: number;
+    /**
+     * lower-case hex SHA-256 of the uncompressed content
+     */
+    sha256: string;
+    deliveredAt: number;
+    notifiedAt: number;
+    /**
+     * the CloudTrail SNS Message text for this object: {"s3Bucket":…,"s3ObjectKey":[…]}
+     */
+    message: string;
+}
+
 export type UserIdentity = DevOpentrailUserIdentity;
 export type Resource = DevOpentrailResource;
 export type ApiCallEvent = DevOpentrailApiCallEvent;
@@ -815,6 +846,7 @@ export type AlerterStateKind = DevOpentrailAlerterStateKind;
 export type AlerterState = DevOpentrailAlerterState;
 export type DigesterState = DevOpentrailDigesterState;
 export type DigestPublicKey = DevOpentrailDigestPublicKey;
+export type Notification = DevOpentrailNotification;
 
 /** Value type of each top-level schema. */
 export interface SchemaTypes {
@@ -827,4 +859,5 @@ export interface SchemaTypes {
   AlerterState: AlerterState;
   DigesterState: DigesterState;
   DigestPublicKey: DigestPublicKey;
+  Notification: Notification;
 }
