@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { testKafka, uniquePrefix } from '../helpers/env.js';
 import { startService, type ServiceProcess } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait.js';
-import { alerterEnv, alerterTopics, DecodedTopic, EnrichedWriter, failedConsoleLogin, tempRulesDir, waitForCommitted } from './helpers.js';
+import { ACCOUNT, alerterEnv, alerterTopics, at, DecodedTopic, EnrichedWriter, failedConsoleLogin, tempRulesDir, waitForCommitted } from './helpers.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -39,6 +39,10 @@ describe('alerter thresholds (a real process on the real stack)', () => {
     expect(first.map((a) => [a.ruleId, a.ruleKind, a.groupKey, a.count, a.eventIds])).toEqual([[RULE, 'THRESHOLD', '111122223333|alice', 5, ['alice-0', 'alice-10', 'alice-20', 'alice-30', 'alice-40']]]);
     expect(await alerter.metric('opentrail_alerter_alerts_total', { rule: RULE })).toBe(1);
     expect(await alerter.metric('opentrail_alerter_rule_matches_total', { rule: RULE })).toBe(9);
+    // The index offers the sign-ins to the sign-in rule only: the other two thresholds name other calls.
+    expect(await alerter.metric('opentrail_alerter_rule_evaluations_total', { rule: RULE })).toBe(9);
+    expect(await alerter.metric('opentrail_alerter_rule_evaluations_total', { rule: 'security-group-change-burst' })).toBe(0);
+    expect(await alerter.metric('opentrail_alerter_rule_evaluation_seconds_count')).toBe(9);
     expect(await alerter.metric('opentrail_alerter_rules_loaded', { kind: 'THRESHOLD' })).toBe(3);
 
     // A broken rule file is reported with its file and line; the running rules stay.
@@ -48,6 +52,14 @@ describe('alerter thresholds (a real process on the real stack)', () => {
     expect(problem).toMatchObject({ level: 'error', line: 3, problem: expect.stringContaining('filterPattern: expected a condition') });
     expect(await alerter.metric('opentrail_alerter_rules_loaded', { kind: 'THRESHOLD' })).toBe(3);
 
+    // Fixing the file loads its rule while the process runs, and the new rule alerts.
+    writeFileSync(join(rules.dir, 'broken.yml'), "id: trail-deleted\ntitle: Trail deleted\nseverity: high\nfilterPattern: '{ $.eventName = DeleteTrail }'\n");
+    await waitFor(async () => (await alerter.metric('opentrail_alerter_rules_loaded', { kind: 'FILTER_PATTERN' })) === 1, 'the fixed rule file to be loaded');
+    await writer.write([{ eventVersion: '1.08', eventID: 'trail-1', eventTime: at(50), eventSource: 'cloudtrail.amazonaws.com', eventName: 'DeleteTrail', eventType: 'AwsApiCall', userIdentity: { type: 'IAMUser', accountId: ACCOUNT, userName: 'erin' } }]);
+    await waitFor(async () => (await alerts.values()).some((a) => a.ruleId === 'trail-deleted'), 'the alert of the reloaded rule');
+    expect((await alerts.values()).filter((a) => a.ruleId === 'trail-deleted').map((a) => [a.ruleKind, a.severity, a.eventIds])).toEqual([['FILTER_PATTERN', 'HIGH', ['trail-1']]]);
+    expect(await alerter.metric('opentrail_alerter_rule_reloads_total')).toBeGreaterThanOrEqual(2);
+
     // Mid-window: three by carol are processed and committed (with the window state), then the process is killed.
     await writer.write([100, 110, 120].map((s) => failedConsoleLogin('carol', s, `carol-${s}`)));
     await waitForCommitted(kafka, groupId, topics.enriched);
@@ -56,10 +68,10 @@ describe('alerter thresholds (a real process on the real stack)', () => {
 
     alerter = await startService('alerter', env);
     await writer.write([130, 140].map((s) => failedConsoleLogin('carol', s, `carol-${s}`)));
-    await waitFor(async () => (await alerts.values()).length >= 2, 'the alert for carol after the restart', 90_000);
+    await waitFor(async () => (await alerts.values()).some((a) => a.groupKey === '111122223333|carol'), 'the alert for carol after the restart', 90_000);
     await waitForCommitted(kafka, groupId, topics.enriched, 90_000);
 
-    const all = (await alerts.values());
+    const all = (await alerts.values()).filter((a) => a.ruleId === RULE);
     const carol = all.filter((a) => a.groupKey === '111122223333|carol');
     expect(carol).toHaveLength(1);
     expect(carol[0]).toMatchObject({ count: 5, eventIds: ['carol-100', 'carol-110', 'carol-120', 'carol-130', 'carol-140'] });

@@ -103,6 +103,16 @@ describe('filter pattern semantics', () => {
     expect(match('{ $.requestParameters.missing < 1 }', r)).toBe(false);
   });
 
+  it('numbers take * wildcards in = and !=, matched against the digits as written', () => {
+    const r = { requestParameters: { port: 8443, delta: -1.55 } };
+    expect(parseFilterPattern('{ $.requestParameters.port = 84* }')).toMatchObject({ value: { kind: 'string', parts: ['84', { wildcard: true }] } });
+    expect(match('{ $.requestParameters.port = 84* }', r)).toBe(true);
+    expect(match('{ $.requestParameters.port = 80* }', r)).toBe(false);
+    expect(match('{ $.requestParameters.port != 80* }', r)).toBe(true);
+    expect(match('{ $.requestParameters.delta = -1.5* }', r)).toBe(true);
+    expect(match('{ $.requestParameters.delta = *.55 }', r)).toBe(true);
+  });
+
   it('reads array elements by index and nested members of JSON-text fields', () => {
     const r = { requestParameters: { ipPermissions: { items: [{ ipProtocol: 'tcp', ranges: [['0.0.0.0/0', 'x']] }] } } };
     expect(match('{ $.requestParameters.ipPermissions.items[0].ipProtocol = tcp }', r)).toBe(true);
