@@ -1,0 +1,121 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateTopicCommand, SubscribeCommand } from '@aws-sdk/client-sns';
+import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AwsClients } from '@opentrail/aws';
+import { stackEndpoints, testKafka, uniquePrefix } from '../helpers/env.js';
+import { startService } from '../helpers/service.js';
+import { waitFor } from '../helpers/wait.js';
+import { collect, delivery, DeliveryWriter, notificationsOf, notifierTopics, trail } from './helpers.js';
+
+process.env.AWS_ACCESS_KEY_ID ??= 'test';
+process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
+
+/** The log-file pattern of cloudtrail-spec.md §2.1 (CPL SourceIdentifier), verbatim. */
+const CLOUDTRAIL_LOG_FILE = /.+_CloudTrail_[\w-]+_\d{8}T\d{4}Z_[\w]+\.json\.gz/;
+
+const cleanups: (() => Promise<unknown> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+interface SnsEnvelope {
+  Type: string;
+  TopicArn: string;
+  Message: string;
+  MessageAttributes?: Record<string, { Type: string; Value: string }>;
+}
+
+describe('notifier: SNS and the notifications topic (a real process, moto SNS → SQS)', () => {
+  it('announces log files in CloudTrail\'s SNS message, several keys per message, and every announced delivery on the notifications topic', async () => {
+    const prefix = uniquePrefix('notifier-sns');
+    const kafka = testKafka();
+    const topics = await notifierTopics(prefix, kafka);
+    const aws = new AwsClients({ endpoint: stackEndpoints().awsEndpoint, region: 'us-east-1' });
+    cleanups.push(() => aws.destroy());
+    const name = prefix.replace(/\W/g, '');
+    const { TopicArn } = await aws.sns.send(new CreateTopicCommand({ Name: `${name}cloudtrail` }));
+    const { QueueUrl } = await aws.sqs.send(new CreateQueueCommand({ QueueName: `${name}cloudtrail` }));
+    const { Attributes } = await aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
+    await aws.sns.send(new SubscribeCommand({ TopicArn, Protocol: 'sqs', Endpoint: Attributes!.QueueArn! }));
+
+    // A shared configuration file with only the shared sections: the notifier's own section is optional.
+    const dir = mkdtempSync(join(tmpdir(), 'notifier-config-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'opentrail.json');
+    const endpoints = stackEndpoints();
+    writeFileSync(
+      file,
+      JSON.stringify({
+        kafka: { brokers: endpoints.kafkaBrokers.split(',') },
+        schemaRegistry: { url: endpoints.schemaRegistryUrl },
+        topics: { prefix, partitions: 3 },
+        aws: { endpoint: endpoints.awsEndpoint, region: 'us-east-1' },
+        trails: [trail('audit', { snsTopicArn: TopicArn, kafka: true }), trail('quiet', {})],
+      }),
+    );
+
+    const notifications = await collect(kafka, topics.notifications);
+    cleanups.push(() => notifications.stop());
+    const notifier = await startService('notifier', {
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      OPENTRAIL_CONFIG_FILE: file,
+      OPENTRAIL_HTTP_PORT: '0',
+      // Isolation from other tests on the shared stack (the default group would be shared).
+      OPENTRAIL_NOTIFIER_GROUP_ID: `${prefix}notifier`,
+    });
+    cleanups.push(() => notifier.stop());
+
+    const writer = await DeliveryWriter.create(kafka, topics.deliveries);
+    cleanups.push(() => writer.close());
+    const logs = Array.from({ length: 5 }, () => delivery('audit', 'LOG'));
+    const insight = delivery('audit', 'INSIGHT');
+    const digest = delivery('audit', 'DIGEST');
+    // Written together (one partition: the same trail/account/region key), so they fall in one batch window.
+    await writer.write([...logs, insight, digest, delivery('quiet', 'LOG')]);
+
+    const received: SnsEnvelope[] = [];
+    await waitFor(async () => {
+      const { Messages } = await aws.sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+      for (const m of Messages ?? []) received.push(JSON.parse(m.Body!) as SnsEnvelope);
+      return received.flatMap((r) => (JSON.parse(r.Message) as { s3ObjectKey: string[] }).s3ObjectKey).length >= logs.length;
+    }, 'the five log-file keys in the subscribed queue', 60_000);
+
+    // The five keys of one trail, delivered together, arrive in one message.
+    expect(received).toHaveLength(1);
+    const envelope = received[0]!;
+    expect(envelope.Type).toBe('Notification');
+    expect(envelope.TopicArn).toBe(TopicArn);
+    // Parsed the way CPL parses it: Message is JSON text holding exactly s3Bucket and s3ObjectKey.
+    const message = JSON.parse(envelope.Message) as Record<string, unknown>;
+    expect(Object.keys(message)).toEqual(['s3Bucket', 's3ObjectKey']);
+    expect(message.s3Bucket).toBe('audit-bucket');
+    expect(message.s3ObjectKey).toEqual(logs.map((d) => d.key));
+    for (const key of message.s3ObjectKey as string[]) expect(key).toMatch(CLOUDTRAIL_LOG_FILE);
+    expect(envelope.Message).toBe(JSON.stringify({ s3Bucket: 'audit-bucket', s3ObjectKey: logs.map((d) => d.key) }));
+    // The idempotency key travels in the envelope, not in CloudTrail's Message.
+    expect(envelope.MessageAttributes?.['opentrail.notificationId']?.Value).toMatch(/^[0-9a-f]{32}$/);
+
+    // The notifications topic: the log files and the Insights file (not the digest, not the other trail's).
+    await waitFor(() => notifications.messages.length >= 6, 'six records on the notifications topic');
+    const records = await notificationsOf(notifications);
+    expect(records.map((r) => r.deliveryId).sort()).toEqual([...logs, insight].map((d) => d.deliveryId).sort());
+    for (const r of records) {
+      expect(r.notificationId).toBe(r.deliveryId);
+      expect(JSON.parse(r.message)).toEqual({ s3Bucket: 'audit-bucket', s3ObjectKey: [r.s3ObjectKey] });
+    }
+    expect(notifications.messages.map((m) => m.headers?.['opentrail-notification-id']?.toString())).toEqual(records.map((r) => r.notificationId));
+    expect(notifications.messages.map((m) => m.key?.toString())).toEqual(records.map(() => `audit/111122223333/us-east-2`));
+
+    const snsTarget = `sns:${TopicArn}`;
+    await waitFor(async () => (await notifier.metric('opentrail_notifier_deliveries_notified_total', { target: 'kafka' })) === 6, 'the kafka target to count six');
+    expect(await notifier.metric('opentrail_notifier_notifications_sent_total', { target: snsTarget })).toBe(1);
+    expect(await notifier.metric('opentrail_notifier_deliveries_notified_total', { target: snsTarget })).toBe(5);
+    expect(await notifier.metric('opentrail_notifier_deliveries_skipped_total', { target: snsTarget, reason: 'kind' })).toBe(2);
+    expect(await notifier.metric('opentrail_notifier_deliveries_skipped_total', { target: 'kafka', reason: 'kind' })).toBe(1);
+    expect(await notifier.metric('opentrail_notifier_notification_latency_seconds_count', { target: snsTarget })).toBe(5);
+  });
+});
