@@ -75,15 +75,15 @@ export class CloudTrailApiClient implements PublicKeyProvider {
     });
     const response = await fetch(this.url, { method: 'POST', headers: signed.headers, body });
     const text = await response.text();
-    let json: Record<string, unknown> = {};
+    let json: { __type?: string; message?: string; Message?: string } & Record<string, unknown> = {};
     try {
-      json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+      json = text ? (JSON.parse(text) as typeof json) : {};
     } catch {
       throw new CloudTrailApiError('InvalidResponse', `${operation} answered ${response.status} with a body that is not JSON`, response.status);
     }
     if (!response.ok) {
-      const type = String(json.__type ?? `HTTP${response.status}`);
-      throw new CloudTrailApiError(type.slice(type.lastIndexOf('#') + 1).split(':')[0]!, String(json.message ?? json.Message ?? text), response.status);
+      const type = typeof json.__type === 'string' ? json.__type : `HTTP${response.status}`;
+      throw new CloudTrailApiError(type.slice(type.lastIndexOf('#') + 1).split(':')[0]!, json.message ?? json.Message ?? text, response.status);
     }
     return json as T;
   }

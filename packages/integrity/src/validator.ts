@@ -207,7 +207,7 @@ export class DigestTraverser {
           }
         }
       } catch (err) {
-        const lastKey = key;
+        const lastKey = key ?? '';
         const [next, nextEnd] = lastDigest(digests, lastKey);
         if (err instanceof NoSuchKeyError) this.callbacks.onMissing({ bucket, lastKey, isBackfill });
         else if (err instanceof DigestError) this.callbacks.onInvalid({ bucket, lastKey, message: err.message, isBackfill });

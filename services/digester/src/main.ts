@@ -1,0 +1,114 @@
+import type { Kafka } from 'kafkajs';
+import { AwsClients } from '@opentrail/aws';
+import { topicName } from '@opentrail/config';
+import { ensureTopics, main, retry, StreamProcessor } from '@opentrail/runtime';
+import { serdeFor, valueSubject, type Delivery } from '@opentrail/serde';
+import { ChainState } from './chainState.js';
+import { bindings, configSchema } from './config.js';
+import { Digester } from './digester.js';
+import { DigestStore } from './digestStore.js';
+import { KeyRing } from './keyRing.js';
+import { digesterMetrics } from './metrics.js';
+import { ensureBucket } from './buckets.js';
+
+async function partitionCount(kafka: Kafka, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+    return topics[0]?.partitions.length ?? 0;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+main({
+  name: 'digester',
+  configSchema,
+  bindings,
+  async start({ config, logger, metrics, kafka, registry }) {
+    const c = config.digester;
+    const topics = {
+      deliveries: topicName(config, 'deliveries'),
+      dlq: topicName(config, 'dlq'),
+      state: c.stateTopic ?? `${config.topics.prefix}digester.state`,
+      keys: c.keysTopic ?? `${config.topics.prefix}digester.keys`,
+    };
+    await ensureTopics(kafka, [{ topic: topics.deliveries }, { topic: topics.dlq }], config.topics);
+    await ensureTopics(
+      kafka,
+      [
+        // One state partition per input partition: each has one transactional writer.
+        { topic: topics.state, partitions: await partitionCount(kafka, topics.deliveries), compacted: true },
+        { topic: topics.keys, partitions: 1, compacted: true },
+      ],
+      config.topics,
+    );
+
+    const deliverySerde = serdeFor(registry, 'Delivery');
+    await deliverySerde.register(valueSubject(topics.deliveries));
+    const stateSerde = serdeFor(registry, 'DigesterState');
+    await stateSerde.register(valueSubject(topics.state));
+    const keySerde = serdeFor(registry, 'DigestPublicKey');
+    await keySerde.register(valueSubject(topics.keys));
+
+    const aws = new AwsClients(config.aws);
+    const trails = config.trails.filter((t) => t.digests.enabled);
+    if (c.createBuckets) {
+      for (const bucket of new Set(trails.map((t) => t.bucket))) await retry(() => ensureBucket(aws.s3, bucket, config.aws.region), { retries: 10, initialDelayMs: 500 });
+    }
+
+    const keys = new KeyRing({ signing: c.signing, kms: aws.kms, kafka, topic: topics.keys, serde: keySerde, logger });
+    await keys.start();
+    const m = digesterMetrics(metrics, { groups: () => digester.groupCount, pendingLogFiles: () => digester.pendingLogFiles });
+    const state = new ChainState({ kafka, topic: topics.state, serde: stateSerde, consumerGroup: c.groupId, sourceTopic: topics.deliveries, logger });
+    await state.start();
+    const digester = new Digester({
+      sourceTopic: topics.deliveries,
+      deliveriesTopic: topics.deliveries,
+      consumerGroup: c.groupId,
+      trails,
+      periodMs: (trail) => (c.testPeriodSeconds ?? trail.digests.periodMinutes * 60) * 1000,
+      graceMs: c.graceMs,
+      maxCatchUpPeriods: c.maxCatchUpPeriods,
+      state,
+      keys,
+      store: new DigestStore(aws.s3, m, logger, c.requestTimeoutMs),
+      deliverySerde,
+      metrics: m,
+      logger,
+    });
+
+    const processor = new StreamProcessor<Delivery>({
+      service: 'digester',
+      kafka,
+      groupId: c.groupId,
+      topic: topics.deliveries,
+      serde: deliverySerde,
+      deadLetterTopic: topics.dlq,
+      handler: digester,
+      logger,
+      metrics,
+      transactional: { idPrefix: c.transactionalIdPrefix ?? c.groupId },
+      flushIntervalMs: c.flushIntervalMs,
+      consumer: { sessionTimeout: c.sessionTimeoutMs, heartbeatInterval: c.heartbeatIntervalMs },
+    });
+    await processor.start();
+    logger.info(
+      { trails: trails.map((t) => ({ name: t.name, periodSeconds: c.testPeriodSeconds ?? t.digests.periodMinutes * 60 })), fingerprint: keys.current().fingerprint, deliveries: topics.deliveries, state: topics.state, keys: topics.keys },
+      'digesting',
+    );
+
+    return {
+      stop: async () => {
+        digester.stop();
+        await processor.stop();
+        await state.stop();
+        await keys.stop();
+        aws.destroy();
+      },
+      readiness: { consumer: () => processor.ready },
+      liveness: { consumer: () => processor.healthy, state: () => state.healthy },
+    };
+  },
+});

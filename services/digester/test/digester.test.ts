@@ -1,0 +1,127 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { inflateDigest, loadLocalKeys } from '@opentrail/integrity';
+import { createLogger, ServiceMetrics } from '@opentrail/observability';
+import type { AvroSerde, Delivery, DigesterState } from '@opentrail/serde';
+import { trailsSchema } from '@opentrail/trails';
+import type { ChainState } from '../src/chainState.js';
+import { Digester } from '../src/digester.js';
+import type { DigestStore } from '../src/digestStore.js';
+import type { KeyRing } from '../src/keyRing.js';
+import { digesterMetrics } from '../src/metrics.js';
+import { filesForPeriod, nextPeriodEnd, periodStart } from '../src/periods.js';
+
+const MINUTE = 60_000;
+const T0 = Date.UTC(2026, 10, 1, 12, 0, 0);
+const [TRAIL] = trailsSchema.parse([{ name: 'main', accountId: '111122223333', homeRegion: 'us-east-1', bucket: 'trail-bucket', digests: { periodMinutes: 1 } }]);
+
+describe('periods', () => {
+  it('align to multiples of the period', () => {
+    expect(periodStart(T0 + 59_999, MINUTE)).toBe(T0);
+    expect(nextPeriodEnd(T0, MINUTE)).toBe(T0 + MINUTE);
+    expect(nextPeriodEnd(T0 + 10, MINUTE)).toBe(T0 + MINUTE);
+  });
+
+  it('list the run of files delivered before the end, in offset order', () => {
+    const files = [{ offset: 1n, deliveredAt: T0 }, { offset: 2n, deliveredAt: T0 + MINUTE }, { offset: 3n, deliveredAt: T0 + 1 }];
+    expect(filesForPeriod(files, T0 + MINUTE).map((f) => f.offset)).toEqual([1n]);
+  });
+});
+
+function harness() {
+  let now = T0;
+  const stored = new Map<string, { body: Buffer; signature: string }>();
+  const states: DigesterState[] = [];
+  const key = loadLocalKeys(mkdtempSync(join(tmpdir(), 'k-')), { generate: true }).keys[0]!;
+  const json = <T>() => ({ encode: (v: T) => Buffer.from(JSON.stringify(v)) }) as unknown as AvroSerde<T>;
+  const state = { catchUp: async () => undefined, heads: () => [], message: (s: DigesterState) => (states.push(s), { topic: 'state', value: Buffer.from('') }) } as unknown as ChainState;
+  const store = { put: async (_b: string, k: string, body: Buffer, signature: string) => void stored.set(k, { body, signature }) } as unknown as DigestStore;
+  const digester = new Digester({
+    sourceTopic: 'deliveries',
+    deliveriesTopic: 'deliveries',
+    consumerGroup: 'g',
+    trails: [TRAIL!],
+    periodMs: () => MINUTE,
+    graceMs: 5000,
+    maxCatchUpPeriods: 10,
+    state,
+    keys: { current: () => key } as unknown as KeyRing,
+    store,
+    deliverySerde: json<Delivery>(),
+    metrics: digesterMetrics(new ServiceMetrics('digester_test'), { groups: () => 0, pendingLogFiles: () => 0 }),
+    logger: createLogger('digester', 'silent'),
+    now: () => now,
+  });
+  const tp = { topic: 'deliveries', partition: 0 };
+  const delivery = (i: number, deliveredAt: number): Delivery => ({
+    deliveryId: `d${i}`,
+    kind: 'LOG',
+    trailName: 'main',
+    trailArn: 'arn',
+    homeRegion: 'us-east-1',
+    bucket: 'trail-bucket',
+    key: `log-${i}.json.gz`,
+    accountId: '111122223333',
+    region: 'us-east-1',
+    organizationId: null,
+    recordCount: 1,
+    uncompressedBytes: 1,
+    compressedBytes: 1,
+    sha256: 'ab'.repeat(32),
+    oldestEventTime: deliveredAt - 1000,
+    newestEventTime: deliveredAt - 500,
+    deliveredAt,
+    encryption: { mode: 'SSE_S3', kmsKeyId: null },
+    source: null,
+    digest: null,
+  });
+  const feed = (i: number, offset: number, deliveredAt: number) =>
+    digester.processBatch([{ topic: 'deliveries', partition: 0, offset: String(offset), key: null, value: delivery(i, deliveredAt), headers: {}, timestamp: '0', bytes: 1 }], {
+      ...tp,
+      highWatermark: '0',
+      heartbeat: async () => undefined,
+      signal: new AbortController().signal,
+    });
+  return { digester, stored, states, tp, feed, setNow: (t: number) => (now = t) };
+}
+
+describe('Digester', () => {
+  it('writes a starting digest, then chained and empty ones, holding offsets until listed', async () => {
+    const h = harness();
+    await h.feed(1, 10, T0 + 1000);
+    await h.feed(2, 11, T0 + MINUTE + 1000);
+    expect(h.digester.heldFrom(h.tp)).toBe(10n);
+    h.setNow(T0 + MINUTE + 4000); // inside the grace
+    expect((await h.digester.flush(h.tp, 'tick'))?.outputs).toEqual([]);
+    h.setNow(T0 + 3 * MINUTE + 6000);
+    const work = await h.digester.flush(h.tp, 'tick');
+    expect(work?.outputs).toHaveLength(6); // three periods: a delivery record and a head each
+    const digests = [...h.stored.keys()].sort().map((k) => inflateDigest(h.stored.get(k)!.body));
+    expect(digests.map((d) => [d.digestStartTime, d.digestEndTime])).toEqual([
+      ['2026-11-01T12:00:00Z', '2026-11-01T12:01:00Z'],
+      ['2026-11-01T12:01:00Z', '2026-11-01T12:02:00Z'],
+      ['2026-11-01T12:02:00Z', '2026-11-01T12:03:00Z'],
+    ]);
+    expect(digests[0]!.previousDigestSignature).toBeNull();
+    expect(digests.map((d) => d.logFiles!.map((f) => f.s3Object))).toEqual([['log-1.json.gz'], ['log-2.json.gz'], []]);
+    const keys = [...h.stored.keys()].sort();
+    expect(digests[1]!.previousDigestS3Object).toBe(keys[0]);
+    expect(digests[1]!.previousDigestSignature).toBe(h.stored.get(keys[0]!)!.signature);
+    expect(digests[2]!.previousDigestSignature).toBe(h.stored.get(keys[1]!)!.signature);
+    expect(digests[2]!.newestEventTime).toBeNull();
+    expect(h.digester.heldFrom(h.tp)).toBeUndefined();
+    expect(h.states.at(-1)!.coveredThroughOffset).toBe(11);
+    expect(keys[0]).toBe('AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/11/01/111122223333_CloudTrail-Digest_us-east-1_main_us-east-1_20261101T120100Z.json.gz');
+  });
+
+  it('skips deliveries that are not log files and those already listed', async () => {
+    const h = harness();
+    await h.feed(1, 10, T0 + 1000);
+    h.setNow(T0 + MINUTE + 6000);
+    await h.digester.flush(h.tp, 'tick');
+    await h.feed(1, 10, T0 + 1000); // re-read after a crash: offset 10 is in the stored digest
+    expect(h.digester.heldFrom(h.tp)).toBeUndefined();
+  });
+});
