@@ -39,6 +39,9 @@ export class RuleEvent {
   private json: string | undefined;
   private recordObject: CloudTrailRecord | undefined;
   private resourceList: Record<string, string>[] | undefined;
+  /** Lower-cased texts and objects' JSON texts, shared by every case-insensitive rule that reads the same value. */
+  private lowered: Map<string, string> | undefined;
+  private objectTexts: Map<object, string> | undefined;
 
   constructor(value: EnrichedEvent | ApiCallEvent) {
     if ('event' in value && 'enrichment' in value) {
@@ -114,6 +117,31 @@ export class RuleEvent {
       this.extra = parseJson(text) as Record<string, unknown>;
     }
     return this.extra ? ownValue(this.extra, name) : undefined;
+  }
+
+  /**
+   * `text.toLowerCase()`, computed once per event: Sigma compares case-insensitively, and with many
+   * rules on the same field (userAgent, eventName) each would otherwise lower-case it again.
+   */
+  lower(text: string): string {
+    const cache = (this.lowered ??= new Map());
+    let lowered = cache.get(text);
+    if (lowered === undefined) {
+      lowered = text.toLowerCase();
+      cache.set(text, lowered);
+    }
+    return lowered;
+  }
+
+  /** An object's JSON text (Sigma compares whole objects as text), computed once per event and object. */
+  objectText(value: object): string {
+    const cache = (this.objectTexts ??= new Map());
+    let text = cache.get(value);
+    if (text === undefined) {
+      text = JSON.stringify(value);
+      cache.set(value, text);
+    }
+    return text;
   }
 
   /** The record's CloudTrail JSON text (for samples, keyword searches and whole-identity reads). */

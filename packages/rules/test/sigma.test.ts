@@ -124,6 +124,29 @@ describe('Sigma value matching (sigma-rules-specification.md)', () => {
   });
 });
 
+describe('Sigma logsource category (newer SigmaHQ rules write category: management)', () => {
+  const withCategory = (category: string) =>
+    compileSigmaRule(parse(`title: t\nlogsource:\n  product: aws\n  service: cloudtrail\n  category: ${category}\ndetection:\n  sel:\n    eventName: DeleteDetector\n  condition: sel\n`) as Record<string, unknown>, 'test');
+
+  it('management limits the rule to management events, data to data events', () => {
+    const management = withCategory('management');
+    expect(management.matches(ev({ eventName: 'DeleteDetector', eventCategory: 'Management', managementEvent: true }))).toBe(true);
+    // Records before eventVersion 1.08 carry no eventCategory: management unless marked otherwise.
+    expect(management.matches(ev({ eventName: 'DeleteDetector' }))).toBe(true);
+    expect(management.matches(ev({ eventName: 'DeleteDetector', eventCategory: 'Data', managementEvent: false }))).toBe(false);
+    expect(management.matches(ev({ eventName: 'DeleteDetector', managementEvent: false }))).toBe(false);
+    expect(management.matches(ev({ eventName: 'GetDetector', eventCategory: 'Management' }))).toBe(false);
+    expect(withCategory('data').matches(ev({ eventName: 'DeleteDetector', eventCategory: 'Data', managementEvent: false }))).toBe(true);
+    expect(withCategory('data').matches(ev({ eventName: 'DeleteDetector', eventCategory: 'Management' }))).toBe(false);
+  });
+
+  it('refuses a category CloudTrail does not have', () => {
+    expect(() => withCategory('process_creation')).toThrow(
+      "logsource category 'process_creation' is not supported with service: cloudtrail (supported: management, data, networkactivity, insight, CloudTrail's event categories)",
+    );
+  });
+});
+
 describe('Sigma conditions', () => {
   const detection = [
     '  selection_a:',

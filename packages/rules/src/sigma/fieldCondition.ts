@@ -269,11 +269,11 @@ function plainStringTest(segments: Segment[], access: MultiAccessor, values: Sca
       const pattern = modifiers.includes('contains') ? `*${text}*` : modifiers.includes('startswith') ? `${text}*` : modifiers.includes('endswith') ? `*${text}` : text;
       return sigmaStringMatcher(pattern, cased);
     });
-  const matchesValue = (value: unknown): boolean => {
+  const matchesValue = (value: unknown, e: RuleEvent): boolean => {
     if (value === null) return nullWanted;
-    const text = toText(value);
+    const text = typeof value === 'object' ? e.objectText(value) : toText(value);
     if (text === undefined) return false;
-    const subject = cased ? text : text.toLowerCase();
+    const subject = cased ? text : e.lower(text);
     for (let i = 0; i < tests.length; i++) if (tests[i]!(subject)) return true;
     return false;
   };
@@ -281,13 +281,13 @@ function plainStringTest(segments: Segment[], access: MultiAccessor, values: Sca
     const single = compileAccessor(segments);
     return (e) => {
       const value = single(e);
-      return value === undefined ? nullWanted : matchesValue(value);
+      return value === undefined ? nullWanted : matchesValue(value, e);
     };
   }
   return (e) => {
     const found = access(e);
     if (found.length === 0) return nullWanted;
-    for (const v of found) if (matchesValue(v)) return true;
+    for (const v of found) if (matchesValue(v, e)) return true;
     return false;
   };
 }
@@ -313,7 +313,8 @@ export function compileKeywords(raw: unknown, path: readonly (string | number)[]
     return sigmaStringMatcher(`*${String(v)}*`, false);
   });
   return (e) => {
-    const text = e.recordJson().toLowerCase();
-    return tests.some((t) => t(text));
+    const text = e.lower(e.recordJson());
+    for (let i = 0; i < tests.length; i++) if (tests[i]!(text)) return true;
+    return false;
   };
 }

@@ -34,6 +34,26 @@ export interface SigmaCorrelation {
 
 const LEVELS: readonly SigmaLevel[] = ['informational', 'low', 'medium', 'high', 'critical'];
 
+/**
+ * CloudTrail's event category of a record (cloudtrail-spec.md §1.7): `eventCategory` when present;
+ * records before eventVersion 1.08 have none, and there `managementEvent: false` marks a data event.
+ */
+function eventCategoryOf(e: Parameters<EventTest>[0]): string {
+  const { eventCategory, managementEvent } = e.event;
+  return (eventCategory ?? (managementEvent === false ? 'Data' : 'Management')).toLowerCase();
+}
+
+/**
+ * `logsource.category` under `service: cloudtrail` (newer SigmaHQ rules write `category: management`):
+ * the rule applies only to events of that CloudTrail event category.
+ */
+const CATEGORIES: Record<string, EventTest> = {
+  management: (e) => eventCategoryOf(e) === 'management',
+  data: (e) => eventCategoryOf(e) === 'data',
+  networkactivity: (e) => eventCategoryOf(e) === 'networkactivity',
+  insight: (e) => eventCategoryOf(e) === 'insight',
+};
+
 type Doc = Record<string, unknown>;
 
 /** A YAML value for a message (objects as JSON rather than [object Object]). */
@@ -78,7 +98,11 @@ export function compileSigmaRule(doc: Doc, fallbackId: string): CompiledSigmaRul
   const service = show(logsource.service ?? '').toLowerCase();
   if (product !== 'aws') throw new SigmaRuleError(`logsource product '${show(logsource.product ?? '(none)')}' is not supported: opentrail evaluates AWS CloudTrail events (product: aws)`, ['logsource', 'product']);
   if (service !== 'cloudtrail') throw new SigmaRuleError(`logsource service '${show(logsource.service ?? '(none)')}' is not supported: opentrail evaluates CloudTrail events (service: cloudtrail)`, ['logsource', 'service']);
-  if (logsource.category !== undefined) throw new SigmaRuleError(`logsource category '${show(logsource.category)}' is not supported with service: cloudtrail`, ['logsource', 'category']);
+  const category = logsource.category === undefined ? undefined : show(logsource.category).toLowerCase();
+  const inCategory = category === undefined ? undefined : CATEGORIES[category];
+  if (category !== undefined && !inCategory) {
+    throw new SigmaRuleError(`logsource category '${show(logsource.category)}' is not supported with service: cloudtrail (supported: ${Object.keys(CATEGORIES).join(', ')}, CloudTrail's event categories)`, ['logsource', 'category']);
+  }
 
   const detection = doc.detection;
   if (!isMap(detection)) throw new SigmaRuleError('a Sigma rule needs a detection with search identifiers and a condition', ['detection']);
@@ -103,9 +127,38 @@ export function compileSigmaRule(doc: Doc, fallbackId: string): CompiledSigmaRul
       throw err;
     }
   });
-  const matches = compiled.length === 1 ? compiled[0]!.test : (e: Parameters<EventTest>[0]) => compiled.some((c) => c.test(e));
+  const detect = anyOf(compiled.map((c) => c.test));
+  const matches: EventTest = inCategory ? (e) => inCategory(e) && detect(e) : detect;
   const hint = compiled.map((c) => c.hint).reduce(orHints);
   return { ...meta, matches, hint };
+}
+
+/**
+ * AND / OR of tests as plain loops over a fixed array (no closure per call, as every()/some()
+ * with an arrow would make): these run for every candidate rule of every event.
+ */
+function everyOf(tests: readonly EventTest[]): EventTest {
+  if (tests.length === 1) return tests[0]!;
+  if (tests.length === 2) {
+    const [a, b] = tests as [EventTest, EventTest];
+    return (e) => a(e) && b(e);
+  }
+  return (e) => {
+    for (let i = 0; i < tests.length; i++) if (!tests[i]!(e)) return false;
+    return true;
+  };
+}
+
+function anyOf(tests: readonly EventTest[]): EventTest {
+  if (tests.length === 1) return tests[0]!;
+  if (tests.length === 2) {
+    const [a, b] = tests as [EventTest, EventTest];
+    return (e) => a(e) || b(e);
+  }
+  return (e) => {
+    for (let i = 0; i < tests.length; i++) if (tests[i]!(e)) return true;
+    return false;
+  };
 }
 
 function compileSelection(value: unknown, path: (string | number)[]): { test: EventTest; hint: IndexHint } {
@@ -114,7 +167,7 @@ function compileSelection(value: unknown, path: (string | number)[]): { test: Ev
     if (value.length === 0) throw new SigmaRuleError('a search identifier holds an empty list', path);
     if (value.every(isMap)) {
       const maps = value.map((m, i) => compileMap(m, [...path, i]));
-      return { test: (e) => maps.some((m) => m.test(e)), hint: maps.map((m) => m.hint).reduce(orHints) };
+      return { test: anyOf(maps.map((m) => m.test)), hint: maps.map((m) => m.hint).reduce(orHints) };
     }
     if (value.some(isMap)) throw new SigmaRuleError('a search identifier is a mapping, a list of mappings, or a list of keywords, not a mix', path);
     return { test: compileKeywords(value, path), hint: noHint };
@@ -127,8 +180,7 @@ function compileMap(map: Doc, path: (string | number)[]): { test: EventTest; hin
   const items = Object.entries(map).map(([key, value]) => compileFieldCondition(key, value, [...path, key]));
   if (items.length === 0) throw new SigmaRuleError('a search identifier holds an empty mapping', path);
   const tests = items.map((i) => i.test);
-  const test: EventTest = tests.length === 1 ? tests[0]! : tests.length === 2 ? (e) => tests[0]!(e) && tests[1]!(e) : (e) => tests.every((t) => t(e));
-  return { test, hint: items.map((i) => i.hint).reduce(andHints) };
+  return { test: everyOf(tests), hint: items.map((i) => i.hint).reduce(andHints) };
 }
 
 function compileCondition(node: ConditionNode, selections: Map<string, { test: EventTest; hint: IndexHint }>): { test: EventTest; hint: IndexHint } {
@@ -141,18 +193,18 @@ function compileCondition(node: ConditionNode, selections: Map<string, { test: E
     }
     case 'and': {
       const parts = node.operands.map((o) => compileCondition(o, selections));
-      return { test: (e) => parts.every((p) => p.test(e)), hint: parts.map((p) => p.hint).reduce(andHints) };
+      return { test: everyOf(parts.map((p) => p.test)), hint: parts.map((p) => p.hint).reduce(andHints) };
     }
     case 'or': {
       const parts = node.operands.map((o) => compileCondition(o, selections));
-      return { test: (e) => parts.some((p) => p.test(e)), hint: parts.map((p) => p.hint).reduce(orHints) };
+      return { test: anyOf(parts.map((p) => p.test)), hint: parts.map((p) => p.hint).reduce(orHints) };
     }
     case 'of': {
       const parts = node.names.map((n) => selections.get(n)!);
-      if (node.quantity === 'all') return { test: (e) => parts.every((p) => p.test(e)), hint: parts.map((p) => p.hint).reduce(andHints) };
+      if (node.quantity === 'all') return { test: everyOf(parts.map((p) => p.test)), hint: parts.map((p) => p.hint).reduce(andHints) };
       const needed = node.quantity;
       const hint = parts.map((p) => p.hint).reduce(orHints);
-      if (needed === 1) return { test: (e) => parts.some((p) => p.test(e)), hint };
+      if (needed === 1) return { test: anyOf(parts.map((p) => p.test)), hint };
       return {
         test: (e) => {
           let n = 0;
