@@ -1,3 +1,4 @@
+import { decrypt } from './decrypt.js';
 import { demo } from './demo.js';
 import { produce } from './produce.js';
 
@@ -8,6 +9,7 @@ export interface Command {
 }
 
 export const commands: Record<string, Command> = {
+  decrypt,
   demo,
   produce,
 };
