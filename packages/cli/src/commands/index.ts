@@ -12,4 +12,5 @@ export const commands: Record<string, Command> = {
   decrypt,
   demo,
   produce,
+  'validate-logs': { summary: 'validate digest and log files of a trail (as aws cloudtrail validate-logs)', run: async (argv) => (await import('./validate-logs.js')).validateLogsCommand(argv) },
 };
