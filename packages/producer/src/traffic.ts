@@ -357,10 +357,10 @@ export class TrafficGenerator {
   }
 
   /** A security group rule change by an IAM user (CIS 4.10; bursts of them trip the thresholds pack). */
-  securityGroupChange(options: { accountId?: string; sourceIPAddress?: string } = {}): CloudTrailRecord {
+  securityGroupChange(options: { accountId?: string; region?: string; sourceIPAddress?: string } = {}): CloudTrailRecord {
     const account = this.account(options.accountId);
     const api = APIS.find((a) => a.name === 'AuthorizeSecurityGroupIngress')!;
-    return this.callRecord(account, api, this.iamUser(account), { error: false, sourceIPAddress: options.sourceIPAddress });
+    return this.callRecord(account, api, this.iamUser(account), { error: false, region: options.region, sourceIPAddress: options.sourceIPAddress });
   }
 
   /** A call refused with AccessDenied or Client.UnauthorizedOperation (CIS 4.1). */
@@ -556,9 +556,9 @@ export class TrafficGenerator {
     account: Account,
     api: ApiTemplate,
     identity: UserIdentityJson,
-    options: { error?: boolean; sourceIPAddress?: string; userAgent?: string },
+    options: { error?: boolean; region?: string; sourceIPAddress?: string; userAgent?: string },
   ): CloudTrailRecord {
-    const region = api.global ? 'us-east-1' : this.pickRegion();
+    const region = api.global ? 'us-east-1' : (options.region ?? this.pickRegion());
     const callerArn = identity.arn ?? `arn:aws:iam::${account.id}:root`;
     const c: CallContext = { g: this, account, region, callerArn, now: this.clock() };
     const requestParameters = api.request(c);

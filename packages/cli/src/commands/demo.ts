@@ -1,27 +1,31 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, readdirSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { stringify as toYaml } from 'yaml';
+import { parse as fromYaml, stringify as toYaml } from 'yaml';
 import { Recorder, TrafficGenerator } from '@opentrail/producer';
 import { endpointsFromEnv, endpointsToEnv, freePort, startStack, type Stack, type StackEndpoints } from '@opentrail/stack';
-import { demoConfig, prepareDemoResources, type DemoResources } from '../demo/setup.js';
+import { DEMO_ACCOUNT, DEMO_REGION, DEMO_TRAIL, DEMO_WRITES_PREFIX, demoConfig, prepareDemoResources, type DemoResources } from '../demo/setup.js';
 import { scenarioTraffic } from '../demo/traffic.js';
 import type { Command } from './index.js';
 import { sendTraffic } from './produce.js';
 
 const ROOT = resolve(new URL('../../../../', import.meta.url).pathname);
 
-const HELP = `usage: opentrail demo [--rate N] [--dir DIR]
+const HELP = `usage: opentrail demo [--rate N] [--dir DIR] [--config FILE]
 
 The main job on its embedded default: starts the local stack (unless OPENTRAIL_KAFKA_BROKERS,
 OPENTRAIL_SCHEMA_REGISTRY_URL and OPENTRAIL_AWS_ENDPOINT name one), every service, and sample
-traffic; prints where to look. Ctrl-C stops everything.
+traffic with alert scenarios woven in; prints where to look. Ctrl-C stops everything.
 
-  --rate N    sample events per second (default 20)
-  --dir DIR   working directory for config, logs and the stack (default .demo)
+  --rate N       sample events per second (default 20)
+  --dir DIR      working directory for config, logs and the stack (default .demo)
+  --config FILE  YAML merged over the generated configuration (objects key by key, lists replaced)
 `;
+
+/** The topics of the demo (the default prefix). */
+const PREFIX = 'opentrail.';
 
 interface RunningService {
   name: string;
@@ -44,7 +48,10 @@ const SERVICE_ORDER = ['enricher', 'archiver', 'digester', 'notifier', 'alerter'
 export const demo: Command = {
   summary: 'run the whole system locally with sample traffic (npm start)',
   async run(argv) {
-    const { values } = parseArgs({ args: argv, options: { rate: { type: 'string', default: '20' }, dir: { type: 'string', default: '.demo' }, help: { type: 'boolean', short: 'h' } } });
+    const { values } = parseArgs({
+      args: argv,
+      options: { rate: { type: 'string', default: '20' }, dir: { type: 'string', default: '.demo' }, config: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    });
     if (values.help) {
       process.stdout.write(HELP);
       return 0;
@@ -71,8 +78,20 @@ export const demo: Command = {
         await stack?.stop();
         note('stopped');
       })());
-    process.once('SIGINT', () => void stop().then(() => process.exit(0)));
-    process.once('SIGTERM', () => void stop().then(() => process.exit(0)));
+    // Ctrl-C reaches the demo more than once (the terminal signals the whole process group, and
+    // npm and tsx relay it too), so only a signal well after the first means "stop waiting": the
+    // services are then killed at once.
+    let stopSignalAt = 0;
+    const onSignal = () => {
+      if (stopping) {
+        if (Date.now() - stopSignalAt > 3000) for (const service of services) service.child.kill('SIGKILL');
+        return;
+      }
+      stopSignalAt = Date.now();
+      void stop().then(() => process.exit(0));
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
 
     try {
       if (endpoints) note(`using the stack named in the environment (${endpoints.kafkaBrokers})`);
@@ -84,15 +103,20 @@ export const demo: Command = {
       say(`ready: stack kafka=${endpoints.kafkaBrokers} registry=${endpoints.schemaRegistryUrl} s3=${endpoints.awsEndpoint}`);
 
       const resources: DemoResources = await prepareDemoResources(endpoints);
+      const overrides = values.config ? ((fromYaml(await readFile(resolve(values.config), 'utf8')) ?? {}) as Record<string, unknown>) : {};
+      const apiPort = await portNear(8090);
       const configFile = join(dir, 'opentrail.yaml');
-      await writeFile(configFile, `# Written by opentrail demo; every service reads it (OPENTRAIL_CONFIG_FILE).\n${toYaml(demoConfig(endpoints, resources))}`);
+      await writeFile(configFile, `# Written by opentrail demo; every service reads it (OPENTRAIL_CONFIG_FILE).\n${toYaml(demoConfig(endpoints, { resources, apiPort, dir }, overrides))}`);
 
       const names = discoverServices();
+      const failed: string[] = [];
       for (const [index, name] of names.entries()) {
+        if (stopping) break;
         const port = await portNear(9464 + index);
         const child = startServiceProcess(name, {
-          ...process.env,
-          ...endpointsToEnv(endpoints),
+          // The configuration file names the stack; the endpoint variables would only repeat it
+          // (and warn in services that read no AWS endpoint). Other OPENTRAIL_* variables pass.
+          ...withoutKeys(process.env, Object.keys(endpointsToEnv(endpoints))),
           OPENTRAIL_CONFIG_FILE: configFile,
           OPENTRAIL_HTTP_PORT: String(port),
           AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'test',
@@ -100,16 +124,31 @@ export const demo: Command = {
           AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
         }, join(dir, 'logs', `${name}.log`));
         services.push({ name, child, port });
-        await waitReady(name, child, port);
-        say(`ready: ${name} metrics=http://127.0.0.1:${port}/metrics`);
+        // One service that does not come up (a service still being built, a bad config section) is
+        // reported and the others go on: the demo shows what works, and the log says why.
+        try {
+          await waitReady(name, child, port);
+          say(`ready: ${name} metrics=http://127.0.0.1:${port}/metrics`);
+        } catch (err) {
+          failed.push(name);
+          say(`failed: ${name} ${(err as Error).message}`);
+          await stopChild(child);
+        }
+      }
+      if (stopping) {
+        await stopping;
+        return 0;
       }
 
-      recorder = await Recorder.create({ kafka: { brokers: endpoints.kafkaBrokers.split(','), clientId: 'opentrail-demo' }, registry: { url: endpoints.schemaRegistryUrl }, topic: 'opentrail.events.raw' });
+      recorder = await Recorder.create({ kafka: { brokers: endpoints.kafkaBrokers.split(','), clientId: 'opentrail-demo' }, registry: { url: endpoints.schemaRegistryUrl }, topic: `${PREFIX}events.raw` });
       const rate = Number(values.rate);
-      void sendTraffic(recorder, scenarioTraffic(new TrafficGenerator({ seed: Date.now() % 100_000, accounts: 8 }), rate), { rate, durationSeconds: 0, signal: traffic.signal, log: note });
-      say(`ready: traffic ${rate} events/s into opentrail.events.raw`);
+      if (!(rate > 0)) throw new Error('--rate must be > 0');
+      // The demo account first: the scenes that trip the alert rules take turns over the accounts.
+      const generator = new TrafficGenerator({ seed: Date.now() % 100_000, accountIds: [DEMO_ACCOUNT, ...new TrafficGenerator({ seed: 42, accounts: 7 }).accountIds] });
+      void sendTraffic(recorder, scenarioTraffic(generator, rate), { rate, durationSeconds: 0, signal: traffic.signal, log: note });
+      say(`ready: traffic ${rate} events/s into ${PREFIX}events.raw`);
       say('');
-      for (const line of whereToLook(endpoints, resources, services, dir)) say(line);
+      for (const line of await whereToLook(endpoints, resources, services.filter((s) => !failed.includes(s.name)), dir, apiPort)) say(line);
       await new Promise(() => undefined); // until Ctrl-C
       return 0;
     } catch (err) {
@@ -122,16 +161,24 @@ export const demo: Command = {
 
 function startServiceProcess(name: string, env: NodeJS.ProcessEnv, logFile: string): ChildProcess {
   const log = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'services', name, 'src', 'main.ts')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout!.pipe(log);
-  child.stderr!.pipe(log);
+  // A process group of its own: Ctrl-C in the terminal signals the demo's group, and the demo then
+  // stops each service with exactly one SIGTERM, in order. (A service that received the terminal's
+  // SIGINT and then the demo's SIGTERM would take the second signal as "exit now" and skip its
+  // final flush and commit.)
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'services', name, 'src', 'main.ts')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  // Should the demo itself die without stopping them, its services go with it.
+  process.once('exit', () => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  child.stdout.pipe(log);
+  child.stderr.pipe(log);
   return child;
 }
 
 async function waitReady(name: string, child: ChildProcess, port: number, timeoutMs = 120_000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${name} exited with code ${child.exitCode}; see its log in .demo/logs/${name}.log`);
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${name} exited (${child.exitCode ?? child.signalCode}); see its log in .demo/logs/${name}.log`);
     try {
       if ((await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(1000) })).ok) return;
     } catch {
@@ -143,12 +190,16 @@ async function waitReady(name: string, child: ChildProcess, port: number, timeou
 }
 
 async function stopChild(child: ChildProcess) {
-  if (child.exitCode !== null) return;
+  if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');
   const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
   await exited;
   clearTimeout(timer);
+}
+
+function withoutKeys(env: NodeJS.ProcessEnv, keys: string[]): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([key]) => !keys.includes(key)));
 }
 
 /** The wished-for port if it is free (stable URLs for a Prometheus scrape config), else any free one. */
@@ -162,16 +213,29 @@ async function portNear(wanted: number): Promise<number> {
   return free ? wanted : freePort();
 }
 
-function whereToLook(endpoints: StackEndpoints, resources: DemoResources, services: RunningService[], dir: string): string[] {
-  const env = `set -a; . ${join(dir, 'endpoints.env')}; set +a`;
-  void writeFile(join(dir, 'endpoints.env'), `${Object.entries(endpointsToEnv(endpoints)).map(([k, v]) => `${k}=${v}`).join('\n')}\nAWS_ACCESS_KEY_ID=test\nAWS_SECRET_ACCESS_KEY=test\nAWS_REGION=us-east-1\n`);
+async function whereToLook(endpoints: StackEndpoints, resources: DemoResources, services: RunningService[], dir: string, apiPort: number): Promise<string[]> {
+  const envFile = join(dir, 'endpoints.env');
+  await writeFile(envFile, `${Object.entries(endpointsToEnv(endpoints)).map(([k, v]) => `${k}=${v}`).join('\n')}\nAWS_ACCESS_KEY_ID=test\nAWS_SECRET_ACCESS_KEY=test\nAWS_DEFAULT_REGION=${DEMO_REGION}\nAWS_REGION=${DEMO_REGION}\n`);
+  const env = `set -a; . ${envFile}; set +a`;
+  const aws = `aws --endpoint-url ${endpoints.awsEndpoint}`;
+  const watch = 'npx tsx packages/cli/src/demo/watch.ts';
+  const api = services.find((s) => s.name === 'api');
+  const trailArn = `arn:aws:cloudtrail:${DEMO_REGION}:${DEMO_ACCOUNT}:trail/${DEMO_TRAIL}`;
+  const started = new Date().toISOString().slice(0, 19) + 'Z';
   return [
-    'Where to look:',
-    `  log files     aws --endpoint-url ${endpoints.awsEndpoint} s3 ls --recursive s3://${resources.bucket}/AWSLogs/   (first files within a minute)`,
-    `  metrics       ${services.map((s) => `http://127.0.0.1:${s.port}/metrics`).join('  ') || '(no services yet)'}`,
-    `  topics        opentrail.events.raw → opentrail.events.enriched → opentrail.deliveries / opentrail.alerts (dead letters: opentrail.events.dlq)`,
-    `  service logs  ${join(dir, 'logs')}/<service>.log (JSON lines)`,
-    `  more traffic  ${env}; npm run produce -- --rate 200 --duration 30`,
-    '  stop          Ctrl-C',
+    `Where to look (first: ${env}):`,
+    `  log files      ${aws} s3 ls --recursive s3://${resources.bucket}/AWSLogs/   (every 20 s; the write-only trail under s3://${resources.bucket}/${DEMO_WRITES_PREFIX}/)`,
+    `  digests        ${aws} s3 ls --recursive s3://${resources.bucket}/AWSLogs/ | grep CloudTrail-Digest   (every minute, when the digester runs)`,
+    `  notifications  ${aws} sqs receive-message --queue-url ${resources.deliveryQueueUrl} --max-number-of-messages 10   (SNS ${resources.deliveryTopicArn}); ${watch} ${PREFIX}notifications`,
+    `  alerts         ${watch} ${PREFIX}alerts   (first ones within a minute: root use, failed sign-ins, security group changes)`,
+    `  deliveries     ${watch} ${PREFIX}deliveries      dead letters: ${watch} ${PREFIX}events.dlq`,
+    `  metrics        ${services.map((s) => `${s.name} http://127.0.0.1:${s.port}/metrics`).join('  ') || '(no services yet)'}`,
+    ...(api ? [`  CloudTrail API aws --endpoint-url http://127.0.0.1:${apiPort} cloudtrail describe-trails   (also get-trail-status, list-public-keys, …)`] : []),
+    api
+      ? `  validate-logs  aws --endpoint-url http://127.0.0.1:${apiPort} cloudtrail validate-logs --trail-arn ${trailArn} --start-time ${started} --verbose   (after the first digest)`
+      : `  validate-logs  aws --endpoint-url <api> cloudtrail validate-logs --trail-arn ${trailArn} --start-time ${started}   (when services/api runs)`,
+    `  service logs   ${join(dir, 'logs')}/<service>.log (JSON lines); configuration ${join(dir, 'opentrail.yaml')}`,
+    `  more traffic   npm run produce -- --rate 200 --duration 30`,
+    '  stop           Ctrl-C',
   ];
 }

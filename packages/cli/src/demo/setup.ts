@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { CreateTopicCommand, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
@@ -12,17 +13,26 @@ export interface DemoResources {
   alertTopicArn: string;
 }
 
+/** The account that owns the demo trails (their ARNs); the traffic comes from several others too. */
 export const DEMO_ACCOUNT = '123456789012';
+export const DEMO_REGION = 'us-east-1';
+export const DEMO_BUCKET = 'opentrail-demo-logs';
+/** The main trail: everything, rolled every 20 s, digests every minute, every notification. */
+export const DEMO_TRAIL = 'opentrail-demo';
+/** The second trail: only writes (advanced selectors), under its own prefix of the same bucket. */
+export const DEMO_WRITES_TRAIL = 'opentrail-demo-writes';
+export const DEMO_WRITES_PREFIX = 'write-audit';
 
 export async function prepareDemoResources(endpoints: StackEndpoints): Promise<DemoResources> {
   process.env.AWS_ACCESS_KEY_ID ??= 'test';
   process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
-  const aws = new AwsClients({ endpoint: endpoints.awsEndpoint, region: 'us-east-1' });
+  const aws = new AwsClients({ endpoint: endpoints.awsEndpoint, region: DEMO_REGION });
   try {
-    const bucket = 'opentrail-demo-logs';
+    const bucket = DEMO_BUCKET;
     await aws.s3.send(new CreateBucketCommand({ Bucket: bucket })).catch((err: Error) => {
       if (!/BucketAlready/.test(err.name)) throw err;
     });
+    // CreateTopic and CreateQueue return the existing ARN/URL for a name that exists: reruns are safe.
     const deliveryTopic = await aws.sns.send(new CreateTopicCommand({ Name: 'opentrail-demo-deliveries' }));
     const alertTopic = await aws.sns.send(new CreateTopicCommand({ Name: 'opentrail-demo-alerts' }));
     // An SQS queue subscribed to the delivery topic shows the CloudTrail SNS messages arriving.
@@ -35,15 +45,133 @@ export async function prepareDemoResources(endpoints: StackEndpoints): Promise<D
   }
 }
 
+/** The demo's trails (packages/trails schema): short intervals so that everything shows within minutes. */
+export function demoTrails(resources: DemoResources): Record<string, unknown>[] {
+  return [
+    {
+      name: DEMO_TRAIL,
+      accountId: DEMO_ACCOUNT,
+      homeRegion: DEMO_REGION,
+      bucket: resources.bucket,
+      accounts: 'all',
+      regions: 'all',
+      // Management events plus S3 object and Lambda invocation data events.
+      eventSelectors: [
+        {
+          readWriteType: 'All',
+          includeManagementEvents: true,
+          dataResources: [
+            { type: 'AWS::S3::Object', values: ['arn:aws:s3'] },
+            { type: 'AWS::Lambda::Function', values: ['arn:aws:lambda'] },
+          ],
+        },
+      ],
+      insightSelectors: [{ insightType: 'ApiCallRateInsight' }, { insightType: 'ApiErrorRateInsight' }],
+      roll: { intervalSeconds: 20 },
+      digests: { enabled: true, periodMinutes: 1 },
+      notifications: { snsTopicArn: resources.deliveryTopicArn, kafka: true },
+    },
+    {
+      name: DEMO_WRITES_TRAIL,
+      accountId: DEMO_ACCOUNT,
+      homeRegion: DEMO_REGION,
+      bucket: resources.bucket,
+      prefix: DEMO_WRITES_PREFIX,
+      advancedEventSelectors: [
+        {
+          name: 'Write-only management events',
+          fieldSelectors: [
+            { field: 'eventCategory', equals: ['Management'] },
+            { field: 'readOnly', equals: ['false'] },
+          ],
+        },
+        {
+          name: 'S3 object writes',
+          fieldSelectors: [
+            { field: 'eventCategory', equals: ['Data'] },
+            { field: 'resources.type', equals: ['AWS::S3::Object'] },
+            { field: 'readOnly', equals: ['false'] },
+          ],
+        },
+      ],
+      roll: { intervalSeconds: 30 },
+      digests: { enabled: true, periodMinutes: 1 },
+      encryption: { mode: 'SSE_S3' },
+    },
+  ];
+}
+
+/** What the demo decided before writing the configuration: the AWS resources and the ports. */
+export interface DemoContext {
+  resources: DemoResources;
+  /** The demo's working directory (.demo): state that must not land in the repository goes here. */
+  dir: string;
+  /** The CloudTrail-compatible API's port (services/api), near 8090. */
+  apiPort: number;
+}
+
+/** The access key the demo's API accepts, the same one the AWS CLI gets from .demo/endpoints.env. */
+export const DEMO_ACCESS_KEY = { accessKeyId: 'test', secretAccessKey: 'test' };
+
+/**
+ * Each service's section of the demo configuration, by the service's folder name. A service that
+ * needs settings of its own for the demo adds an entry here; one without an entry runs on the
+ * defaults of its config.ts. Sections of services that are not there are ignored by the others
+ * (CONFIG_SECTIONS of @opentrail/config), so an entry may land before its service does.
+ */
+export const SERVICE_SECTIONS: Record<string, (context: DemoContext) => Record<string, unknown>> = {
+  enricher: () => ({}),
+  archiver: () => ({
+    createBuckets: true,
+    flushIntervalMs: 1000,
+  }),
+  alerter: ({ resources }) => ({
+    // One minute, not five: a demo that repeats its scenes every 30 s shows fresh alerts.
+    suppressionSeconds: 60,
+    sns: { topicArn: resources.alertTopicArn },
+    // Insights need an hour of history; a demo has minutes, so a short baseline shows them sooner.
+    insights: { minBaselineMinutes: 5, baselineMinutes: 60 },
+  }),
+  api: ({ apiPort }) => ({
+    port: apiPort,
+    host: '127.0.0.1',
+    accessKeys: [DEMO_ACCESS_KEY],
+  }),
+  digester: ({ dir }) => ({
+    // The digest signing key (generated on first start) stays with the demo's files.
+    signing: { type: 'local', keyDir: join(dir, 'digest-keys') },
+  }),
+  // notifier: its defaults; the demo's SNS topic exists before it starts.
+};
+
 /**
  * The one configuration file every service of the demo reads: shared connection settings, the
- * demo trail, and each service's section. Short intervals so that everything shows within minutes.
+ * demo trails, and each service's section. `overrides` (from `--config FILE`) is merged over it,
+ * key by key, so that anything can be changed without editing this file.
  */
-export function demoConfig(endpoints: StackEndpoints, resources: DemoResources): Record<string, unknown> {
-  return {
+export function demoConfig(endpoints: StackEndpoints, context: DemoContext, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  const sections = Object.fromEntries(Object.entries(SERVICE_SECTIONS).map(([name, section]) => [name, section(context)]));
+  const base = {
     kafka: { brokers: endpoints.kafkaBrokers.split(',') },
     schemaRegistry: { url: endpoints.schemaRegistryUrl },
     topics: { prefix: 'opentrail.', partitions: 3 },
-    aws: { endpoint: endpoints.awsEndpoint, region: 'us-east-1' },
+    aws: { endpoint: endpoints.awsEndpoint, region: DEMO_REGION },
+    trails: demoTrails(context.resources),
+    ...sections,
   };
+  return mergeConfig(base, overrides);
+}
+
+/** Objects merge key by key; anything else (arrays included: a trail list is replaced whole) replaces. */
+export function mergeConfig(base: Record<string, unknown>, overrides: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(overrides)) {
+    const current = out[key];
+    out[key] = isPlainObject(current) && isPlainObject(value) ? mergeConfig(current, value) : value;
+  }
+  return out;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
