@@ -4,7 +4,10 @@ import { trailsBindings, trailsSchema } from '@opentrail/trails';
 const TOPIC = z.string().regex(/^[A-Za-z0-9._-]+$/, 'may hold only letters, digits, ".", "_" and "-"');
 const INSTANT = z.iso.datetime({ message: 'must be an ISO-8601 UTC time such as 2026-01-01T00:00:00Z' });
 
-export const signingSchema = z.discriminatedUnion('type', [
+/** `type` may be left out for local keys (environment variables set only keyDir). */
+const withLocalDefault = (v: unknown) => (v !== null && typeof v === 'object' && !Array.isArray(v) && !('type' in v) ? { type: 'local', ...v } : v);
+
+export const signingSchema = z.preprocess(withLocalDefault, z.discriminatedUnion('type', [
   /**
    * RSA private keys in a directory, `digest-key-<YYYYMMDDTHHMMSSZ>.pem` (PKCS#8 or PKCS#1 PEM), the
    * stamp being the key's validity start. Rotation: add a file with a later stamp. Every instance of
@@ -32,7 +35,7 @@ export const signingSchema = z.discriminatedUnion('type', [
       )
       .min(1, 'must name at least one KMS key'),
   }),
-]);
+]));
 
 export const digesterSchema = z.strictObject({
   /** Consumer group of the deliveries consumer. @default opentrail-digester */
@@ -91,6 +94,8 @@ export const bindings: EnvBinding[] = [
   { env: 'OPENTRAIL_DIGESTER_KEYS_TOPIC', path: 'digester.keysTopic' },
   { env: 'OPENTRAIL_DIGESTER_SIGNING_TYPE', path: 'digester.signing.type' },
   { env: 'OPENTRAIL_DIGESTER_KEY_DIR', path: 'digester.signing.keyDir' },
+  { env: 'OPENTRAIL_DIGESTER_KEY_RESCAN_INTERVAL_MS', path: 'digester.signing.rescanIntervalMs', as: 'number' },
+  { env: 'OPENTRAIL_DIGESTER_KMS_KEY_IDS', path: 'digester.signing.keys', as: 'json' },
   { env: 'OPENTRAIL_DIGESTER_GRACE_MS', path: 'digester.graceMs', as: 'number' },
   { env: 'OPENTRAIL_DIGESTER_TEST_PERIOD_SECONDS', path: 'digester.testPeriodSeconds', as: 'number' },
   { env: 'OPENTRAIL_DIGESTER_MAX_CATCH_UP_PERIODS', path: 'digester.maxCatchUpPeriods', as: 'number' },
