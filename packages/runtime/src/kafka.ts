@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Kafka, logLevel, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
 import type { z } from 'zod';
 import type { kafkaSchema } from '@opentrail/config';
 import type { Logger } from '@opentrail/observability';
@@ -58,19 +58,44 @@ export async function ensureTopics(kafka: Kafka, specs: TopicSpec[], defaults: {
     const existing = new Set(await admin.listTopics());
     const missing = specs.filter((s) => !existing.has(s.topic));
     if (missing.length === 0) return;
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: missing.map((s) => ({
-        topic: s.topic,
-        numPartitions: s.partitions ?? defaults.partitions,
-        replicationFactor: defaults.replicationFactor,
-        configEntries: Object.entries({ ...(s.compacted ? { 'cleanup.policy': 'compact' } : {}), ...s.config }).map(([name, value]) => ({ name, value })),
-      })),
-    });
-  } catch (err) {
-    // Two services starting together may race to create the same topic.
-    if ((err as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw err;
+    try {
+      await admin.createTopics({
+        // Waited for below: kafkajs's own wait retries only LEADER_NOT_AVAILABLE.
+        waitForLeaders: false,
+        topics: missing.map((s) => ({
+          topic: s.topic,
+          numPartitions: s.partitions ?? defaults.partitions,
+          replicationFactor: defaults.replicationFactor,
+          configEntries: Object.entries({ ...(s.compacted ? { 'cleanup.policy': 'compact' } : {}), ...s.config }).map(([name, value]) => ({ name, value })),
+        })),
+      });
+    } catch (err) {
+      // Two services starting together may race to create the same topic.
+      if ((err as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw err;
+    }
+    await waitForLeaders(admin, missing.map((s) => s.topic));
   } finally {
     await admin.disconnect();
+  }
+}
+
+/**
+ * Until every partition of the topics has a leader. A broker under load can answer a metadata
+ * request for a topic it has just created with UNKNOWN_TOPIC_OR_PARTITION ("This server does not
+ * host this topic-partition") for a while; that is retried here like LEADER_NOT_AVAILABLE.
+ */
+async function waitForLeaders(admin: Admin, topics: string[], timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const { topics: found } = await admin.fetchTopicMetadata({ topics });
+      if (found.length === topics.length && found.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+    } catch (err) {
+      const type = (err as { type?: string }).type;
+      if (type !== 'UNKNOWN_TOPIC_OR_PARTITION' && type !== 'LEADER_NOT_AVAILABLE') throw err;
+      if (Date.now() > deadline) throw err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for the leaders of ${topics.join(', ')}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
