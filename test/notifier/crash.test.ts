@@ -39,7 +39,7 @@ describe('notifier: SIGKILL and restart (a real process)', () => {
     await writer.write(during);
 
     const second = await startService('notifier', env);
-    cleanups.push(() => second.stop());
+    cleanups.push(() => second.kill());
     const expected = [...before, ...during].map((d) => d.deliveryId).sort();
     const webhookIds = () => new Set(slow.accepted().map((r) => String(r.headers['webhook-id'])));
     await waitFor(() => expected.every((id) => webhookIds().has(id)), `every delivery announced to the webhook (have ${webhookIds().size} of ${expected.length})`, 90_000);
@@ -55,5 +55,7 @@ describe('notifier: SIGKILL and restart (a real process)', () => {
       expect(bodies.get(id) ?? body).toBe(body);
       bodies.set(id, body);
     }
+    // And a clean stop: SIGTERM finishes, commits and exits 0.
+    expect(await second.stop()).toEqual({ code: 0, signal: null });
   });
 });

@@ -47,9 +47,9 @@ function deliveryIdFor(bucket: string, key: string, sha256: string): string {
 }
 
 /** A delivery record as the archiver (LOG, INSIGHT) or the digester (DIGEST) writes it. */
-export function delivery(trailName: string, kind: Delivery['kind'] = 'LOG', at = new Date()): Delivery {
+export function delivery(trailName: string, kind: Delivery['kind'] = 'LOG', at = new Date(), options: { prefix?: string } = {}): Delivery {
   const n = sequence++;
-  const scope = { accountId: ACCOUNT, region: REGION };
+  const scope = { accountId: ACCOUNT, region: REGION, ...(options.prefix ? { prefix: options.prefix } : {}) };
   const key =
     kind === 'DIGEST'
       ? digestFileKey(scope, trailName, REGION, new Date(at.getTime() + n * 1000))

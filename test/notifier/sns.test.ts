@@ -117,5 +117,26 @@ describe('notifier: SNS and the notifications topic (a real process, moto SNS â†
     expect(await notifier.metric('opentrail_notifier_deliveries_skipped_total', { target: snsTarget, reason: 'kind' })).toBe(2);
     expect(await notifier.metric('opentrail_notifier_deliveries_skipped_total', { target: 'kafka', reason: 'kind' })).toBe(1);
     expect(await notifier.metric('opentrail_notifier_notification_latency_seconds_count', { target: snsTarget })).toBe(5);
+
+    // More keys than fit in one message (long S3KeyPrefixes, 1200 files at once): several messages,
+    // none over the limit, every key once, and each queue body within SQS's 256 KiB.
+    const many = Array.from({ length: 1200 }, () => delivery('audit', 'LOG', new Date(), { prefix: `org-wide/${'p'.repeat(180)}` }));
+    await writer.write(many);
+    const large: SnsEnvelope[] = [];
+    const bodies: number[] = [];
+    const keysOf = (envelopes: SnsEnvelope[]) => envelopes.flatMap((r) => (JSON.parse(r.Message) as { s3ObjectKey: string[] }).s3ObjectKey);
+    await waitFor(async () => {
+      const { Messages } = await aws.sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+      for (const m of Messages ?? []) {
+        bodies.push(Buffer.byteLength(m.Body!));
+        large.push(JSON.parse(m.Body!) as SnsEnvelope);
+      }
+      return keysOf(large).length >= many.length;
+    }, 'the 1200 keys in the subscribed queue', 60_000);
+    expect(large.length).toBeGreaterThan(1);
+    for (const envelope of large) expect(Buffer.byteLength(envelope.Message)).toBeLessThanOrEqual(229_376 - 512);
+    for (const size of bodies) expect(size).toBeLessThanOrEqual(262_144);
+    // Messages may be published concurrently, so only the set is compared across messages.
+    expect(keysOf(large).sort()).toEqual(many.map((d) => d.key).sort());
   });
 });

@@ -4,6 +4,12 @@ import { targetName } from '@opentrail/webhooks';
 
 /** SNS refuses messages over 256 KiB (message and attributes together). */
 export const SNS_MAX_MESSAGE_BYTES = 262_144;
+/**
+ * The default limit stays below SNS's: an SQS subscriber receives the message inside SNS's JSON
+ * envelope (every quote of the message escaped, plus about 1.5 KB of fields), and SQS refuses
+ * bodies over 256 KiB too. 224 KiB leaves room for both.
+ */
+export const DEFAULT_SNS_MESSAGE_BYTES = 229_376;
 
 /** Delivery kinds webhooks and the notifications topic can announce; SNS announces log files only (README, "What is notified"). */
 export const NOTIFIABLE_KINDS = ['LOG', 'INSIGHT', 'DIGEST'] as const;
@@ -25,8 +31,8 @@ export const notifierSchema = z.strictObject({
     .strictObject({
       /** Keys of one trail delivered within this window share one SNS message (CloudTrail lists several keys per message). @default 1000 */
       batchWindowMs: z.number().int().min(0).max(60_000).default(1000),
-      /** Upper bound of one message, attributes included; SNS refuses more than 262144. @default 262144 */
-      maxMessageBytes: z.number().int().min(4096).max(SNS_MAX_MESSAGE_BYTES, `must be at most ${SNS_MAX_MESSAGE_BYTES} (SNS's limit)`).default(SNS_MAX_MESSAGE_BYTES),
+      /** Upper bound of one message, attributes included; SNS refuses more than 262144. @default 229376 (room for the SNS→SQS envelope) */
+      maxMessageBytes: z.number().int().min(4096).max(SNS_MAX_MESSAGE_BYTES, `must be at most ${SNS_MAX_MESSAGE_BYTES} (SNS's limit)`).default(DEFAULT_SNS_MESSAGE_BYTES),
       /** Create the trails' SNS topics at start if missing (local stacks and demos). @default false */
       createTopics: z.boolean().default(false),
     })

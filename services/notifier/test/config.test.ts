@@ -21,7 +21,7 @@ describe('notifier configuration', () => {
   it('has working defaults without a notifier section', () => {
     const config = load({ OPENTRAIL_TRAILS: JSON.stringify([trail('audit', { snsTopicArn: 'arn:aws:sns:us-east-1:111122223333:ct' })]) });
     expect(config.notifier).toMatchObject({ groupId: 'opentrail-notifier', kinds: ['LOG', 'INSIGHT'], newTargetsStartAt: 'latest', commitIntervalMs: 500 });
-    expect(config.notifier.sns).toEqual({ batchWindowMs: 1000, maxMessageBytes: 262_144, createTopics: false });
+    expect(config.notifier.sns).toEqual({ batchWindowMs: 1000, maxMessageBytes: 229_376, createTopics: false });
     expect(config.notifier.delivery).toMatchObject({ retries: 5, breakerFailures: 5, concurrency: 4, maxInFlight: 256 });
   });
 
