@@ -40,13 +40,14 @@ const EVENT_MEMBERS: readonly (readonly [keyof ApiCallEvent, Kind])[] = [
   ['sharedEventID', 'string'],
   ['vpcEndpointId', 'string'],
   ['vpcEndpointAccountId', 'string'],
+  // Only Insights records have it, and CloudTrail writes it before eventCategory there (§7.2).
+  ['insightDetails', 'json'],
   ['eventCategory', 'string'],
   ['addendum', 'json'],
   ['sessionCredentialFromConsole', 'string'],
   ['edgeDeviceDetails', 'json'],
   ['tlsDetails', 'json'],
   ['eventContext', 'json'],
-  ['insightDetails', 'json'],
   ['annotation', 'string'],
 ];
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RuleLibrary, RuleSet } from '@opentrail/rules';
-import { toCloudTrailRecord, validateRecord } from '@opentrail/cloudtrail';
+import { toCloudTrailRecord, validateRecord, writeRecordJson } from '@opentrail/cloudtrail';
 import type { EnrichedEvent } from '@opentrail/serde';
 import { insightMessage, insightRecord } from '../src/insightRecord.js';
 import type { InsightEvent } from '../src/insights.js';
@@ -140,6 +140,8 @@ describe('Insights records', () => {
     const message = insightMessage(sample);
     expect(message.key).toBe('111122223333/eu-west-1');
     expect(toCloudTrailRecord(message.value.event)).toEqual(insightRecord(sample));
+    // As the archiver writes it (the record's JSON text): members in the order of §7.2's example.
+    expect(Object.keys(JSON.parse(writeRecordJson(message.value.event)) as object)).toEqual(Object.keys(insightRecord(sample)));
   });
 
   it('are not counted in baselines, and the insights pack alerts on a Start with kind INSIGHT', () => {
