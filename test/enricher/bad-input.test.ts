@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { toApiCallEvent } from '@opentrail/cloudtrail';
 import { readDeadLetter } from '@opentrail/runtime';
 import { serdeFor, valueSubject } from '@opentrail/serde';
-import { callRecord } from '../../services/enricher/test/records.js';
+import { assumeRoleRecord, callRecord, iamUser } from '../../services/enricher/test/records.js';
 import { testKafka, testRegistry, uniquePrefix } from '../helpers/env.js';
 import { readTopic } from '../helpers/kafka.js';
 import { followEnriched, recorderFor, startEnricher, topics } from './enricher.js';
@@ -35,6 +35,13 @@ describe('enricher: bad input', () => {
       unknownType: callRecord({ userIdentity: { type: 'QuantumEntangledUser', principalId: 'Q1', accountId: '123456789012' } }),
       noOne: callRecord({ userIdentity: { accountId: '123456789012', accessKeyId: '' } }),
     };
+    // An AssumeRole as any producer may write it: a fractional duration asked for, no expiration in
+    // the response. Read as is, the session's expiry is no whole millisecond and cannot be encoded;
+    // the batch would fail for ever and stall its partition.
+    const oddSts = assumeRoleRecord({ caller: iamUser('carol', 'AKIACAROLEXAMPLE0001'), roleName: 'Ops', sessionName: 'carol-ops', newAccessKeyId: 'ASIACAROLSESSION0001' });
+    (oddSts.requestParameters as Record<string, unknown>).durationSeconds = 3600.0005;
+    delete (oddSts.responseElements as { credentials: Record<string, unknown> }).credentials.expiration;
+    await recorder.record(oddSts);
     for (const r of Object.values(odd)) await recorder.record(r);
     await recorder.flush();
 
@@ -56,7 +63,7 @@ describe('enricher: bad input', () => {
       ],
     });
 
-    const byId = await enriched.waitForEvents(Object.values(odd).map((r) => r.eventID!));
+    const byId = await enriched.waitForEvents([...Object.values(odd), oddSts].map((r) => r.eventID!));
     const enrichment = (r: { eventID?: string }) => byId.get(r.eventID!)!.value.enrichment;
     expect(enrichment(odd.emptyIp).geo).toMatchObject({ classification: 'invalid', country: null });
     expect(enrichment(odd.garbageIp).geo).toMatchObject({ classification: 'invalid' });
@@ -70,6 +77,11 @@ describe('enricher: bad input', () => {
     expect(enrichment(odd.noOne).identity).toMatchObject({ source: 'unresolved', accountId: '123456789012' });
     // Every odd event still got its service classification.
     for (const r of Object.values(odd)) expect(enrichment(r).service).toMatchObject({ name: 's3', accessLevel: 'List', readOnly: true });
+    // The odd AssumeRole flowed, and its session was learned with the STS default lifetime.
+    expect(enrichment(oddSts).identity).toMatchObject({ source: 'event', userName: 'carol' });
+    const [session] = await readTopic(kafka, topics(prefix).identities, 1, 30_000, { readCommitted: true });
+    expect(session!.key!.toString()).toBe('ASIACAROLSESSION0001');
+    expect(await serdeFor(testRegistry(), 'Identity').decodeOne(session!.value)).toMatchObject({ expiresAt: Date.parse(oddSts.eventTime!) + 3_600_000, session: { callerUserName: 'carol' } });
 
     const dead = await readTopic(kafka, topics(prefix).dlq, 4);
     const reasons = new Map(dead.map((m) => [m.key!.toString(), readDeadLetter(m.headers)]));
@@ -87,7 +99,8 @@ describe('enricher: bad input', () => {
     expect(await metric('identity_anomalies_total', { kind: 'unknown_identity_type' })).toBe(1);
     expect(await metric('identity_resolutions_total', { source: 'unresolved' })).toBe(2);
     expect(await metric('events_dead_lettered_total', { reason: 'VALIDATION' })).toBe(1);
-    expect(await metric('events_enriched_total', {})).toBe(Object.keys(odd).length);
+    expect(await metric('events_enriched_total', {})).toBe(Object.keys(odd).length + 1);
+    expect(await metric('identities_learned_total', { api: 'AssumeRole' })).toBe(1);
     expect((await fetch(`${enricher.url}/healthz`)).ok).toBe(true);
     expect(enricher.child.exitCode).toBeNull();
   });

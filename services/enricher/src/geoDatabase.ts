@@ -152,7 +152,7 @@ export function normalizeGeoRecord(record: MmdbRecord): GeoFacts | null {
     latitude: num(record.latitude) ?? num(location?.latitude),
     longitude: num(record.longitude) ?? num(location?.longitude),
     timezone: text(record.timezone) ?? text(location?.time_zone),
-    asn: num(record.autonomous_system_number) ?? num(traits?.autonomous_system_number),
+    asn: asNumber(record.autonomous_system_number) ?? asNumber(traits?.autonomous_system_number),
     asOrganization: text(record.autonomous_system_organization) ?? text(traits?.autonomous_system_organization),
   };
   for (const value of Object.values(facts)) if (value !== null) return facts;
@@ -169,6 +169,12 @@ function englishName(value: unknown): string | null {
 
 function text(value: unknown): string | null {
   return typeof value === 'string' && value !== '' ? value : null;
+}
+
+/** AS numbers are 32-bit unsigned integers; anything else in a file (a float, a 64-bit value) is not one. */
+function asNumber(value: unknown): number | null {
+  const n = num(value);
+  return n !== null && Number.isInteger(n) && n >= 0 && n <= 0xffff_ffff ? n : null;
 }
 
 function num(value: unknown): number | null {

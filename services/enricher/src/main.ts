@@ -74,6 +74,7 @@ main({
         identitySerde,
         enrichedTopic: topics.enriched,
         identitiesTopic: topics.identities,
+        deadLetterTopic: topics.dlq,
         metrics: m,
       }),
       logger,

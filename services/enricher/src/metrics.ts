@@ -34,6 +34,8 @@ export function enricherMetrics(metrics: ServiceMetrics, sources: GaugeSources) 
       for (const db of sources.geoDatabases()) this.set({ database: basename(db.path) }, Math.max(0, (Date.now() - db.buildEpoch.getTime()) / 1000));
     }),
     geoReloads: metrics.counter('geo_database_reloads_total', 'Replaced geo database files: loaded, or refused (the previous data stays)', ['database', 'result']),
+    // The runtime's own counter (same name and help): events this handler sets aside count beside those the runtime refuses.
+    deadLettered: metrics.counter('events_dead_lettered_total', 'Messages sent to the dead-letter topic, by reason', ['reason']),
     serviceClassifications: metrics.counter('service_classifications_total', 'Events by whether IAM data knew their operation: known, unknown', ['result']),
   };
 }

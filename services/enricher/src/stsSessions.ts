@@ -63,7 +63,10 @@ export function learnSession(event: ApiCallEvent): SessionLearning {
     sessionName = str(request.roleSessionName) ?? lastPathSegment(principalArn);
   }
 
-  const requestedDuration = typeof request.durationSeconds === 'number' ? request.durationSeconds : DEFAULT_DURATION_SECONDS[api]!;
+  // The record says what the caller asked for, and the raw topic is open to any producer: only a
+  // duration STS could have granted is believed (a fraction or a huge number would make an expiry
+  // that no Avro long can hold, and the event could then never be written).
+  const requestedDuration = validDurationSeconds(request.durationSeconds) ?? DEFAULT_DURATION_SECONDS[api]!;
   const expiresAt = parseStsExpiration(credentials.expiration) ?? eventMs + requestedDuration * 1000;
   const callerMfa = isObject(callerContext?.attributes) ? callerContext.attributes.mfaAuthenticated : undefined;
   const mfaAuthenticated =
@@ -115,7 +118,7 @@ const JAVA_MEDIUM = /^([A-Z][a-z]{2}) (\d{1,2}), (\d{4}),? (\d{1,2}):(\d{2}):(\d
  * as ISO 8601, in ms since the epoch; undefined when it cannot be read.
  */
 export function parseStsExpiration(value: unknown): number | undefined {
-  if (typeof value === 'number' && Number.isFinite(value)) return value < 1e11 ? value * 1000 : value;
+  if (typeof value === 'number') return instant(value < 1e11 ? value * 1000 : value);
   if (typeof value !== 'string') return undefined;
   const m = JAVA_MEDIUM.exec(value.trim());
   if (m) {
@@ -131,6 +134,18 @@ export function parseStsExpiration(value: unknown): number | undefined {
     return Number.isNaN(ms) ? undefined : ms;
   }
   return undefined;
+}
+
+/** STS grants 15 minutes to 36 hours (GetSessionToken and GetFederationToken's maximum), in whole seconds. */
+function validDurationSeconds(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 900 && value <= 129_600 ? value : undefined;
+}
+
+/** ms since the epoch as a whole number within the range of Date, or undefined. */
+function instant(ms: number): number | undefined {
+  if (!Number.isFinite(ms)) return undefined;
+  const whole = Math.round(ms);
+  return Math.abs(whole) <= 8.64e15 ? whole : undefined;
 }
 
 /** The account of an ARN (`arn:aws:sts::123456789012:assumed-role/…`). */

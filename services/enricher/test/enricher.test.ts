@@ -5,18 +5,19 @@ import { AvroSerde, loadSchemas, type ApiCallEvent, type EnrichedEvent, type Ide
 import { EnrichedEventCodec } from '../src/enrichedEventCodec.js';
 import { Enricher } from '../src/enricher.js';
 import { GeoDatabase } from '../src/geoDatabase.js';
-import { GeoLocator } from '../src/geoLocator.js';
+import { GeoLocator, type GeoObserver } from '../src/geoLocator.js';
 import { IdentityResolver } from '../src/identityResolution.js';
 import { IdentityTable } from '../src/identityTable.js';
 import { enricherMetrics } from '../src/metrics.js';
 import { ServiceClassifier } from '../src/serviceClassification.js';
 import { BUNDLED_GEO_DATABASES } from '../src/config.js';
+import { readDeadLetter } from '@opentrail/runtime';
 import { asEvent, assumedRole, assumeRoleRecord, callRecord, iamUser } from './records.js';
 
 /** The serdes need a schema id to frame values; no registry is involved in this unit test. */
 const fakeRegistry = (id: number) => ({ register: async () => ({ id }) }) as unknown as SchemaRegistry;
 
-async function setUp(now = () => 1_700_000_000_000) {
+async function setUp(now = () => 1_700_000_000_000, geo?: GeoLocator) {
   const schemas = loadSchemas();
   const enrichedSerde = new AvroSerde<EnrichedEvent>(fakeRegistry(42), schemas.EnrichedEvent);
   const identitySerde = new AvroSerde<Identity>(fakeRegistry(43), schemas.Identity);
@@ -30,12 +31,13 @@ async function setUp(now = () => 1_700_000_000_000) {
   const enricher = new Enricher({
     table,
     resolver: new IdentityResolver(table, 8),
-    geo: new GeoLocator([GeoDatabase.open(BUNDLED_GEO_DATABASES[0]!)], 100),
+    geo: geo ?? new GeoLocator([GeoDatabase.open(BUNDLED_GEO_DATABASES[0]!)], 100),
     services: new ServiceClassifier(),
     enriched: new EnrichedEventCodec(enrichedSerde, eventSerde),
     identitySerde,
     enrichedTopic: 'enriched',
     identitiesTopic: 'identities',
+    deadLetterTopic: 'dlq',
     metrics,
     now,
   });
@@ -114,5 +116,37 @@ describe('Enricher', () => {
     const work = await enricher.processBatch([input(old, 0)]);
     expect(work.outputs!.map((o) => o.topic)).toEqual(['enriched']);
     expect(table.size).toBe(0);
+  });
+
+  it('sets aside an event whose enrichment fails (dead letter, original bytes, reason) and enriches the rest of the batch', async () => {
+    // A stand-in for a defect: a locator that fails on one address. What matters is what the
+    // handler does with the failure: a batch that throws would be retried for ever and stall its partition.
+    class FailingLocator extends GeoLocator {
+      override locate(address: string | null, observe: GeoObserver) {
+        if (address === '192.0.2.66') throw new Error('the locator broke on this one');
+        return super.locate(address, observe);
+      }
+    }
+    const { enricher, enrichedSerde, eventSerde, serviceMetrics, table } = await setUp(undefined, new FailingLocator([], 0));
+    const events = [
+      asEvent(callRecord({ sourceIPAddress: '10.1.2.3' })),
+      asEvent(assumeRoleRecord({ caller: iamUser('alice', 'AKIAALICEEXAMPLE0001'), roleName: 'Admin', sessionName: 'doomed', newAccessKeyId: 'ASIADOOMED' })),
+      asEvent(callRecord({ sourceIPAddress: '10.1.2.4' })),
+    ];
+    events[1]!.sourceIPAddress = '192.0.2.66';
+    const raws = events.map((e) => eventSerde.encode(e));
+    const work = await enricher.processBatch(events.map((e, i) => input(e, i, raws[i])));
+    const outputs = work.outputs!;
+    expect(outputs.map((o) => o.topic)).toEqual(['enriched', 'dlq', 'enriched']);
+    expect(outputs[1]!.value).toEqual(raws[1]);
+    expect(outputs[1]!.key?.toString()).toBe('123456789012/us-east-1');
+    expect(readDeadLetter(outputs[1]!.headers)).toMatchObject({ reason: 'ENRICHMENT_FAILED', detail: 'the locator broke on this one', service: 'enricher', sourceTopic: 'raw', sourcePartition: '0', sourceOffset: '1' });
+    expect(outputs[1]!.headers).toMatchObject({ trace: 'x' });
+    // The failed event taught nothing: no session in the table that the topic would not have.
+    expect(table.size).toBe(0);
+    expect(enrichedSerde.decode(outputs[2]!.value as Buffer).event).toEqual(events[2]);
+    const text = await serviceMetrics.registry.metrics();
+    expect(text).toContain('opentrail_enricher_events_dead_lettered_total{reason="ENRICHMENT_FAILED"} 1');
+    expect(text).toContain('opentrail_enricher_events_enriched_total 2');
   });
 });

@@ -51,6 +51,10 @@ describe('normalizeGeoRecord', () => {
     expect(normalizeGeoRecord({ registered_country: { iso_code: 'DE' } })).toMatchObject({ country: 'DE' });
     expect(normalizeGeoRecord({ autonomous_system_number: 15169, autonomous_system_organization: 'GOOGLE' })).toMatchObject({ asn: 15169, asOrganization: 'GOOGLE', country: null });
     expect(normalizeGeoRecord({ something: 'else' })).toBeNull();
+    // An AS number is a 32-bit unsigned integer: a file that says otherwise gives none (it could not be written as one).
+    expect(normalizeGeoRecord({ country_code: 'US', autonomous_system_number: 1.5 })).toMatchObject({ country: 'US', asn: null });
+    expect(normalizeGeoRecord({ country_code: 'US', autonomous_system_number: 2n ** 60n })).toMatchObject({ asn: null });
+    expect(normalizeGeoRecord({ autonomous_system_number: '64512' })).toMatchObject({ asn: 64512 });
   });
 });
 

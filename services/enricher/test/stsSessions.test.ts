@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { loadSchemas } from '@opentrail/serde';
 import { accountOfArn, learnSession, parseStsExpiration } from '../src/stsSessions.js';
 import { ACCOUNT, asEvent, assumedRole, assumeRoleRecord, callRecord, iamUser } from './records.js';
 
@@ -109,6 +110,33 @@ describe('learnSession', () => {
     expect(learnSession(asEvent({ ...failed, errorCode: 'AccessDenied', responseElements: null }))).toBeUndefined();
     expect(learnSession(asEvent({ ...failed, responseElements: { credentials: {} } }))).toEqual({ problem: 'AssumeRole response has no credentials.accessKeyId' });
     expect(learnSession({ ...asEvent(failed), responseElements: '{not json' })).toEqual({ problem: 'AssumeRole response has no credentials.accessKeyId' });
+  });
+
+  it('does not believe a requested duration or an expiration STS could not have granted, so the session can still be written', () => {
+    const time = new Date('2024-07-30T20:46:15Z');
+    const identity = loadSchemas().Identity.type;
+    const learnedWith = (requestParameters: Record<string, unknown>, expiration: unknown) => {
+      const record = assumeRoleRecord({ caller: iamUser('alice', 'AKIAALICEEXAMPLE0001'), roleName: 'Admin', sessionName: 's', newAccessKeyId: 'ASIAODD', time });
+      Object.assign(record.requestParameters as Record<string, unknown>, requestParameters);
+      const credentials = (record.responseElements as { credentials: Record<string, unknown> }).credentials;
+      if (expiration === undefined) delete credentials.expiration;
+      else credentials.expiration = expiration;
+      const learned = learnSession(asEvent(record));
+      if (learned === undefined || 'problem' in learned) throw new Error('nothing learned');
+      // What the enricher publishes must encode (an Avro long is a whole number).
+      expect(() => identity.toBuffer(learned.identity)).not.toThrow();
+      return learned.identity.expiresAt;
+    };
+    // A fraction of a second, a duration beyond STS's limits, a negative one: the STS default (one hour).
+    expect(learnedWith({ durationSeconds: 3600.0005 }, undefined)).toBe(time.getTime() + 3_600_000);
+    expect(learnedWith({ durationSeconds: 1e300 }, undefined)).toBe(time.getTime() + 3_600_000);
+    expect(learnedWith({ durationSeconds: -5 }, undefined)).toBe(time.getTime() + 3_600_000);
+    expect(learnedWith({ durationSeconds: 7200 }, undefined)).toBe(time.getTime() + 7_200_000);
+    // Epoch numbers: rounded to the millisecond; beyond the range of Date, the requested duration.
+    expect(learnedWith({ durationSeconds: 900 }, 1722375975.0004)).toBe(1722375975000);
+    expect(learnedWith({ durationSeconds: 900 }, 1e17)).toBe(time.getTime() + 900_000);
+    expect(parseStsExpiration(Number.POSITIVE_INFINITY)).toBeUndefined();
+    expect(parseStsExpiration(Number.NaN)).toBeUndefined();
   });
 
   it('reads the account of an ARN', () => {
