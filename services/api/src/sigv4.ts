@@ -68,7 +68,9 @@ export async function verifySigV4(req: IncomingSigned, secrets: Map<string, stri
     headers[name] = value;
   }
   const [hostname, port] = (headers.host ?? '').split(':');
-  const signer = new SignatureV4({ service, region, credentials: { accessKeyId, secretAccessKey: secret }, sha256: NodeSha256 });
+  // applyChecksum off: the signer would otherwise add (and sign) an x-amz-content-sha256 header the
+  // client may not have sent; the signed headers must be exactly the client's.
+  const signer = new SignatureV4({ service, region, credentials: { accessKeyId, secretAccessKey: secret }, sha256: NodeSha256, applyChecksum: false });
   const signed = await signer.sign(
     { method: req.method, protocol: 'http:', hostname: hostname ?? '', ...(port ? { port: Number(port) } : {}), path: req.path, query: req.query, headers, body: req.body.toString('utf8') },
     { signingDate: date, signingRegion: region, signingService: service, signableHeaders: new Set(signedHeaders) },
