@@ -42,7 +42,7 @@ describe('notifier: SIGKILL and restart (a real process)', () => {
     cleanups.push(() => second.kill());
     const expected = [...before, ...during].map((d) => d.deliveryId).sort();
     const webhookIds = () => new Set(slow.accepted().map((r) => String(r.headers['webhook-id'])));
-    await waitFor(() => expected.every((id) => webhookIds().has(id)), `every delivery announced to the webhook (have ${webhookIds().size} of ${expected.length})`, 90_000);
+    await waitFor(() => expected.every((id) => webhookIds().has(id)), `all ${expected.length} deliveries announced to the webhook`, 90_000);
     await waitFor(async () => new Set((await notificationsOf(notifications)).map((n) => n.deliveryId)).size === expected.length, 'every delivery on the notifications topic', 60_000);
 
     expect([...webhookIds()].sort()).toEqual(expected);

@@ -59,6 +59,12 @@ describe('notifier: SNS and the notifications topic (a real process, moto SNS â†
 
     const notifications = await collect(kafka, topics.notifications);
     cleanups.push(() => notifications.stop());
+    const writer = await DeliveryWriter.create(kafka, topics.deliveries);
+    cleanups.push(() => writer.close());
+    // Delivered before the notifier ever ran: a new target starts at the end (newTargetsStartAt
+    // defaults to latest), as adding a topic to a CloudTrail trail announces only later files.
+    const history = delivery('audit', 'LOG');
+    await writer.write([history]);
     const notifier = await startService('notifier', {
       AWS_ACCESS_KEY_ID: 'test',
       AWS_SECRET_ACCESS_KEY: 'test',
@@ -68,9 +74,6 @@ describe('notifier: SNS and the notifications topic (a real process, moto SNS â†
       OPENTRAIL_NOTIFIER_GROUP_ID: `${prefix}notifier`,
     });
     cleanups.push(() => notifier.stop());
-
-    const writer = await DeliveryWriter.create(kafka, topics.deliveries);
-    cleanups.push(() => writer.close());
     const logs = Array.from({ length: 5 }, () => delivery('audit', 'LOG'));
     const insight = delivery('audit', 'INSIGHT');
     const digest = delivery('audit', 'DIGEST');
@@ -95,6 +98,7 @@ describe('notifier: SNS and the notifications topic (a real process, moto SNS â†
     expect(message.s3Bucket).toBe('audit-bucket');
     expect(message.s3ObjectKey).toEqual(logs.map((d) => d.key));
     for (const key of message.s3ObjectKey as string[]) expect(key).toMatch(CLOUDTRAIL_LOG_FILE);
+    expect(message.s3ObjectKey).not.toContain(history.key);
     expect(envelope.Message).toBe(JSON.stringify({ s3Bucket: 'audit-bucket', s3ObjectKey: logs.map((d) => d.key) }));
     // The idempotency key travels in the envelope, not in CloudTrail's Message.
     expect(envelope.MessageAttributes?.['opentrail.notificationId']?.Value).toMatch(/^[0-9a-f]{32}$/);
