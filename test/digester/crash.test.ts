@@ -1,0 +1,78 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256Hex } from '@opentrail/integrity';
+import { gunzipSync } from 'node:zlib';
+import type { ServiceProcess } from '../helpers/service.js';
+import { waitFor } from '../helpers/wait.js';
+import { DigestRun, opentrailValidate, outcomeLines } from './helpers.js';
+
+/**
+ * The digester SIGKILLed in the middle of a period, with log files delivered in that period and
+ * while it is down, then restarted: the chain goes on from the last stored digest (heads from the
+ * state topic, offsets committed only behind stored digests), every log file is listed exactly
+ * once, and the validator sees one unbroken chain.
+ */
+const PERIOD_SECONDS = 6;
+const run = new DigestRun(PERIOD_SECONDS);
+let api: { service: ServiceProcess; url: string };
+let restarted: ServiceProcess;
+
+beforeAll(async () => {
+  await run.setUp();
+  let digester: ServiceProcess;
+  [digester, api] = await Promise.all([run.startDigester(), run.startApi()]);
+  await run.deliverLogFile();
+  await waitFor(async () => (await run.digestKeys()).length >= 2, 'two digests before the crash', 60_000, 500);
+  // Mid-period: log files the killed process held only in memory.
+  await run.deliverLogFile();
+  await run.deliverLogFile();
+  await waitFor(async () => (await digester.metric('opentrail_digester_pending_log_files')) >= 2, 'the digester to hold the new files');
+  await digester.kill();
+  const killedAt = Date.now();
+  await run.deliverLogFile(); // while it is down
+  // Down for more than a period, so the restarted digester has periods to catch up.
+  await new Promise((r) => setTimeout(r, Math.max(0, killedAt + (PERIOD_SECONDS + 2) * 1000 - Date.now())));
+  restarted = await run.startDigester();
+  await run.deliverLogFile();
+  const covering = await run.waitForDigestsCovering(120_000);
+  await waitFor(async () => (await run.digestKeys()).length > covering.length, 'a digest after the last log file', 60_000, 500);
+}, 240_000);
+
+afterAll(async () => {
+  await Promise.all([restarted?.stop(), api?.service.stop()]);
+  await run.close();
+});
+
+describe('digester crash and restart', () => {
+  it('continues the chain: each digest links to the one before it, with no gap', async () => {
+    const keys = await run.digestKeys();
+    const listed: string[] = [];
+    for (let i = 0; i < keys.length; i++) {
+      const { body, metadata } = await run.object(keys[i]!);
+      const digest = JSON.parse(gunzipSync(body).toString('utf8')) as Record<string, unknown> & { logFiles: { s3Object: string }[] };
+      listed.push(...digest.logFiles.map((f) => f.s3Object));
+      if (i === 0) {
+        expect(digest.previousDigestSignature).toBeNull();
+        continue;
+      }
+      const previous = await run.object(keys[i - 1]!);
+      const previousDigest = JSON.parse(gunzipSync(previous.body).toString('utf8')) as Record<string, unknown>;
+      expect(digest.previousDigestS3Object).toBe(keys[i - 1]);
+      expect(digest.previousDigestSignature).toBe(previous.metadata.signature);
+      expect(digest.previousDigestHashValue).toBe(sha256Hex(gunzipSync(previous.body)));
+      expect(digest.digestStartTime).toBe(previousDigest.digestEndTime);
+      expect(metadata.signature).toMatch(/^[0-9a-f]{512}$/);
+    }
+    // Every log file exactly once: none lost with the killed process, none listed twice after it.
+    expect(listed.sort()).toEqual([...run.logKeys].sort());
+    expect(await restarted.metric('opentrail_digester_digests_written_total', { type: 'starting' })).toBe(0);
+    expect(await restarted.metric('opentrail_digester_chain_breaks_total')).toBe(0);
+  });
+
+  it('validates as one chain: all valid, no gap reported', async () => {
+    const r = await opentrailValidate(run, api.url, run.started - 3 * PERIOD_SECONDS * 1000);
+    expect(outcomeLines(r.stderr)).toEqual([]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toContain('No log files were delivered');
+    expect(r.stdout).toContain(`\n${run.logKeys.length}/${run.logKeys.length} log files valid`);
+  });
+});
