@@ -10,7 +10,13 @@ COPY services ./services
 COPY schemas ./schemas
 # tsx (a runtime dependency) runs the TypeScript sources directly: the same code paths as the tests.
 RUN npm ci --no-audit --no-fund && npm cache clean --force
+# State a service keeps on disk (the digester's local signing keys) lives here; a volume mounted on
+# it starts with these owners, so the unprivileged user can write to it.
+RUN mkdir -p /var/lib/opentrail/digest-keys && chown -R node:node /var/lib/opentrail
 USER node
-EXPOSE 9464
+# 9464: /metrics, /healthz, /readyz of every service; 8090: the CloudTrail API (services/api).
+EXPOSE 9464 8090
 ENV OPENTRAIL_HTTP_PORT=9464
+HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=6 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.OPENTRAIL_HTTP_PORT || 9464) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["sh", "-c", "exec node --import tsx services/${OPENTRAIL_SERVICE:?set OPENTRAIL_SERVICE to a folder under services/}/src/main.ts"]
