@@ -131,13 +131,14 @@ export interface ReceivedRequest {
  */
 export async function webhookReceiver(answer: (n: number) => number, options: { delayMs?: number } = {}) {
   const requests: ReceivedRequest[] = [];
+  let answered = 0;
   const server = createServer((req, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const status = answer(requests.length + 1);
       requests.push({ headers: req.headers, body: Buffer.concat(chunks), status });
-      setTimeout(() => res.writeHead(status).end(), options.delayMs ?? 0);
+      setTimeout(() => res.writeHead(status).end(() => answered++), options.delayMs ?? 0);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -146,6 +147,8 @@ export async function webhookReceiver(answer: (n: number) => number, options: { 
     requests,
     /** Requests the receiver accepted (2xx). */
     accepted: () => requests.filter((r) => r.status >= 200 && r.status < 300),
+    /** Requests answered so far (a slow receiver answers long after it received). */
+    answered: () => answered,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

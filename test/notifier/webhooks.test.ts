@@ -18,6 +18,8 @@ let dlq: Collected;
 let notifications: Collected;
 let flaky: Awaited<ReturnType<typeof webhookReceiver>>;
 let good: Awaited<ReturnType<typeof webhookReceiver>>;
+let slow: Awaited<ReturnType<typeof webhookReceiver>>;
+let prompt: Awaited<ReturnType<typeof webhookReceiver>>;
 
 /** Attempts per notification: the first and four retries. */
 const ATTEMPTS = 5;
@@ -27,7 +29,10 @@ beforeAll(async () => {
   // Fails the first three attempts (a receiver being deployed), then accepts.
   flaky = await webhookReceiver((n) => (n <= 3 ? 503 : 200));
   good = await webhookReceiver(() => 204);
-  cleanups.push(() => flaky.close(), () => good.close());
+  // Answers after 4 s (within the 10 s attempt timeout): slow, not failing.
+  slow = await webhookReceiver(() => 200, { delayMs: 4_000 });
+  prompt = await webhookReceiver(() => 200);
+  cleanups.push(() => flaky.close(), () => good.close(), () => slow.close(), () => prompt.close());
   dlq = await collect(kafka, topics.dlq);
   notifications = await collect(kafka, topics.notifications);
   cleanups.push(() => dlq.stop(), () => notifications.stop());
@@ -39,6 +44,7 @@ beforeAll(async () => {
       prefix,
       [
         trail('flaky-trail', { webhooks: [{ name: 'flaky', url: flaky.url, secret: SECRET }] }),
+        trail('slow-trail', { webhooks: [{ name: 'slow', url: slow.url, secret: SECRET }, { name: 'prompt', url: prompt.url, secret: SECRET }] }),
         trail('mixed-trail', { webhooks: [{ name: 'down', url: await deadUrl(), secret: SECRET }, { name: 'good', url: good.url, secret: SECRET }], kafka: true }),
       ],
       { OPENTRAIL_NOTIFIER_DELIVERY_RETRIES: String(ATTEMPTS - 1) },
@@ -120,5 +126,22 @@ describe('notifier: signed webhooks (a real process, receivers on 127.0.0.1)', (
     expect(await notifier.metric('opentrail_notifier_breaker_state', { target: 'webhook:good' })).toBe(0);
     expect(await notifier.metric('opentrail_notifier_notifications_sent_total', { target: 'webhook:good' })).toBe(4);
     expect((await fetch(`${notifier.url}/healthz`)).status).toBe(200);
+  });
+
+  it('a slow receiver holds back only its own target: the other target of the trail is served and committed at once', async () => {
+    const batch = [delivery('slow-trail'), delivery('slow-trail')];
+    await writer.write(batch);
+    await waitFor(() => prompt.accepted().length >= 2, 'the prompt receiver to get both');
+    await waitForCommitted(kafka, `${prefix}notifier.webhook.prompt`, topics.deliveries);
+    // Meanwhile the slow receiver has the requests but has not answered: its target's commit stays
+    // before them, so a crash now would re-send them to it (and only to it).
+    await waitFor(() => slow.requests.length >= 2, 'the slow receiver to have both requests');
+    expect(slow.answered()).toBe(0);
+    expect(await notifier.metric('opentrail_notifier_notifications_in_flight', { target: 'webhook:slow' })).toBe(2);
+    expect(await notifier.metric('opentrail_notifier_target_lag', { target: 'webhook:slow' })).toBeGreaterThan(0);
+    // Then it catches up on its own.
+    await waitForCommitted(kafka, `${prefix}notifier.webhook.slow`, topics.deliveries, 30_000);
+    expect(slow.accepted().map((r) => r.headers['webhook-id']).sort()).toEqual(batch.map((d) => d.deliveryId).sort());
+    expect(await notifier.metric('opentrail_notifier_notifications_sent_total', { target: 'webhook:slow' })).toBe(2);
   });
 });
