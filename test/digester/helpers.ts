@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Partitioners, type Producer } from 'kafkajs';
 import { AwsClients } from '@opentrail/aws';
@@ -46,10 +46,21 @@ export class DigestRun {
   private producer: Producer | undefined;
   private serde: AvroSerde<Delivery> | undefined;
   private sequence = 0;
-  readonly logKeys: string[] = [];
+  readonly logKeysByRegion = new Map<string, string[]>();
   readonly started = Date.now();
 
   constructor(readonly periodSeconds: number) {}
+
+  /** Log files delivered for the home region. */
+  get logKeys(): string[] {
+    return this.logKeysFor(REGION);
+  }
+
+  logKeysFor(region: string): string[] {
+    let keys = this.logKeysByRegion.get(region);
+    if (!keys) this.logKeysByRegion.set(region, (keys = []));
+    return keys;
+  }
 
   get s3(): S3Client {
     return this.aws.s3;
@@ -128,7 +139,7 @@ export class DigestRun {
       digest: null,
     };
     await this.producer!.send({ topic: this.deliveriesTopic, acks: -1, messages: [{ key: `${this.trailName}/${ACCOUNT}/${region}`, value: this.serde!.encode(delivery) }] });
-    if (region === REGION) this.logKeys.push(key);
+    this.logKeysFor(region).push(key);
     return key;
   }
 
@@ -160,16 +171,16 @@ export class DigestRun {
     await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, Metadata: metadata }));
   }
 
-  /** Waits until every log file delivered so far is listed in a digest, and `extra` more digests followed. */
-  async waitForDigestsCovering(timeoutMs = 90_000): Promise<string[]> {
+  /** Waits until every log file delivered so far (in `region`) is listed in a digest. */
+  async waitForDigestsCovering(timeoutMs = 90_000, region = REGION): Promise<string[]> {
     return waitFor(
       async () => {
-        const keys = await this.digestKeys();
+        const keys = await this.digestKeys(region);
         const listed = new Set<string>();
         for (const k of keys) for (const f of (await this.digest(k)).logFiles ?? []) listed.add(f.s3Object);
-        return this.logKeys.every((k) => listed.has(k)) ? keys : undefined;
+        return this.logKeysFor(region).every((k) => listed.has(k)) ? keys : undefined;
       },
-      `digests listing all ${this.logKeys.length} log files`,
+      `digests listing all ${this.logKeysFor(region).length} log files of ${region}`,
       timeoutMs,
       500,
     );
@@ -179,6 +190,33 @@ export class DigestRun {
     await this.producer?.disconnect();
     this.aws.destroy();
   }
+}
+
+/**
+ * Checks the stored chain of a region link by link: one starting digest, then each digest naming
+ * the previous one's key, SHA-256 and signature, its period starting where the previous ended.
+ * Returns the log files listed, in order.
+ */
+export async function chainProblems(run: DigestRun, region = REGION): Promise<{ problems: string[]; listed: string[] }> {
+  const keys = await run.digestKeys(region);
+  const problems: string[] = [];
+  const listed: string[] = [];
+  let previous: { key: string; body: Buffer; metadata: Record<string, string>; digest: ParsedDigest } | undefined;
+  for (const key of keys) {
+    const { body, metadata } = await run.object(key);
+    const digest = inflateDigest(body);
+    listed.push(...(digest.logFiles ?? []).map((f) => f.s3Object));
+    if (!previous) {
+      if (digest.previousDigestSignature !== null) problems.push(`${key}: the first digest is not a starting digest`);
+    } else {
+      if (digest.previousDigestS3Object !== previous.key) problems.push(`${key}: previous ${String(digest.previousDigestS3Object)}, expected ${previous.key}`);
+      if (digest.previousDigestSignature !== previous.metadata.signature) problems.push(`${key}: previousDigestSignature does not link`);
+      if (digest.previousDigestHashValue !== createHash('sha256').update(gunzipSync(previous.body)).digest('hex')) problems.push(`${key}: previousDigestHashValue does not link`);
+      if (digest.digestStartTime !== previous.digest.digestEndTime) problems.push(`${key}: starts ${digest.digestStartTime}, the previous ended ${previous.digest.digestEndTime}`);
+    }
+    previous = { key, body, metadata, digest };
+  }
+  return { problems, listed };
 }
 
 export interface CliResult {

@@ -1,0 +1,57 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ServiceProcess } from '../helpers/service.js';
+import { waitFor } from '../helpers/wait.js';
+import { chainProblems, DigestRun, opentrailValidate, outcomeLines } from './helpers.js';
+
+/**
+ * Two digesters share the deliveries partitions; one stops and its chains move to the other, which
+ * picks them up from the state topic: every region's chain stays one unbroken chain.
+ */
+const PERIOD_SECONDS = 6;
+const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1', 'ap-southeast-2'];
+const run = new DigestRun(PERIOD_SECONDS);
+let api: { service: ServiceProcess; url: string };
+let survivor: ServiceProcess;
+
+beforeAll(async () => {
+  await run.setUp();
+  let leaving: ServiceProcess;
+  [leaving, survivor, api] = await Promise.all([run.startDigester(), run.startDigester(), run.startApi()]);
+  // Both own partitions before anything is delivered.
+  await waitFor(async () => (await leaving.metric('opentrail_digester_assigned_partitions')) > 0 && (await survivor.metric('opentrail_digester_assigned_partitions')) > 0, 'both digesters to own partitions');
+  for (const region of REGIONS) await run.deliverLogFile(region);
+  for (const region of REGIONS) await run.waitForDigestsCovering(90_000, region);
+  expect(await leaving.metric('opentrail_digester_digests_written_total')).toBeGreaterThan(0);
+  await leaving.stop();
+  await waitFor(async () => (await survivor.metric('opentrail_digester_assigned_partitions')) === 3, 'the survivor to own every partition');
+  for (const region of REGIONS) await run.deliverLogFile(region);
+  for (const region of REGIONS) {
+    const covering = await run.waitForDigestsCovering(90_000, region);
+    await waitFor(async () => (await run.digestKeys(region)).length > covering.length, `a digest after the last log file of ${region}`, 60_000, 500);
+  }
+}, 240_000);
+
+afterAll(async () => {
+  await Promise.all([survivor?.stop(), api?.service.stop()]);
+  await run.close();
+});
+
+describe('digester rebalance', () => {
+  it('keeps every chain whole when its partition moves', async () => {
+    for (const region of REGIONS) {
+      const { problems, listed } = await chainProblems(run, region);
+      expect(problems, region).toEqual([]);
+      expect(listed.sort(), region).toEqual([...run.logKeysFor(region)].sort());
+    }
+    expect(await survivor.metric('opentrail_digester_chain_breaks_total')).toBe(0);
+  });
+
+  it('validates every region as one chain', async () => {
+    for (const region of REGIONS) {
+      const r = await opentrailValidate(run, api.url, run.started - 3 * PERIOD_SECONDS * 1000, ['--region', region]);
+      expect(outcomeLines(r.stderr), region).toEqual([]);
+      expect(r.code, region).toBe(0);
+      expect(r.stdout).toContain(`\n2/2 log files valid`);
+    }
+  });
+});
