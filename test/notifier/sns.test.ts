@@ -41,6 +41,8 @@ describe('notifier: SNS and the notifications topic (a real process, moto SNS â†
     const { Attributes } = await aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
     await aws.sns.send(new SubscribeCommand({ TopicArn, Protocol: 'sqs', Endpoint: Attributes!.QueueArn! }));
 
+    // A topic nobody created: SNS refuses it (404), which no retry can heal.
+    const missingTopic = TopicArn!.replace(/[^:]+$/, `${name}missing`);
     // A shared configuration file with only the shared sections: the notifier's own section is optional.
     const dir = mkdtempSync(join(tmpdir(), 'notifier-config-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
@@ -53,12 +55,14 @@ describe('notifier: SNS and the notifications topic (a real process, moto SNS â†
         schemaRegistry: { url: endpoints.schemaRegistryUrl },
         topics: { prefix, partitions: 3 },
         aws: { endpoint: endpoints.awsEndpoint, region: 'us-east-1' },
-        trails: [trail('audit', { snsTopicArn: TopicArn, kafka: true }), trail('quiet', {})],
+        trails: [trail('audit', { snsTopicArn: TopicArn, kafka: true }), trail('quiet', {}), trail('lost', { snsTopicArn: missingTopic })],
       }),
     );
 
     const notifications = await collect(kafka, topics.notifications);
     cleanups.push(() => notifications.stop());
+    const dlq = await collect(kafka, topics.dlq);
+    cleanups.push(() => dlq.stop());
     const writer = await DeliveryWriter.create(kafka, topics.deliveries);
     cleanups.push(() => writer.close());
     // Delivered before the notifier ever ran: a new target starts at the end (newTargetsStartAt
@@ -78,7 +82,8 @@ describe('notifier: SNS and the notifications topic (a real process, moto SNS â†
     const insight = delivery('audit', 'INSIGHT');
     const digest = delivery('audit', 'DIGEST');
     // Written together (one partition: the same trail/account/region key), so they fall in one batch window.
-    await writer.write([...logs, insight, digest, delivery('quiet', 'LOG')]);
+    const lost = delivery('lost', 'LOG');
+    await writer.write([...logs, insight, digest, delivery('quiet', 'LOG'), lost]);
 
     const received: SnsEnvelope[] = [];
     await waitFor(async () => {
@@ -113,6 +118,14 @@ describe('notifier: SNS and the notifications topic (a real process, moto SNS â†
     }
     expect(notifications.messages.map((m) => m.headers?.['opentrail-notification-id']?.toString())).toEqual(records.map((r) => r.notificationId));
     expect(notifications.messages.map((m) => m.key?.toString())).toEqual(records.map(() => `audit/111122223333/us-east-2`));
+
+    // The missing topic: dead-lettered after one attempt (a 4xx is not retried), the rest unaffected.
+    await waitFor(() => dlq.messages.length >= 1, 'the dead letter of the notification to the missing topic');
+    expect(dlq.messages).toHaveLength(1);
+    expect(dlq.messages[0]!.headers?.['opentrail-notifier-target']?.toString()).toBe(`sns:${missingTopic}`);
+    expect(dlq.messages[0]!.headers?.['opentrail-notifier-attempts']?.toString()).toBe('1');
+    expect(dlq.messages[0]!.headers?.['opentrail-notification-id']?.toString()).toBe(lost.deliveryId);
+    expect(dlq.messages[0]!.headers?.['opentrail-dlq-detail']?.toString()).toMatch(/NotFound/);
 
     const snsTarget = `sns:${TopicArn}`;
     await waitFor(async () => (await notifier.metric('opentrail_notifier_deliveries_notified_total', { target: 'kafka' })) === 6, 'the kafka target to count six');
