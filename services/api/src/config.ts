@@ -17,8 +17,12 @@ export const apiSchema = z.strictObject({
   port: z.number().int().min(0).max(65535).default(8090),
   /** @default 0.0.0.0 */
   host: z.string().default('0.0.0.0'),
-  /** The access keys whose Signature Version 4 signatures are accepted. Requests signed with another key get 403. */
-  accessKeys: z.array(accessKeySchema).min(1, 'must name at least one access key: every request is authenticated'),
+  /**
+   * The access keys whose Signature Version 4 signatures are accepted; a request signed with any
+   * other key gets 403. With none (the default) the API starts but refuses every request, with a
+   * warning at start: there is no anonymous access. @default []
+   */
+  accessKeys: z.array(accessKeySchema).default([]),
   /** A request's X-Amz-Date may differ from the server clock by this much. @default 300 (AWS's 5 minutes) */
   maxClockSkewSeconds: z.number().int().min(1).max(3600).default(300),
   /** The digester's compacted keys topic. @default <topics.prefix>digester.keys */
@@ -32,7 +36,7 @@ export type ApiConfig = z.output<typeof apiSchema>;
 export const configSchema = z.strictObject({
   ...commonShape,
   trails: trailsSchema,
-  api: apiSchema,
+  api: apiSchema.prefault({}),
 });
 
 export type Config = z.output<typeof configSchema>;

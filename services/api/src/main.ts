@@ -37,6 +37,7 @@ main({
       metrics,
     });
     await server.start();
+    if (c.accessKeys.length === 0) logger.warn('no api.accessKeys configured (OPENTRAIL_API_ACCESS_KEYS): every request is refused with 403 until one is');
     metrics.gauge('public_keys', 'Digest public keys known (from the keys topic)', [], function collect() {
       this.set(state.keys.size);
     });
