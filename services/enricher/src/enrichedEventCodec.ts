@@ -43,8 +43,13 @@ export class EnrichedEventCodec {
     const out = Buffer.allocUnsafe(length);
     out[0] = 0;
     out.writeInt32BE(id, 1);
-    let offset = HEADER_BYTES + body.copy(out, HEADER_BYTES);
-    for (const p of parts) offset += p.copy(out, offset);
+    // Uint8Array.set: a plain memory copy, without Buffer.copy's argument handling, per part.
+    out.set(body, HEADER_BYTES);
+    let offset = HEADER_BYTES + body.length;
+    for (const p of parts) {
+      out.set(p, offset);
+      offset += p.length;
+    }
     return out;
   }
 

@@ -27,14 +27,44 @@ export interface ResolutionObserver {
  * the role), or the furthest principal known (the role, when the AssumeRole call was not seen).
  * `chain` lists the ARNs from the signing principal to the actor.
  */
+/** An answer from the record, and the fields it was computed from. */
+interface RecordAnswer {
+  ui: UserIdentity;
+  identity: ResolvedIdentity;
+  unreadableContext: boolean;
+}
+
+/**
+ * An answer from the table, and what it depends on: the entries the walk met (key by key, as the
+ * table held them, or undefined where it held none) and the span of event times over which each
+ * expiry check along the way comes out the same (after < event time <= until).
+ */
+interface TableAnswer {
+  entry: IdentityEntry;
+  links: string[];
+  linkEntries: (IdentityEntry | undefined)[];
+  after: number;
+  until: number;
+  anomalies: IdentityAnomaly[];
+  identity: ResolvedIdentity;
+}
+
 export class IdentityResolver {
   /**
    * What records said, by their userIdentity: one session makes many calls with the same
    * userIdentity, and parsing its sessionContext (JSON text) again for each is wasted work. The
    * answer is a function of those fields alone, so it is kept (first in, first out) and the same
-   * object is returned, which also lets its encoding be reused.
+   * object is returned, which also lets its encoding be reused. Looked up by a short field (the
+   * access key, else the ARN) and confirmed field by field: cheaper, per event, than hashing a key
+   * built from all of them.
    */
-  private readonly fromRecords = new Map<string, { identity: ResolvedIdentity; unreadableContext: boolean }>();
+  private readonly fromRecords = new Map<string, RecordAnswer>();
+  /**
+   * Answers from the table, by signing key, for the same reasons (a session signs many calls):
+   * reused while every entry the walk met is still the one in the table and the event time lies
+   * in the span over which the walk's expiry checks come out the same.
+   */
+  private readonly fromTables = new Map<string, TableAnswer>();
 
   constructor(
     private readonly table: IdentityTable,
@@ -58,14 +88,15 @@ export class IdentityResolver {
   }
 
   private fromRecord(ui: UserIdentity, observe: ResolutionObserver): ResolvedIdentity {
-    const key = `${ui.type}\u0000${ui.arn}\u0000${ui.principalId}\u0000${ui.accountId}\u0000${ui.userName}\u0000${ui.accessKeyId}\u0000${ui.sessionContext}`;
+    const key = ui.accessKeyId || ui.arn || ui.principalId || '';
     let known = this.fromRecords.get(key);
-    if (known === undefined) {
+    if (known === undefined || !sameUserIdentity(known.ui, ui)) {
       let unreadableContext = false;
       const identity = fromRecord(ui, () => (unreadableContext = true));
-      known = { identity, unreadableContext };
+      known = { ui, identity, unreadableContext };
       if (this.recordCacheEntries > 0) {
-        if (this.fromRecords.size >= this.recordCacheEntries) this.fromRecords.delete(this.fromRecords.keys().next().value!);
+        // Replacing a key's answer keeps the map's size; only a new key may need room.
+        if (!this.fromRecords.has(key) && this.fromRecords.size >= this.recordCacheEntries) this.fromRecords.delete(this.fromRecords.keys().next().value!);
         this.fromRecords.set(key, known);
       }
     }
@@ -74,6 +105,33 @@ export class IdentityResolver {
   }
 
   private fromTable(key: string, entry: IdentityEntry, atMs: number, observe: ResolutionObserver): ResolvedIdentity {
+    const cached = this.fromTables.get(key);
+    if (cached !== undefined && cached.entry === entry && atMs > cached.after && atMs <= cached.until && this.linksStand(cached)) {
+      for (const kind of cached.anomalies) observe.anomaly(kind);
+      return cached.identity;
+    }
+    const answer = this.walk(key, entry, atMs);
+    for (const kind of answer.anomalies) observe.anomaly(kind);
+    if (this.recordCacheEntries > 0) {
+      if (!this.fromTables.has(key) && this.fromTables.size >= this.recordCacheEntries) this.fromTables.delete(this.fromTables.keys().next().value!);
+      this.fromTables.set(key, answer);
+    }
+    return answer.identity;
+  }
+
+  private linksStand(answer: TableAnswer): boolean {
+    for (let i = 0; i < answer.links.length; i++) {
+      if (this.table.entryOf(answer.links[i]!) !== answer.linkEntries[i]) return false;
+    }
+    return true;
+  }
+
+  private walk(key: string, entry: IdentityEntry, atMs: number): TableAnswer {
+    const links: string[] = [];
+    const linkEntries: (IdentityEntry | undefined)[] = [];
+    const anomalies: IdentityAnomaly[] = [];
+    let after = Number.NEGATIVE_INFINITY;
+    let until = entry.expiresAtSeconds === 0 ? Number.POSITIVE_INFINITY : entry.expiresAtSeconds * 1000;
     const chain: string[] = [];
     const push = (arn: string | null) => {
       if (arn !== null && !chain.includes(arn)) chain.push(arn);
@@ -93,11 +151,21 @@ export class IdentityResolver {
       const callerKey = origin.callerAccessKeyId;
       let next: IdentityEntry | undefined;
       if (callerKey !== null) {
-        if (seen.has(callerKey)) observe.anomaly('chain_cycle');
-        else if (depth + 1 >= this.maxChainDepth) observe.anomaly('chain_too_deep');
+        if (seen.has(callerKey)) anomalies.push('chain_cycle');
+        else if (depth + 1 >= this.maxChainDepth) anomalies.push('chain_too_deep');
         else {
-          const found = this.table.lookup(callerKey, atMs);
-          if (found !== undefined && found !== 'expired') next = found;
+          const held = this.table.entryOf(callerKey);
+          links.push(callerKey);
+          linkEntries.push(held);
+          if (held !== undefined) {
+            // As IdentityTable.lookup decides: expired when the event came after the expiry.
+            const expiresMs = held.expiresAtSeconds === 0 ? Number.POSITIVE_INFINITY : held.expiresAtSeconds * 1000;
+            if (expiresMs < atMs) after = Math.max(after, expiresMs);
+            else {
+              until = Math.min(until, expiresMs);
+              next = held;
+            }
+          }
         }
       }
       if (next === undefined) {
@@ -118,7 +186,7 @@ export class IdentityResolver {
       current = next;
       currentKey = callerKey!;
     }
-    return {
+    const identity: ResolvedIdentity = {
       source: entry.learned ? 'sts' : 'inventory',
       principalType: entry.principalType,
       principalArn: entry.principalArn,
@@ -129,7 +197,20 @@ export class IdentityResolver {
       actor,
       chain,
     };
+    return { entry, links, linkEntries, after, until, anomalies, identity };
   }
+}
+
+function sameUserIdentity(a: UserIdentity, b: UserIdentity): boolean {
+  return (
+    a.type === b.type &&
+    a.arn === b.arn &&
+    a.principalId === b.principalId &&
+    a.accountId === b.accountId &&
+    a.userName === b.userName &&
+    a.accessKeyId === b.accessKeyId &&
+    a.sessionContext === b.sessionContext
+  );
 }
 
 function fromRecord(ui: UserIdentity, unreadableContext: () => void): ResolvedIdentity {

@@ -132,6 +132,11 @@ export class IdentityTable {
     return entry;
   }
 
+  /** The entry of a key whatever its expiry: lets a resolver check that what it remembered still stands. */
+  entryOf(accessKeyId: string): IdentityEntry | undefined {
+    return this.entries.get(accessKeyId);
+  }
+
   /** Evicts keys expired beyond the grace period; returns the evicted keys of learned sessions. */
   sweep(nowMs: number = Date.now()): { evicted: number; learnedKeys: string[] } {
     const limitSeconds = (nowMs - this.graceMs) / 1000;

@@ -57,22 +57,43 @@ interface Known {
  */
 export class ServiceClassifier {
   private services: Set<string> | undefined;
-  private readonly known = new Map<string, Known>();
+  /**
+   * By eventSource, then eventName: two map lookups of the event's own strings per event, where a
+   * combined key would build a new string for every event.
+   */
+  private readonly known = new Map<string, Map<string, Known>>();
+  private size = 0;
 
   constructor(private readonly maxEntries = 50_000) {}
+
+  /** Operations whose classification is held. */
+  get entries(): number {
+    return this.size;
+  }
 
   /** Reads what the batch's unseen (eventSource, eventName) pairs need. */
   async prepare(events: Iterable<ApiCallEvent>): Promise<void> {
     this.services ??= new Set(await iamServiceKeys());
-    const pending = new Map<string, [string, string]>();
+    let pending: [string, string][] | undefined;
     for (const e of events) {
       if (e.eventSource === null || e.eventName === null) continue;
-      const key = pairKey(e.eventSource, e.eventName);
-      if (!this.known.has(key) && !pending.has(key)) pending.set(key, [e.eventSource, e.eventName]);
+      if (this.known.get(e.eventSource)?.has(e.eventName)) continue;
+      (pending ??= []).push([e.eventSource, e.eventName]);
     }
-    for (const [key, [source, name]] of pending) {
-      if (this.known.size >= this.maxEntries) this.known.delete(this.known.keys().next().value!);
-      this.known.set(key, await this.lookUp(source, name));
+    if (pending === undefined) return;
+    for (const [source, name] of pending) {
+      if (this.known.get(source)?.has(name)) continue; // twice in the batch
+      // Real traffic has a few thousand distinct operations: the bound is a guard against a
+      // producer inventing names, and starting over is then good enough.
+      if (this.size >= this.maxEntries) {
+        this.known.clear();
+        this.size = 0;
+      }
+      const answer = await this.lookUp(source, name);
+      let names = this.known.get(source);
+      if (names === undefined) this.known.set(source, (names = new Map()));
+      names.set(name, answer);
+      this.size++;
     }
   }
 
@@ -81,7 +102,7 @@ export class ServiceClassifier {
     if (event.eventSource === null || event.eventName === null) {
       return event.readOnly === null ? null : { name: null, accessLevel: null, readOnly: event.readOnly };
     }
-    const known = this.known.get(pairKey(event.eventSource, event.eventName)) ?? answers(serviceKeyCandidates(event.eventSource)[0] ?? null, null, event.eventName);
+    const known = this.known.get(event.eventSource)?.get(event.eventName) ?? answers(serviceKeyCandidates(event.eventSource)[0] ?? null, null, event.eventName);
     return event.readOnly === null ? known.derived : event.readOnly ? known.readOnly : known.writing;
   }
 
@@ -129,8 +150,4 @@ export function readOnlyOf(accessLevel: string | null, eventName: string): boole
   if (accessLevel === 'Read' || accessLevel === 'List') return true;
   if (accessLevel !== null) return false;
   return READ_PREFIX.test(eventName) ? true : null;
-}
-
-function pairKey(eventSource: string, eventName: string): string {
-  return `${eventSource}\u0000${eventName}`;
 }

@@ -129,4 +129,50 @@ describe('IdentityResolver', () => {
     expect(second.anomalies).toEqual(['unreadable_session_context']);
     expect(resolver.resolve({ ...ui, userName: 'bob' }, Date.now(), observer().observe)).toMatchObject({ userName: 'bob' });
   });
+
+  it('reuses an answer from the table only while the entries the walk met and the expiry checks along it still stand', () => {
+    const table = new IdentityTable();
+    const resolver = new IdentityResolver(table, 8);
+    const first = learn(table, assumeRoleRecord({ caller: ALICE, roleName: 'Admin', sessionName: 'a1', newAccessKeyId: 'ASIAFIRST' }));
+    learn(table, assumeRoleRecord({ caller: assumedRole('Admin', 'a1', 'ASIAFIRST'), roleName: 'Deploy', sessionName: 'a2', newAccessKeyId: 'ASIASECOND' }));
+    const ui = asEvent(callRecord({ userIdentity: assumedRole('Deploy', 'a2', 'ASIASECOND') })).userIdentity!;
+    const at = Date.now();
+    const resolve = (atMs: number) => resolver.resolve({ ...ui }, atMs, observer().observe);
+
+    const before = resolve(at);
+    expect(before.actor).toMatchObject({ userName: 'alice', principalId: 'AIDAALICEXXXXXXXXXXX' });
+    // The same answer, the same object (its encoding is reused).
+    expect(resolve(at + 1000)).toBe(before);
+
+    // alice's key reaches the table (a team publishes its inventory): the chain now ends there.
+    table.apply('AKIAALICEEXAMPLE0001', inventoryIdentity('AKIAALICEEXAMPLE0001', 'alice', { principalId: 'AIDAFROMINVENTORY' }));
+    const withInventory = resolve(at);
+    expect(withInventory).not.toBe(before);
+    expect(withInventory.actor).toMatchObject({ userName: 'alice', principalId: 'AIDAFROMINVENTORY' });
+
+    // The first session expires early (it was replaced by one that did): calls after that expiry
+    // stop at the caller the second AssumeRole recorded, the first session; calls before it still go through.
+    table.apply('ASIAFIRST', { ...first, expiresAt: at + 60_000 });
+    expect(resolve(at + 30_000).chain).toEqual(['arn:aws:sts::123456789012:assumed-role/Deploy/a2', 'arn:aws:sts::123456789012:assumed-role/Admin/a1', ALICE_ARN]);
+    const late = resolve(at + 120_000);
+    expect(late.chain).toEqual(['arn:aws:sts::123456789012:assumed-role/Deploy/a2', 'arn:aws:sts::123456789012:assumed-role/Admin/a1']);
+    expect(late.actor).toMatchObject({ type: 'AssumedRole', accessKeyId: 'ASIAFIRST' });
+    expect(resolve(at + 30_000).actor).toMatchObject({ principalId: 'AIDAFROMINVENTORY' });
+
+    // A forgotten caller (tombstone) is noticed too.
+    table.apply('ASIAFIRST', null);
+    expect(resolve(at).actor).toMatchObject({ type: 'AssumedRole', accessKeyId: 'ASIAFIRST' });
+  });
+
+  it('counts a chain anomaly on every call that meets it, reused answer or not', () => {
+    const table = new IdentityTable();
+    learn(table, assumeRoleRecord({ caller: assumedRole('B', 'b', 'ASIAB'), roleName: 'A', sessionName: 'a', newAccessKeyId: 'ASIAA' }));
+    learn(table, assumeRoleRecord({ caller: assumedRole('A', 'a', 'ASIAA'), roleName: 'B', sessionName: 'b', newAccessKeyId: 'ASIAB' }));
+    const resolver = new IdentityResolver(table, 8);
+    const ui = asEvent(callRecord({ userIdentity: assumedRole('A', 'a', 'ASIAA') })).userIdentity!;
+    const o = observer();
+    resolver.resolve(ui, Date.now(), o.observe);
+    resolver.resolve(ui, Date.now(), o.observe);
+    expect(o.anomalies).toEqual(['chain_cycle', 'chain_cycle']);
+  });
 });

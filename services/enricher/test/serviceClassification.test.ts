@@ -43,7 +43,10 @@ describe('ServiceClassifier', () => {
     const classifier = new ServiceClassifier(2);
     const events = ['GetObject', 'PutObject', 'DeleteObject'].map((eventName) => asEvent(callRecord({ eventSource: 's3.amazonaws.com', eventName })));
     await classifier.prepare(events);
-    expect((classifier as unknown as { known: Map<string, unknown> }).known.size).toBe(2);
+    expect(classifier.entries).toBeLessThanOrEqual(2);
+    expect(classifier.entries).toBeGreaterThan(0);
+    // Starting over keeps the latest: it is still classified from IAM data.
+    expect(classifier.classify(events[2]!)).toMatchObject({ name: 's3', accessLevel: 'Write', readOnly: false });
   });
 });
 
