@@ -18,6 +18,11 @@ export interface Throughput {
   events: number;
   seconds: number;
   eventsPerSecond: number;
+  /**
+   * CPU time (user + system) this process spent over the same span: what the handler and the
+   * runtime's client side cost, less sensitive than wall time to what else the machine runs.
+   */
+  cpuSeconds?: number;
 }
 
 export interface MeasureOptions {
@@ -46,9 +51,11 @@ export async function measureHandler(options: MeasureOptions): Promise<Throughpu
   const run = randomBytes(4).toString('hex');
   const metrics = new ServiceMetrics('bench');
   let firstBatchAt: bigint | undefined;
+  let cpuAtFirstBatch: NodeJS.CpuUsage | undefined;
   const handler: PartitionHandler<ApiCallEvent> = {
     ...options.handler,
     processBatch: (records, context) => {
+      cpuAtFirstBatch ??= process.cpuUsage();
       firstBatchAt ??= process.hrtime.bigint();
       return options.handler.processBatch(records, context);
     },
@@ -80,7 +87,8 @@ export async function measureHandler(options: MeasureOptions): Promise<Throughpu
       await new Promise((r) => setTimeout(r, 5));
     }
     const seconds = Number(process.hrtime.bigint() - firstBatchAt!) / 1e9;
-    return { events: options.count, seconds, eventsPerSecond: options.count / seconds };
+    const cpu = process.cpuUsage(cpuAtFirstBatch);
+    return { events: options.count, seconds, eventsPerSecond: options.count / seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
   } finally {
     await processor.stop();
   }
