@@ -50,7 +50,7 @@ export interface WebhookSenderOptions {
   /** Per-attempt timeout. @default 10000 */
   timeoutMs?: number;
   breaker?: BreakerOptions;
-  /** Called once when a message is given up on a target (retries exhausted, rejected, or circuit open): dead-letter it here. */
+  /** Called once when a message is given up on a target (retries exhausted, rejected, or circuit open): dead-letter it here. Not called when the signal aborted the delivery. */
   onFinalFailure?: (target: WebhookTarget, message: WebhookMessage, error: WebhookError) => void | Promise<void>;
   /** Called after every attempt (metrics, logs). */
   onAttempt?: (info: AttemptInfo) => void;
@@ -120,7 +120,9 @@ export class WebhookSender {
       await sleep(delay, this.options.signal);
     }
     const error = lastError ?? new WebhookError('ABORTED', 'delivery aborted');
-    await this.options.onFinalFailure?.(target, message, error);
+    // An aborted delivery (shutdown) is not given up on: the caller's next owner sends it again, so
+    // it must not be dead-lettered.
+    if (error.code !== 'ABORTED') await this.options.onFinalFailure?.(target, message, error);
     return { target: name, messageId: message.id, ok: false, attempts: attempt, status: error.status, error };
   }
 

@@ -132,11 +132,14 @@ describe('WebhookSender against a real HTTP server', () => {
   it('stops waiting when its signal aborts', async () => {
     const { url } = await receiver([500, 500, 500]);
     const controller = new AbortController();
-    const sender = new WebhookSender({ initialDelayMs: 10_000, maxDelayMs: 10_000, signal: controller.signal });
+    const givenUp: WebhookError[] = [];
+    const sender = new WebhookSender({ initialDelayMs: 10_000, maxDelayMs: 10_000, signal: controller.signal, onFinalFailure: (_t, _m, e) => void givenUp.push(e) });
     const pending = sender.send({ url, secret: 'k' }, message);
     setTimeout(() => controller.abort(), 100);
     const outcome = await pending;
     expect(outcome.error?.code).toBe('ABORTED');
+    // Aborted is not given up: a caller dead-lettering in onFinalFailure must not dead-letter it.
+    expect(givenUp).toEqual([]);
   });
 });
 
