@@ -94,8 +94,10 @@ export class DigestRun {
     await this.producer.connect();
   }
 
-  startDigester(extra: Record<string, string> = {}): Promise<ServiceProcess> {
-    return startService('digester', this.env(extra));
+  startDigester(extra: Record<string, string> = {}, without: string[] = []): Promise<ServiceProcess> {
+    const env = this.env(extra);
+    for (const name of without) delete env[name];
+    return startService('digester', env);
   }
 
   async startApi(extra: Record<string, string> = {}): Promise<{ service: ServiceProcess; url: string }> {
