@@ -8,7 +8,7 @@ import { AwsClients } from '@opentrail/aws';
 import { stackEndpoints, testKafka, uniquePrefix } from '../helpers/env.js';
 import { startService } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait.js';
-import { collect, delivery, DeliveryWriter, notificationsOf, notifierTopics, trail } from './helpers.js';
+import { collect, delivery, DeliveryWriter, notificationsOf, notifierEnv, notifierTopics, trail } from './helpers.js';
 
 process.env.AWS_ACCESS_KEY_ID ??= 'test';
 process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
@@ -155,5 +155,34 @@ describe('notifier: SNS and the notifications topic (a real process, moto SNS â†
     for (const size of bodies) expect(size).toBeLessThanOrEqual(262_144);
     // Messages may be published concurrently, so only the set is compared across messages.
     expect(keysOf(large).sort()).toEqual(many.map((d) => d.key).sort());
+  });
+
+  it('creates a trail\'s missing SNS topic at start when asked (local stacks, the demo) and publishes to it', async () => {
+    const prefix = uniquePrefix('notifier-sns-create');
+    const kafka = testKafka();
+    const topics = await notifierTopics(prefix, kafka);
+    const aws = new AwsClients({ endpoint: stackEndpoints().awsEndpoint, region: 'us-east-1' });
+    cleanups.push(() => aws.destroy());
+    const name = `${prefix.replace(/\W/g, '')}created`;
+    // moto's account and region: where CreateTopic puts it.
+    const topicArn = `arn:aws:sns:us-east-1:123456789012:${name}`;
+    const notifier = await startService('notifier', notifierEnv(prefix, [trail('demo', { snsTopicArn: topicArn })], { OPENTRAIL_NOTIFIER_SNS_CREATE_TOPICS: 'true', OPENTRAIL_AWS_REGION: 'us-east-1' }));
+    cleanups.push(() => notifier.stop());
+    const { QueueUrl } = await aws.sqs.send(new CreateQueueCommand({ QueueName: name }));
+    const { Attributes } = await aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
+    // Subscribing succeeds only if the notifier created the topic.
+    await aws.sns.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: Attributes!.QueueArn!, Attributes: { RawMessageDelivery: 'true' } }));
+    const writer = await DeliveryWriter.create(kafka, topics.deliveries);
+    cleanups.push(() => writer.close());
+    const d = delivery('demo', 'LOG');
+    await writer.write([d]);
+    let body: string | undefined;
+    await waitFor(async () => {
+      const { Messages } = await aws.sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+      body = Messages?.[0]?.Body;
+      return body;
+    }, 'the notification in the raw-delivery queue');
+    // With raw message delivery the queue holds CloudTrail's message text itself.
+    expect(body).toBe(JSON.stringify({ s3Bucket: 'demo-bucket', s3ObjectKey: [d.key] }));
   });
 });
