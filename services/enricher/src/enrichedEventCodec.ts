@@ -22,6 +22,8 @@ export class EnrichedEventCodec {
   private readonly types: { enrichedAt: Type; identity: Type; geo: Type; service: Type };
   private readonly encoded = new WeakMap<object, Buffer>();
   private lastEnrichedAt: { ms: number; bytes: Buffer } | undefined;
+  /** The last schema id found to be the reader's own (see bodyOf). */
+  private lastSchemaId: number | undefined;
 
   constructor(
     private readonly enrichedSerde: AvroSerde<EnrichedEvent>,
@@ -34,7 +36,7 @@ export class EnrichedEventCodec {
   }
 
   encode(event: ApiCallEvent, raw: Buffer | undefined, enrichment: Enrichment): Buffer {
-    const body = raw === undefined ? undefined : this.eventSerde.bodyIfReaderSchema(raw);
+    const body = raw === undefined ? undefined : this.bodyOf(raw);
     const id = this.enrichedSerde.registeredId;
     if (body === undefined || id === undefined) return this.enrichedSerde.encode({ event, enrichment });
     const parts = [this.enrichedAt(enrichment.enrichedAt), this.part(this.types.identity, enrichment.identity), this.part(this.types.geo, enrichment.geo), this.part(this.types.service, enrichment.service)];
@@ -51,6 +53,26 @@ export class EnrichedEventCodec {
       offset += p.length;
     }
     return out;
+  }
+
+  /**
+   * The raw message's Avro body when it was written with the reader's schema. The answer depends
+   * on the schema id alone and nearly every message has the same one: asked once per id in a row,
+   * not once per event.
+   */
+  private bodyOf(raw: Buffer): Buffer | undefined {
+    if (raw.length < HEADER_BYTES || raw[0] !== 0) return undefined;
+    const id = raw.readInt32BE(1);
+    if (id !== this.lastSchemaId) {
+      const body = this.eventSerde.bodyIfReaderSchema(raw);
+      // Only a decided answer is remembered: an id the serde has not prepared yet is asked again.
+      if (body !== undefined) {
+        this.lastSchemaId = id;
+        return body;
+      }
+      return undefined;
+    }
+    return raw.subarray(HEADER_BYTES);
   }
 
   /** A batch shares one enrichedAt. */
