@@ -140,6 +140,9 @@ export const SERVICE_SECTIONS: Record<string, (context: DemoContext) => Record<s
   digester: ({ dir }) => ({
     // The digest signing key (generated on first start) stays with the demo's files.
     signing: { type: 'local', keyDir: join(dir, 'digest-keys') },
+    // With one-minute digests, a restart after a pause would otherwise write up to 168 empty
+    // digests per (trail, account, region) to catch up: thousands of objects before the first new one.
+    maxCatchUpPeriods: 5,
   }),
   // notifier: its defaults; the demo's SNS topic exists before it starts.
 };
