@@ -77,4 +77,36 @@ describe('IdentityTable', () => {
     // Whole seconds, rounded up: never earlier than the recorded expiry.
     expect(entry).toMatchObject({ learned: true, expiresAt: NOW + 3_601_000, origin: { callerUserName: 'alice', callerAccessKeyId: 'AKIA1' }, mfaAuthenticated: true });
   });
+
+  it('gives back the session name and principal id it derives instead of storing, and keeps them whole when they do not follow the pattern', () => {
+    const table = new IdentityTable();
+    const session = (key: string, principalArn: string, principalId: string, sessionName: string, mfaAuthenticated: boolean | null) =>
+      inventoryIdentity(key, 'x', {
+        principalType: 'AssumedRole',
+        principalArn,
+        principalId,
+        userName: null,
+        source: 'sts:AssumeRole',
+        expiresAt: NOW + 3_600_000,
+        session: { issuedBy: 'AssumeRole', roleArn: null, sessionName, sessionArn: principalArn, sourceIdentity: null, mfaAuthenticated, eventId: null, callerType: null, callerArn: null, callerPrincipalId: null, callerAccountId: null, callerUserName: null, callerAccessKeyId: null },
+      });
+    const cases = [
+      session('K1', 'arn:aws:sts::123456789012:assumed-role/Admin/alice-admin', 'AROAEXAMPLEROLEID0001:alice-admin', 'alice-admin', true),
+      session('K2', 'arn:aws:sts::123456789012:assumed-role/Admin/bob', 'AROAEXAMPLEROLEID0001:bob', 'bob', false),
+      // Names that do not end the ARN or the id, an id of another shape, a name with a slash.
+      session('K3', 'arn:aws:sts::123456789012:assumed-role/Admin/other', 'AIDAPLAINID', 'mine', null),
+      session('K4', 'arn:aws:sts::123456789012:assumed-role/Admin/a/b', 'AROAX:a/b', 'a/b', null),
+      session('K5', 'arn:aws:sts::123456789012:assumed-role/Admin/xbob', 'AROAXbob', 'bob', null),
+    ];
+    for (const identity of cases) table.apply(identity.accessKeyId, identity, NOW);
+    for (const identity of cases) {
+      const entry = table.lookup(identity.accessKeyId, NOW) as SessionEntry;
+      expect({ principalId: entry.principalId, sessionName: entry.sessionName, mfaAuthenticated: entry.mfaAuthenticated, principalArn: entry.principalArn }).toEqual({
+        principalId: identity.principalId,
+        sessionName: identity.session!.sessionName,
+        mfaAuthenticated: identity.session!.mfaAuthenticated,
+        principalArn: identity.principalArn,
+      });
+    }
+  });
 });
