@@ -215,7 +215,19 @@ async function portNear(wanted: number): Promise<number> {
 
 async function whereToLook(endpoints: StackEndpoints, resources: DemoResources, services: RunningService[], dir: string, apiPort: number): Promise<string[]> {
   const envFile = join(dir, 'endpoints.env');
-  await writeFile(envFile, `${Object.entries(endpointsToEnv(endpoints)).map(([k, v]) => `${k}=${v}`).join('\n')}\nAWS_ACCESS_KEY_ID=test\nAWS_SECRET_ACCESS_KEY=test\nAWS_DEFAULT_REGION=${DEMO_REGION}\nAWS_REGION=${DEMO_REGION}\n`);
+  // The AWS CLI and SDKs read service-specific endpoints from AWS_ENDPOINT_URL_<SERVICE>: with this
+  // file sourced, plain `aws s3 …` reaches moto and `aws cloudtrail …` the demo's API.
+  const awsEnv = {
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_DEFAULT_REGION: DEMO_REGION,
+    AWS_REGION: DEMO_REGION,
+    AWS_ENDPOINT_URL_S3: endpoints.awsEndpoint,
+    AWS_ENDPOINT_URL_SNS: endpoints.awsEndpoint,
+    AWS_ENDPOINT_URL_SQS: endpoints.awsEndpoint,
+    AWS_ENDPOINT_URL_CLOUDTRAIL: `http://127.0.0.1:${apiPort}`,
+  };
+  await writeFile(envFile, `${Object.entries({ ...endpointsToEnv(endpoints), ...awsEnv }).map(([k, v]) => `${k}=${v}`).join('\n')}\n`);
   const env = `set -a; . ${envFile}; set +a`;
   const aws = `aws --endpoint-url ${endpoints.awsEndpoint}`;
   const watch = 'npx tsx packages/cli/src/demo/watch.ts';
@@ -232,7 +244,8 @@ async function whereToLook(endpoints: StackEndpoints, resources: DemoResources, 
     `  metrics        ${services.map((s) => `${s.name} http://127.0.0.1:${s.port}/metrics`).join('  ') || '(no services yet)'}`,
     ...(api ? [`  CloudTrail API aws --endpoint-url http://127.0.0.1:${apiPort} cloudtrail describe-trails   (also get-trail-status, list-public-keys, …)`] : []),
     api
-      ? `  validate-logs  aws --endpoint-url http://127.0.0.1:${apiPort} cloudtrail validate-logs --trail-arn ${trailArn} --start-time ${started} --verbose   (after the first digest)`
+      ? // The CLI does not apply --endpoint-url to the S3 reads of validate-logs; AWS_ENDPOINT_URL_S3 points them at moto.
+        `  validate-logs  AWS_ENDPOINT_URL_S3=${endpoints.awsEndpoint} aws --endpoint-url http://127.0.0.1:${apiPort} cloudtrail validate-logs --trail-arn ${trailArn} --start-time ${started} --verbose   (after the first digest, about a minute)`
       : `  validate-logs  aws --endpoint-url <api> cloudtrail validate-logs --trail-arn ${trailArn} --start-time ${started}   (when services/api runs)`,
     `  service logs   ${join(dir, 'logs')}/<service>.log (JSON lines); configuration ${join(dir, 'opentrail.yaml')}`,
     `  more traffic   npm run produce -- --rate 200 --duration 30`,
