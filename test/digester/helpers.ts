@@ -73,6 +73,8 @@ export class DigestRun {
   env(extra: Record<string, string> = {}): Record<string, string> {
     return serviceEnv(this.prefix, {
       OPENTRAIL_TRAILS: JSON.stringify(this.trails()),
+      // A consumer group (and transactional ids) of the test's own, as every other suite does.
+      OPENTRAIL_DIGESTER_GROUP_ID: `${this.prefix}digester`,
       OPENTRAIL_DIGESTER_KEY_DIR: this.keyDir,
       OPENTRAIL_DIGESTER_TEST_PERIOD_SECONDS: String(this.periodSeconds),
       OPENTRAIL_DIGESTER_GRACE_MS: '1500',
@@ -94,10 +96,15 @@ export class DigestRun {
     await this.producer.connect();
   }
 
-  startDigester(extra: Record<string, string> = {}, without: string[] = []): Promise<ServiceProcess> {
+  /** Services started for this run: their output goes into a timeout's message. */
+  readonly services: ServiceProcess[] = [];
+
+  async startDigester(extra: Record<string, string> = {}, without: string[] = []): Promise<ServiceProcess> {
     const env = this.env(extra);
     for (const name of without) delete env[name];
-    return startService('digester', env);
+    const service = await startService('digester', env);
+    this.services.push(service);
+    return service;
   }
 
   async startApi(extra: Record<string, string> = {}): Promise<{ service: ServiceProcess; url: string }> {
@@ -185,7 +192,9 @@ export class DigestRun {
       `digests listing all ${this.logKeysFor(region).length} log files of ${region}`,
       timeoutMs,
       500,
-    );
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}\n${this.services.map((s) => `--- ${s.name}:\n${s.output().slice(-3000)}`).join('\n')}`);
+    });
   }
 
   async close(): Promise<void> {
