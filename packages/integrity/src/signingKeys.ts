@@ -1,5 +1,5 @@
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign as rsaSign, constants, type KeyObject } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { constants, createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign as rsaSign, type KeyObject } from 'node:crypto';
+import { linkSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetPublicKeyCommand, SignCommand, type KMSClient } from '@aws-sdk/client-kms';
 
@@ -73,6 +73,29 @@ function localKey(file: string, validityStart: number): SigningKey {
 }
 
 /**
+ * Writes a new RSA-2048 key valid from `now` (whole seconds) into `dir`; returns its path, or
+ * undefined when a key with that stamp appeared meanwhile (another instance generated it). The key
+ * is written aside, then linked into place: link() never replaces a file and publishes it whole, so
+ * instances starting together on a shared directory never read half a key or overwrite one.
+ */
+export function generateLocalKey(dir: string, now: number): string | undefined {
+  const stamp = Math.floor(now / 1000) * 1000;
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const name = `digest-key-${keyFileStamp(stamp)}.pem`;
+  const temporary = join(dir, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}`);
+  writeFileSync(temporary, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });
+  try {
+    linkSync(temporary, join(dir, name));
+    return join(dir, name);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    return undefined;
+  } finally {
+    unlinkSync(temporary);
+  }
+}
+
+/**
  * Reads the key directory; with `generate` and no key in it, writes a new RSA-2048 key valid from
  * `now` (mode 0600). Rotation: put another `digest-key-<start>.pem` beside the others.
  */
@@ -82,12 +105,8 @@ export function loadLocalKeys(dir: string, options: { generate: boolean; now?: n
   let generated: string | undefined;
   if (files.length === 0) {
     if (!options.generate) throw new Error(`no digest-key-<YYYYMMDDTHHMMSSZ>.pem in ${dir}`);
-    const now = Math.floor((options.now ?? Date.now()) / 1000) * 1000;
-    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const name = `digest-key-${keyFileStamp(now)}.pem`;
-    writeFileSync(join(dir, name), privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });
-    files.push(name);
-    generated = join(dir, name);
+    generated = generateLocalKey(dir, options.now ?? Date.now());
+    files.splice(0, files.length, ...readdirSync(dir).filter((f) => LOCAL_KEY_FILE.test(f)));
   }
   const keys = files.map((f) => localKey(join(dir, f), parseStamp(LOCAL_KEY_FILE.exec(f)![1]!)));
   return { keys: withValidityWindows(keys), ...(generated ? { generated } : {}) };

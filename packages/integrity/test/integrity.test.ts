@@ -1,5 +1,5 @@
 import { constants, createPublicKey, generateKeyPairSync, verify } from 'node:crypto';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -10,6 +10,7 @@ import {
   currentKey,
   digestMetadata,
   fingerprintOf,
+  generateLocalKey,
   keyFileStamp,
   loadLocalKeys,
   NoSuchKeyError,
@@ -179,5 +180,19 @@ describe('validateLogs', () => {
     moved.put(BUCKET, elsewhere, original.body, original.metadata);
     const result = await run(moved, key);
     expect(result.err).toContain(`Digest file\ts3://${BUCKET}/${elsewhere}\tINVALID: has been moved from its original location`);
+  });
+});
+
+describe('local key generation on a shared directory', () => {
+  it('lets two instances generating in the same second end up with one key, neither overwritten', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keys-'));
+    const now = Date.UTC(2026, 0, 1, 12, 0, 0);
+    const written = generateLocalKey(dir, now);
+    expect(written).toBeDefined();
+    const before = readFileSync(written!);
+    expect(generateLocalKey(dir, now + 400)).toBeUndefined();
+    expect(readdirSync(dir)).toEqual([`digest-key-${keyFileStamp(now)}.pem`]);
+    expect(readFileSync(written!)).toEqual(before);
+    expect(loadLocalKeys(dir, { generate: true }).keys).toHaveLength(1);
   });
 });
