@@ -35,14 +35,15 @@ interface RecordAnswer {
 }
 
 /**
- * An answer from the table, and what it depends on: the entries the walk met (key by key, as the
- * table held them, or undefined where it held none) and the span of event times over which each
- * expiry check along the way comes out the same (after < event time <= until).
+ * An answer from the table, and what it depends on: the write stamps of the signing key's entry
+ * and of the entries the walk met (key by key, as the table held them, or 0 where it held none),
+ * and the span of event times over which each expiry check along the way comes out the same
+ * (after < event time <= until).
  */
 interface TableAnswer {
-  entry: IdentityEntry;
+  stamp: number;
   links: string[];
-  linkEntries: (IdentityEntry | undefined)[];
+  linkStamps: number[];
   after: number;
   until: number;
   anomalies: IdentityAnomaly[];
@@ -61,8 +62,9 @@ export class IdentityResolver {
   private readonly fromRecords = new Map<string, RecordAnswer>();
   /**
    * Answers from the table, by signing key, for the same reasons (a session signs many calls):
-   * reused while every entry the walk met is still the one in the table and the event time lies
-   * in the span over which the walk's expiry checks come out the same.
+   * reused while every entry the walk met is still the one in the table (same write stamp: the
+   * table builds no entry object for the check) and the event time lies in the span over which
+   * the walk's expiry checks come out the same.
    */
   private readonly fromTables = new Map<string, TableAnswer>();
 
@@ -80,7 +82,7 @@ export class IdentityResolver {
     if (userIdentity.type !== null && !KNOWN_IDENTITY_TYPES.has(userIdentity.type)) observe.anomaly('unknown_identity_type');
     const key = userIdentity.accessKeyId;
     if (key) {
-      const found = this.table.lookup(key, atMs);
+      const found = this.table.probe(key, atMs);
       observe.tableLookup(found === undefined ? 'miss' : found === 'expired' ? 'expired' : 'hit');
       if (found !== undefined && found !== 'expired') return this.fromTable(key, found, atMs, observe);
     }
@@ -104,13 +106,13 @@ export class IdentityResolver {
     return known.identity;
   }
 
-  private fromTable(key: string, entry: IdentityEntry, atMs: number, observe: ResolutionObserver): ResolvedIdentity {
+  private fromTable(key: string, stamp: number, atMs: number, observe: ResolutionObserver): ResolvedIdentity {
     const cached = this.fromTables.get(key);
-    if (cached !== undefined && cached.entry === entry && atMs > cached.after && atMs <= cached.until && this.linksStand(cached)) {
+    if (cached !== undefined && cached.stamp === stamp && atMs > cached.after && atMs <= cached.until && this.linksStand(cached)) {
       for (const kind of cached.anomalies) observe.anomaly(kind);
       return cached.identity;
     }
-    const answer = this.walk(key, entry, atMs);
+    const answer = this.walk(key, this.table.entryOf(key)!, atMs);
     for (const kind of answer.anomalies) observe.anomaly(kind);
     if (this.recordCacheEntries > 0) {
       if (!this.fromTables.has(key) && this.fromTables.size >= this.recordCacheEntries) this.fromTables.delete(this.fromTables.keys().next().value!);
@@ -121,14 +123,14 @@ export class IdentityResolver {
 
   private linksStand(answer: TableAnswer): boolean {
     for (let i = 0; i < answer.links.length; i++) {
-      if (this.table.entryOf(answer.links[i]!) !== answer.linkEntries[i]) return false;
+      if (this.table.stampOf(answer.links[i]!) !== answer.linkStamps[i]) return false;
     }
     return true;
   }
 
   private walk(key: string, entry: IdentityEntry, atMs: number): TableAnswer {
     const links: string[] = [];
-    const linkEntries: (IdentityEntry | undefined)[] = [];
+    const linkStamps: number[] = [];
     const anomalies: IdentityAnomaly[] = [];
     let after = Number.NEGATIVE_INFINITY;
     let until = entry.expiresAtSeconds === 0 ? Number.POSITIVE_INFINITY : entry.expiresAtSeconds * 1000;
@@ -156,7 +158,7 @@ export class IdentityResolver {
         else {
           const held = this.table.entryOf(callerKey);
           links.push(callerKey);
-          linkEntries.push(held);
+          linkStamps.push(held === undefined ? 0 : held.stamp);
           if (held !== undefined) {
             // As IdentityTable.lookup decides: expired when the event came after the expiry.
             const expiresMs = held.expiresAtSeconds === 0 ? Number.POSITIVE_INFINITY : held.expiresAtSeconds * 1000;
@@ -197,7 +199,7 @@ export class IdentityResolver {
       actor,
       chain,
     };
-    return { entry, links, linkEntries, after, until, anomalies, identity };
+    return { stamp: entry.stamp, links, linkStamps, after, until, anomalies, identity };
   }
 }
 
