@@ -1,7 +1,8 @@
-import { Partitioners, type Consumer, type ConsumerConfig, type EachBatchPayload, type IHeaders, type Kafka, type KafkaMessage, type Message, type Producer, type TopicMessages } from 'kafkajs';
+import { Partitioners, type Consumer, type ConsumerConfig, type EachBatchPayload, type IHeaders, type Admin, type Kafka, type KafkaMessage, type Message, type Producer, type TopicMessages } from 'kafkajs';
 import type { Logger, ServiceMetrics } from '@opentrail/observability';
 import { SerdeError, type AvroSerde } from '@opentrail/serde';
 import { deadLetterMessage, type DeadLetter } from './dead-letter.js';
+import { OutputPartitioner, splitRequests } from './produceRequests.js';
 
 /** One decoded input message. */
 export interface InputRecord<T> {
@@ -139,6 +140,8 @@ class Lane {
 export class StreamProcessor<T> {
   private readonly consumer: Consumer;
   private producer: Producer | undefined;
+  private admin: Promise<Admin> | undefined;
+  private readonly partitioner = new OutputPartitioner(() => (this.admin ??= this.connectAdmin()));
   private readonly lanes = new Map<number, Lane>();
   private readonly stopController = new AbortController();
   private flushTimer: NodeJS.Timeout | undefined;
@@ -217,6 +220,18 @@ export class StreamProcessor<T> {
       this.flushTimer = setInterval(() => this.tick(), options.flushIntervalMs);
       this.flushTimer.unref();
     }
+  }
+
+  /** An admin client for the output topics' partition counts (see produceRequests.ts), connected on first use. */
+  private async connectAdmin(): Promise<Admin> {
+    const admin = this.options.kafka.admin();
+    try {
+      await admin.connect();
+    } catch (err) {
+      this.admin = undefined;
+      throw err;
+    }
+    return admin;
   }
 
   private onGroupJoin(assignment: Record<string, number[]>) {
@@ -346,7 +361,7 @@ export class StreamProcessor<T> {
     if (commit !== undefined && lane.lastCommitted !== undefined && commit <= lane.lastCommitted) commit = undefined;
     if (outputs.length === 0 && commit === undefined) return;
     const topicMessages = groupByTopic(outputs);
-    const requests = splitRequests(topicMessages, MAX_REQUEST_BYTES);
+    const requests = splitRequests(await this.partitioner.assign(topicMessages));
     const offsets = commit !== undefined ? [{ topic, partitions: [{ partition: lane.partition, offset: commit.toString() }] }] : [];
     try {
       if (this.options.transactional) {
@@ -420,45 +435,10 @@ export class StreamProcessor<T> {
     await this.consumer.disconnect().catch((err: unknown) => logger.warn({ err }, 'consumer disconnect failed'));
     await Promise.all([...this.lanes.values()].map(async (lane) => lane.producer?.disconnect().catch(() => undefined)));
     await this.producer?.disconnect().catch(() => undefined);
+    await this.admin?.then((admin) => admin.disconnect()).catch(() => undefined);
     this.lanes.clear();
     this.m.assigned.set(0);
   }
-}
-
-/**
- * Bytes per produce request at most. kafkajs sends one record batch per partition per request and
- * does not split it, while brokers refuse batches over message.max.bytes (1 MiB by default).
- */
-const MAX_REQUEST_BYTES = 768 * 1024;
-
-function messageBytes(message: Message): number {
-  const size = (v: Message['value'] | Message['key']) => (v == null ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length);
-  return size(message.value) + size(message.key) + 64;
-}
-
-/** Splits outputs into produce requests of at most `maxBytes` each (a larger single message goes alone). */
-export function splitRequests(topicMessages: TopicMessages[], maxBytes: number): TopicMessages[][] {
-  const requests: TopicMessages[][] = [];
-  let current: TopicMessages[] = [];
-  let bytes = 0;
-  for (const { topic, messages } of topicMessages) {
-    let slice: Message[] = [];
-    for (const message of messages) {
-      const size = messageBytes(message);
-      if (bytes + size > maxBytes && bytes > 0) {
-        if (slice.length > 0) current.push({ topic, messages: slice });
-        requests.push(current);
-        current = [];
-        slice = [];
-        bytes = 0;
-      }
-      slice.push(message);
-      bytes += size;
-    }
-    if (slice.length > 0) current.push({ topic, messages: slice });
-  }
-  if (current.length > 0) requests.push(current);
-  return requests;
 }
 
 function groupByTopic(outputs: OutputMessage[]): TopicMessages[] {
