@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLOUDTRAIL_TARGET_PREFIX, CloudTrailApiClient, keyFileStamp } from '@opentrail/integrity';
 import type { ServiceProcess } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait.js';
-import { ACCESS_KEY, awsValidate, DigestRun, outcomeLines } from '../digester/helpers.js';
+import { ACCESS_KEY, awsValidate, DigestRun, iso, opentrailValidate, outcomeLines } from '../digester/helpers.js';
 
 /**
  * The CloudTrail-compatible API against the real stack: Signature V4, ListPublicKeys across a key
@@ -121,6 +121,15 @@ describe('CloudTrail API', () => {
       expect(bad.code).toBe(1);
       expect(bad.stderr).toContain(`Log file\ts3://${run.bucket}/${key}\tINVALID: hash value doesn't match`);
       expect(bad.stdout).toMatch(/, 1\/\d+ log files INVALID/);
+
+      // opentrail validate-logs says the same, line for line, over the same range (the digester
+      // stopped first, so that no digest appears between the two runs).
+      await digester.stop();
+      const end = ['--end-time', iso(Date.now())];
+      const [theirs, ours] = await Promise.all([awsValidate(run, api.url, start, end), opentrailValidate(run, api.url, start, end)]);
+      expect(ours.code).toBe(theirs.code);
+      expect(ours.stdout).toBe(theirs.stdout);
+      expect(outcomeLines(ours.stderr)).toEqual(outcomeLines(theirs.stderr));
     } finally {
       await run.put(key, original.body, original.metadata);
     }

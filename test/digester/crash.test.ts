@@ -1,4 +1,9 @@
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256Hex } from '@opentrail/integrity';
+import { serdeFor } from '@opentrail/serde';
+import { testKafka, testRegistry } from '../helpers/env.js';
+import { collect } from '../helpers/kafka.js';
 import type { ServiceProcess } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait.js';
 import { chainProblems, DigestRun, opentrailValidate, outcomeLines } from './helpers.js';
@@ -48,6 +53,27 @@ describe('digester crash and restart', () => {
     expect(listed.sort()).toEqual([...run.logKeys].sort());
     expect(await restarted.metric('opentrail_digester_digests_written_total', { type: 'starting' })).toBe(0);
     expect(await restarted.metric('opentrail_digester_chain_breaks_total')).toBe(0);
+  });
+
+  it('emits one committed DIGEST delivery record per stored digest, none twice', async () => {
+    const serde = serdeFor(testRegistry(), 'Delivery');
+    const keys = await run.digestKeys();
+    const collected = await collect(testKafka(), run.deliveriesTopic, { readCommitted: true });
+    try {
+      const digestRecords = async () => {
+        await serde.prepare(collected.messages.map((m) => m.value));
+        return collected.messages.map((m) => serde.decode(m.value)).filter((d) => d.kind === 'DIGEST' && d.region === 'us-east-1');
+      };
+      await waitFor(async () => new Set((await digestRecords()).map((d) => d.key)).size >= keys.length, 'a DIGEST record for every stored digest');
+      const records = (await digestRecords()).filter((d) => keys.includes(d.key));
+      expect(records.map((d) => d.key).sort()).toEqual(keys);
+      for (const d of records) {
+        expect(d.digest?.signature).toBe((await run.object(d.key)).metadata.signature);
+        expect(d.sha256).toBe(sha256Hex(gunzipSync((await run.object(d.key)).body)));
+      }
+    } finally {
+      await collected.stop();
+    }
   });
 
   it('validates as one chain: all valid, no gap reported', async () => {

@@ -247,7 +247,7 @@ async function execute(file: string, args: string[], env: Record<string, string>
   }
 }
 
-const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+export const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /** `opentrail validate-logs` as a process, against the API and moto S3. */
 export function opentrailValidate(run: DigestRun, apiUrl: string, startMs: number, extra: string[] = []): Promise<CliResult> {
@@ -270,8 +270,8 @@ export function awsCliPath(): string {
  * The real `aws cloudtrail validate-logs`: CloudTrail calls go to opentrail's API (--endpoint-url),
  * S3 calls to moto through AWS_ENDPOINT_URL_S3 (the CLI does not apply --endpoint-url to S3).
  */
-export function awsValidate(run: DigestRun, apiUrl: string, startMs: number): Promise<CliResult> {
-  return execute(awsCliPath(), ['cloudtrail', 'validate-logs', '--trail-arn', run.trailArn, '--start-time', iso(startMs), '--verbose', '--endpoint-url', apiUrl, '--region', REGION], {
+export function awsValidate(run: DigestRun, apiUrl: string, startMs: number, extra: string[] = []): Promise<CliResult> {
+  return execute(awsCliPath(), ['cloudtrail', 'validate-logs', '--trail-arn', run.trailArn, '--start-time', iso(startMs), '--verbose', '--endpoint-url', apiUrl, '--region', REGION, ...extra], {
     AWS_ENDPOINT_URL_S3: stackEndpoints().awsEndpoint,
     AWS_ACCESS_KEY_ID: ACCESS_KEY.id,
     AWS_SECRET_ACCESS_KEY: ACCESS_KEY.secret,

@@ -46,11 +46,15 @@ main({
     );
 
     const deliverySerde = serdeFor(registry, 'Delivery');
-    await deliverySerde.register(valueSubject(topics.deliveries));
     const stateSerde = serdeFor(registry, 'DigesterState');
-    await stateSerde.register(valueSubject(topics.state));
     const keySerde = serdeFor(registry, 'DigestPublicKey');
-    await keySerde.register(valueSubject(topics.keys));
+    // Instances starting together race to create a new subject's compatibility rule (the loser
+    // gets "rule already exists"); a second attempt finds the rule and registers.
+    const register = (serde: { register(subject: string): Promise<number> }, topic: string) =>
+      retry(() => serde.register(valueSubject(topic)), { retries: 5, initialDelayMs: 300, onRetry: (err) => logger.warn({ err, topic }, 'registering the schema failed; retrying') });
+    await register(deliverySerde, topics.deliveries);
+    await register(stateSerde, topics.state);
+    await register(keySerde, topics.keys);
 
     const aws = new AwsClients(config.aws);
     const trails = config.trails.filter((t) => t.digests.enabled);
