@@ -3,6 +3,7 @@ import type { Logger, ServiceMetrics } from '@opentrail/observability';
 import { SerdeError, type AvroSerde } from '@opentrail/serde';
 import { deadLetterMessage, type DeadLetter } from './dead-letter.js';
 import { OutputPartitioner, splitRequests } from './produceRequests.js';
+import { retry, RetryAbortedError } from './retry.js';
 
 /** One decoded input message. */
 export interface InputRecord<T> {
@@ -367,15 +368,25 @@ export class StreamProcessor<T> {
       if (this.options.transactional) {
         const producer = lane.producer;
         if (!producer) throw new Error(`no transactional producer for partition ${lane.partition}`);
-        const transaction = await producer.transaction();
-        try {
-          for (const request of requests) await transaction.sendBatch({ topicMessages: request });
-          if (offsets.length > 0) await transaction.sendOffsets({ consumerGroupId: this.options.groupId, topics: offsets });
-          await transaction.commit();
-        } catch (err) {
-          await transaction.abort().catch(() => undefined);
-          throw err;
-        }
+        // A transaction begun right after the previous one committed can meet the coordinator still
+        // writing that one's markers (CONCURRENT_TRANSACTIONS): retried here, briefly, rather than
+        // failing the batch, which would restart the consumer and rebalance the group.
+        await retry(
+          async () => {
+            const transaction = await producer.transaction();
+            try {
+              for (const request of requests) await transaction.sendBatch({ topicMessages: request });
+              if (offsets.length > 0) await transaction.sendOffsets({ consumerGroupId: this.options.groupId, topics: offsets });
+              await transaction.commit();
+            } catch (err) {
+              await transaction.abort().catch(() => undefined);
+              throw err;
+            }
+          },
+          { retries: 4, initialDelayMs: 50, maxDelayMs: 1000, shouldRetry: isTransientTransactionError, signal: this.stopController.signal },
+        ).catch((err: unknown) => {
+          throw err instanceof RetryAbortedError ? err.lastError : err;
+        });
       } else {
         for (const request of requests) await this.producer!.sendBatch({ topicMessages: request, acks: -1 });
         if (offsets.length > 0) await this.consumer.commitOffsets(offsets.flatMap((t) => t.partitions.map((p) => ({ topic: t.topic, ...p }))));
@@ -439,6 +450,15 @@ export class StreamProcessor<T> {
     this.lanes.clear();
     this.m.assigned.set(0);
   }
+}
+
+/** Errors a new attempt at the same transaction can get past (not fencing: a fenced producer must stop). */
+function isTransientTransactionError(err: unknown): boolean {
+  for (let e = err as { type?: string; retriable?: boolean; cause?: unknown; originalError?: unknown } | undefined, depth = 0; e && depth < 5; depth++) {
+    if (e.type === 'CONCURRENT_TRANSACTIONS' || e.type === 'COORDINATOR_LOAD_IN_PROGRESS' || e.type === 'NOT_COORDINATOR' || e.type === 'COORDINATOR_NOT_AVAILABLE') return true;
+    e = (e.originalError ?? e.cause) as typeof e;
+  }
+  return false;
 }
 
 function groupByTopic(outputs: OutputMessage[]): TopicMessages[] {
