@@ -8,6 +8,7 @@ import { digestFileKey } from '@opentrail/cloudtrail';
 import {
   buildDigest,
   currentKey,
+  DigestProvider,
   digestMetadata,
   fingerprintOf,
   generateLocalKey,
@@ -194,5 +195,33 @@ describe('local key generation on a shared directory', () => {
     expect(readdirSync(dir)).toEqual([`digest-key-${keyFileStamp(now)}.pem`]);
     expect(readFileSync(written!)).toEqual(before);
     expect(loadLocalKeys(dir, { generate: true }).keys).toHaveLength(1);
+  });
+});
+
+describe('validateLogs chain starts and scopes', () => {
+  const key = loadLocalKeys(mkdtempSync(join(tmpdir(), 'keys-')), { generate: true }).keys[0]!;
+
+  it('reports a gap where a chain starts again after older digests', async () => {
+    const store = new MemoryStore();
+    const { digestKeys } = await writeChain(store, key, 3);
+    // The newest digest becomes a starting digest: its chain does not reach the older ones.
+    const newest = await store.getObject(BUCKET, digestKeys[2]!);
+    const json = JSON.parse(readGzipMember(newest.body).data.toString()) as Record<string, unknown>;
+    for (const field of ['previousDigestS3Bucket', 'previousDigestS3Object', 'previousDigestHashValue', 'previousDigestHashAlgorithm', 'previousDigestSignature']) json[field] = null;
+    const s = serializeDigest(json as never);
+    store.put(BUCKET, digestKeys[2]!, s.gzipped, digestMetadata(await key.sign(stringToSign(s.json, s.inflated))));
+    const { summary, err } = await run(store, key);
+    expect(err).toContain('No log files were delivered by CloudTrail between 2026-11-01T12:00:00Z and 2026-11-01T12:00:00Z');
+    expect(summary).toMatchObject({ validDigests: 3, invalidDigests: 0 });
+  });
+
+  it('lists an organization trail\'s digests under its prefix and o- segment only', () => {
+    const scope = { accountId: ACCOUNT, trailName: 'org', homeRegion: 'us-east-1', sourceRegion: 'eu-west-1', organizationId: 'o-abcdefghij' };
+    const provider = new DigestProvider(new MemoryStore(), scope);
+    const good = `logs/AWSLogs/o-abcdefghij/${ACCOUNT}/CloudTrail-Digest/eu-west-1/2026/11/01/${ACCOUNT}_CloudTrail-Digest_eu-west-1_org_us-east-1_20261101T110000Z.json.gz`;
+    expect(provider.keyPattern('logs').test(good)).toBe(true);
+    expect(provider.keyPattern('logs').test(good.replace('o-abcdefghij/', ''))).toBe(false);
+    expect(provider.keyPattern('logs').test(good.replace('_org_', '_other_'))).toBe(false);
+    expect(provider.markerKey(Date.UTC(2026, 10, 1, 11, 0, 0), 'logs')).toBe(good.replace('T110000Z', 'T105900Z'));
   });
 });
