@@ -109,6 +109,7 @@ export class DigestRun {
 
   async startApi(extra: Record<string, string> = {}): Promise<{ service: ServiceProcess; url: string }> {
     const service = await startService('api', this.env(extra));
+    this.services.push(service);
     const url = await waitFor(() => service.logs().find((l) => typeof l.api === 'string')?.api as string | undefined, 'the API to log its URL');
     return { service, url };
   }
@@ -197,7 +198,9 @@ export class DigestRun {
     });
   }
 
+  /** Stops every service this run started (also those of a start-up that failed half way), then the clients. */
   async close(): Promise<void> {
+    await Promise.all(this.services.map((s) => s.stop()));
     await this.producer?.disconnect();
     this.aws.destroy();
   }
