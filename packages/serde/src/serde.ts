@@ -52,10 +52,19 @@ export class AvroSerde<T> {
    * by the registry and this throws.
    */
   async register(subject: string): Promise<number> {
-    const { id } = await this.registry.register(
-      { type: SchemaType.AVRO, schema: this.schema.canonical },
-      { subject, compatibility: COMPATIBILITY.BACKWARD },
-    );
+    let id: number;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        ({ id } = await this.registry.register({ type: SchemaType.AVRO, schema: this.schema.canonical }, { subject, compatibility: COMPATIBILITY.BACKWARD }));
+        break;
+      } catch (err) {
+        // Instances starting together race to create a new subject's compatibility rule: the
+        // registry answers the loser that the rule already exists. Another attempt finds the rule
+        // and registers. An incompatible schema is not retried.
+        if (attempt >= 5 || !/already exists/i.test((err as Error)?.message ?? '')) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 100 * attempt + Math.random() * 200));
+      }
+    }
     this.writerId = id;
     this.readers.set(id, {});
     return id;
