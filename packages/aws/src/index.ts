@@ -1,5 +1,5 @@
 import { KMSClient } from '@aws-sdk/client-kms';
-import { S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { AwsConfig } from '@opentrail/config';
@@ -51,5 +51,22 @@ export class AwsClients {
 
   destroy(): void {
     for (const client of [this.s3Client, this.kmsClient, this.snsClient, this.sqsClient]) client?.destroy();
+  }
+}
+
+/** Creates a bucket unless it exists (createBuckets: local stacks and demos). */
+export async function ensureBucket(s3: S3Client, bucket: string, region: string): Promise<void> {
+  try {
+    await s3.send(new HeadBucketCommand({ Bucket: bucket }));
+    return;
+  } catch (err) {
+    const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    if (status !== 404 && (err as Error).name !== 'NotFound') throw err;
+  }
+  try {
+    await s3.send(new CreateBucketCommand({ Bucket: bucket, ...(region !== 'us-east-1' ? { CreateBucketConfiguration: { LocationConstraint: region as never } } : {}) }));
+  } catch (err) {
+    // Another instance may create it first.
+    if (!['BucketAlreadyOwnedByYou', 'BucketAlreadyExists'].includes((err as Error).name)) throw err;
   }
 }

@@ -1,8 +1,6 @@
 import {
-  CreateBucketCommand,
   DeleteBucketLifecycleCommand,
   GetBucketLifecycleConfigurationCommand,
-  HeadBucketCommand,
   PutBucketLifecycleConfigurationCommand,
   type LifecycleRule,
   type S3Client,
@@ -52,20 +50,4 @@ export async function applyLifecycle(s3: S3Client, bucket: string, trails: reado
   }
   await s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket: bucket, LifecycleConfiguration: { Rules: rules } }));
   return rules;
-}
-
-/** Creates the bucket unless it exists. */
-export async function ensureBucket(s3: S3Client, bucket: string, region: string): Promise<void> {
-  try {
-    await s3.send(new HeadBucketCommand({ Bucket: bucket }));
-    return;
-  } catch (err) {
-    const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-    if (status !== 404 && (err as Error).name !== 'NotFound') throw err;
-  }
-  try {
-    await s3.send(new CreateBucketCommand({ Bucket: bucket, ...(region !== 'us-east-1' ? { CreateBucketConfiguration: { LocationConstraint: region as never } } : {}) }));
-  } catch (err) {
-    if (!['BucketAlreadyOwnedByYou', 'BucketAlreadyExists'].includes((err as Error).name)) throw err;
-  }
 }

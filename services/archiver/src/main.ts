@@ -1,29 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Kafka } from 'kafkajs';
-import { AwsClients } from '@opentrail/aws';
+import { AwsClients, ensureBucket } from '@opentrail/aws';
 import { validateApiCallEvent } from '@opentrail/cloudtrail';
 import { topicName } from '@opentrail/config';
-import { ensureTopics, main, retry, StreamProcessor } from '@opentrail/runtime';
+import { ensureTopics, main, partitionCount, retry, StreamProcessor } from '@opentrail/runtime';
 import { serdeFor, valueSubject, type EnrichedEvent } from '@opentrail/serde';
 import { compileTrails } from '@opentrail/trails';
 import { Archiver } from './archiver.js';
-import { applyLifecycle, ensureBucket } from './bucketSetup.js';
+import { applyLifecycle } from './bucketSetup.js';
 import { bindings, configSchema } from './config.js';
 import { HighWaterMarks } from './highWaterMarks.js';
 import { LogFileStore } from './logFileStore.js';
 import { archiverMetrics } from './metrics.js';
-
-async function partitionCount(kafka: Kafka, topic: string): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
-    return topics[0]?.partitions.length ?? 0;
-  } finally {
-    await admin.disconnect();
-  }
-}
 
 main({
   name: 'archiver',

@@ -1,7 +1,6 @@
-import type { Kafka } from 'kafkajs';
-import { AwsClients } from '@opentrail/aws';
+import { AwsClients, ensureBucket } from '@opentrail/aws';
 import { topicName } from '@opentrail/config';
-import { ensureTopics, main, retry, StreamProcessor } from '@opentrail/runtime';
+import { ensureTopics, main, partitionCount, retry, StreamProcessor } from '@opentrail/runtime';
 import { serdeFor, valueSubject, type Delivery } from '@opentrail/serde';
 import { ChainState } from './chainState.js';
 import { bindings, configSchema } from './config.js';
@@ -9,18 +8,7 @@ import { Digester } from './digester.js';
 import { DigestStore } from './digestStore.js';
 import { KeyRing } from './keyRing.js';
 import { digesterMetrics } from './metrics.js';
-import { ensureBucket } from './buckets.js';
 
-async function partitionCount(kafka: Kafka, topic: string): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
-    return topics[0]?.partitions.length ?? 0;
-  } finally {
-    await admin.disconnect();
-  }
-}
 
 main({
   name: 'digester',
