@@ -6,7 +6,6 @@ import { routingKey, toApiCallEvent, withDefaults, type CloudTrailRecord } from 
 import { serdeFor, valueSubject, type Alert, type AvroSerde, type EnrichedEvent } from '@opentrail/serde';
 import { serviceEnv, testKafka, testRegistry } from '../helpers/env.js';
 import { collect, createTopics, type Collected } from '../helpers/kafka.js';
-import { waitFor } from '../helpers/wait.js';
 
 export const ACCOUNT = '111122223333';
 export const REGION = 'us-east-1';
@@ -85,27 +84,6 @@ export class DecodedTopic<T> {
   }
 }
 
-/** Waits until the consumer group has committed everything written to the topic so far. */
-export async function waitForCommitted(kafka: Kafka, groupId: string, topic: string, timeoutMs = 60_000): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const ends = await admin.fetchTopicOffsets(topic);
-    await waitFor(
-      async () => {
-        const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
-        return ends.every((end) => {
-          const c = committed?.partitions.find((p) => p.partition === end.partition);
-          return end.high === end.low || (c !== undefined && BigInt(c.offset) >= BigInt(end.high));
-        });
-      },
-      `${groupId} to commit ${topic} to its end`,
-      timeoutMs,
-    );
-  } finally {
-    await admin.disconnect();
-  }
-}
 
 /** eventTime `seconds` after 2026-03-01T10:00:00Z (synthetic event time: windows use it, not the clock). */
 export function at(seconds: number): string {
@@ -139,3 +117,5 @@ export function tempRulesDir(): { dir: string; remove(): void } {
 }
 
 export { testKafka };
+
+export { waitForCommitted } from '../helpers/kafka.js';

@@ -36,3 +36,25 @@ export async function createTopics(kafka: Kafka, topics: string[], partitions = 
     await admin.disconnect();
   }
 }
+
+/** Waits until the consumer group has committed everything written to the topic so far. */
+export async function waitForCommitted(kafka: Kafka, groupId: string, topic: string, timeoutMs = 60_000): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const ends = await admin.fetchTopicOffsets(topic);
+    await waitFor(
+      async () => {
+        const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+        return ends.every((end) => {
+          const c = committed?.partitions.find((p) => p.partition === end.partition);
+          return end.high === end.low || (c !== undefined && BigInt(c.offset) >= BigInt(end.high));
+        });
+      },
+      `${groupId} to commit ${topic} to its end`,
+      timeoutMs,
+    );
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -6,7 +6,6 @@ import { deterministicUniqueString, digestFileKey, logFileKey } from '@opentrail
 import { serdeFor, valueSubject, type AvroSerde, type Delivery, type Notification } from '@opentrail/serde';
 import { serviceEnv, testRegistry } from '../helpers/env.js';
 import { collect, createTopics, type Collected } from '../helpers/kafka.js';
-import { waitFor } from '../helpers/wait.js';
 
 export const ACCOUNT = '111122223333';
 export const REGION = 'us-east-2';
@@ -162,24 +161,4 @@ export async function deadUrl(): Promise<string> {
   return `http://127.0.0.1:${port}/cloudtrail`;
 }
 
-/** Waits until the consumer group has committed everything written to the topic so far. */
-export async function waitForCommitted(kafka: Kafka, groupId: string, topic: string, timeoutMs = 60_000): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const ends = await admin.fetchTopicOffsets(topic);
-    await waitFor(
-      async () => {
-        const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
-        return ends.every((end) => {
-          const c = committed?.partitions.find((p) => p.partition === end.partition);
-          return end.high === end.low || (c !== undefined && BigInt(c.offset) >= BigInt(end.high));
-        });
-      },
-      `${groupId} to commit ${topic} to its end`,
-      timeoutMs,
-    );
-  } finally {
-    await admin.disconnect();
-  }
-}
+export { waitForCommitted } from '../helpers/kafka.js';
