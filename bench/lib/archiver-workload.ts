@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
 import { routingKey, toApiCallEvent, validateRecord, type CloudTrailRecord } from '@opentrail/cloudtrail';
 import { serdeFor, valueSubject, type AvroSerde, type EnrichedEvent, type SchemaRegistry } from '@opentrail/serde';
+import { splitRequests } from '@opentrail/runtime';
 
 const ACCOUNTS = Array.from({ length: 20 }, (_, i) => String(410000000000 + i * 7919));
 const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1', 'ap-southeast-2'];
@@ -51,20 +52,9 @@ export class EnrichedTopicWriter {
     return { key: routingKey(record.recipientAccountId!, record.awsRegion!), value: this.serde.encode(value) };
   }
 
-  /** Sends messages in requests of at most ~700 KB. */
+  /** Sends messages in requests the broker accepts, split as the runtime splits its outputs. */
   async send(messages: Message[]): Promise<void> {
-    let batch: Message[] = [];
-    let bytes = 0;
-    for (const message of messages) {
-      batch.push(message);
-      bytes += (message.value as Buffer).length;
-      if (bytes > 700_000) {
-        await this.producer.send({ topic: this.topic, messages: batch, acks: -1 });
-        batch = [];
-        bytes = 0;
-      }
-    }
-    if (batch.length) await this.producer.send({ topic: this.topic, messages: batch, acks: -1 });
+    for (const request of splitRequests([{ topic: this.topic, messages }])) await this.producer.sendBatch({ topicMessages: request, acks: -1 });
   }
 
   async close(): Promise<void> {

@@ -5,6 +5,7 @@ import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
 import { AwsClients } from '@opentrail/aws';
 import { routingKey, toApiCallEvent, validateRecord, type CloudTrailRecord } from '@opentrail/cloudtrail';
 import { serdeFor, valueSubject, type ApiCallEvent, type AvroSerde, type Delivery, type EnrichedEvent } from '@opentrail/serde';
+import { splitRequests } from '@opentrail/runtime';
 import type { TrailInput } from '@opentrail/trails';
 import { serviceEnv, stackEndpoints, testKafka, testRegistry } from '../helpers/env.js';
 import { realRecords } from '../helpers/fixtures.js';
@@ -142,21 +143,10 @@ export class EnrichedProducer {
     await this.producer.send({ topic: this.topic, messages, acks: -1 });
   }
 
-  /** Sends records in requests of at most ~700 KB. */
+  /** Sends records in requests the broker accepts, split as the runtime splits its outputs. */
   async send(records: CloudTrailRecord[]): Promise<void> {
-    let batch: Message[] = [];
-    let bytes = 0;
-    for (const record of records) {
-      const message = this.message(record);
-      batch.push(message);
-      bytes += (message.value as Buffer).length;
-      if (bytes > 700_000) {
-        await this.producer.send({ topic: this.topic, messages: batch, acks: -1 });
-        batch = [];
-        bytes = 0;
-      }
-    }
-    if (batch.length) await this.producer.send({ topic: this.topic, messages: batch, acks: -1 });
+    const messages = records.map((record) => this.message(record));
+    for (const request of splitRequests([{ topic: this.topic, messages }])) await this.producer.sendBatch({ topicMessages: request, acks: -1 });
   }
 
   async close(): Promise<void> {

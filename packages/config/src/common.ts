@@ -74,6 +74,26 @@ export const awsSchema = z.strictObject({
 });
 
 /** What every service reads: how to reach Kafka and the registry, topic names, its HTTP port, its log level. */
+/**
+ * How a service retries what it sends to outside targets (webhooks, SNS): attempts with
+ * exponential backoff and jitter, a per-attempt timeout, and a per-target circuit breaker. The
+ * alerter and the notifier both take it as their `delivery` section (the notifier adds its own keys).
+ */
+export const deliveryPolicyShape = {
+  /** Attempts after the first; then the notification is given up (dead-lettered where the service has a dead-letter topic). @default 5 */
+  retries: z.number().int().min(0).max(20).default(5),
+  /** First backoff; doubles per attempt, with jitter. @default 500 */
+  initialDelayMs: z.number().int().min(1).default(500),
+  /** @default 30000 */
+  maxDelayMs: z.number().int().min(1).default(30_000),
+  /** Per attempt. @default 10000 */
+  timeoutMs: z.number().int().min(100).default(10_000),
+  /** Consecutive failed attempts that open a target's circuit (it then fails fast). @default 5 */
+  breakerFailures: z.number().int().min(1).default(5),
+  /** How long an open circuit refuses attempts before one probe. @default 30000 */
+  breakerResetMs: z.number().int().min(100).default(30_000),
+};
+
 export const commonShape = {
   kafka: kafkaSchema,
   schemaRegistry: schemaRegistrySchema,

@@ -24,11 +24,10 @@ export interface StateTopicReaderOptions {
   /** What the state is, for error messages ("the archiver state"). */
   what: string;
   logger: Logger;
-  /** Applies one fetched batch of a state partition, in offset order. Throwing retries the batch. */
-  apply(statePartition: number, messages: KafkaMessage[]): Promise<void>;
 }
 
-export class StateTopicReader {
+/** Extended by each service's state: it says how a fetched batch of state records is applied. */
+export abstract class StateTopicReader {
   private consumer: Consumer | undefined;
   /** Next offset to read, per state partition (from END_BATCH_PROCESS, which also counts transaction markers). */
   private readonly positions = new Map<number, bigint>();
@@ -36,7 +35,10 @@ export class StateTopicReader {
   private crashed: string | undefined;
   private waiters: (() => void)[] = [];
 
-  constructor(private readonly options: StateTopicReaderOptions) {}
+  constructor(private readonly readerOptions: StateTopicReaderOptions) {}
+
+  /** Applies one fetched batch of a state partition, in offset order. Throwing retries the batch. */
+  protected abstract apply(statePartition: number, messages: KafkaMessage[]): Promise<void>;
 
   get healthy(): boolean | string {
     return this.crashed === undefined || `state reader stopped: ${this.crashed}`;
@@ -48,7 +50,7 @@ export class StateTopicReader {
   }
 
   async start(): Promise<void> {
-    const { kafka, topic, logger } = this.options;
+    const { kafka, topic, logger } = this.readerOptions;
     const admin = kafka.admin();
     await admin.connect();
     try {
@@ -57,7 +59,7 @@ export class StateTopicReader {
       await admin.disconnect();
     }
     const consumer = kafka.consumer({
-      groupId: `${this.options.consumerGroup}-state-${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`,
+      groupId: `${this.readerOptions.consumerGroup}-state-${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`,
       maxWaitTimeInMs: 250,
       allowAutoTopicCreation: false,
       // Only committed state counts: state of an aborted transaction describes nothing that happened.
@@ -71,7 +73,7 @@ export class StateTopicReader {
     });
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({ autoCommit: false, eachBatch: async ({ batch }) => this.options.apply(batch.partition, batch.messages) });
+    await consumer.run({ autoCommit: false, eachBatch: async ({ batch }) => this.apply(batch.partition, batch.messages) });
   }
 
   private advance(partition: number, next: bigint): void {
@@ -88,20 +90,20 @@ export class StateTopicReader {
    */
   async catchUp(sourcePartition: number, signal?: AbortSignal): Promise<void> {
     const statePartition = this.statePartition(sourcePartition);
-    const admin = this.options.kafka.admin();
+    const admin = this.readerOptions.kafka.admin();
     let end: bigint;
     let low: bigint;
     await admin.connect();
     try {
       // fetchTopicOffsets lists read_committed: `offset` is the last stable offset.
-      const offsets = (await admin.fetchTopicOffsets(this.options.topic)).find((o) => o.partition === statePartition);
+      const offsets = (await admin.fetchTopicOffsets(this.readerOptions.topic)).find((o) => o.partition === statePartition);
       end = BigInt(offsets?.offset ?? '0');
       low = BigInt(offsets?.low ?? '0');
     } finally {
       await admin.disconnect();
     }
     while (end > low && (this.positions.get(statePartition) ?? -1n) < end) {
-      if (signal?.aborted) throw new Error(`stopped while reading ${this.options.what}`);
+      if (signal?.aborted) throw new Error(`stopped while reading ${this.readerOptions.what}`);
       if (this.crashed) throw new Error(`the state reader stopped: ${this.crashed}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, 500);

@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import { awsBindings, awsSchema, commonShape, z, type EnvBinding } from '@opentrail/config';
+import { awsBindings, awsSchema, commonShape, deliveryPolicyShape, z, type EnvBinding } from '@opentrail/config';
 
 /** The rule packs that ship with the alerter (services/alerter/rules/<pack>). */
 export const BUILTIN_PACKS = ['cis', 'sigma', 'thresholds', 'insights'] as const;
@@ -69,22 +69,7 @@ export const alerterSchema = z.strictObject({
       minSeverity: SEVERITY.default('informational'),
     })
     .optional(),
-  delivery: z
-    .strictObject({
-      /** Attempts after the first. @default 5 */
-      retries: z.number().int().min(0).max(20).default(5),
-      /** @default 500 */
-      initialDelayMs: z.number().int().min(1).default(500),
-      /** @default 30000 */
-      maxDelayMs: z.number().int().min(1).default(30_000),
-      /** Per attempt. @default 10000 */
-      timeoutMs: z.number().int().min(100).default(10_000),
-      /** Consecutive failures that open a target's circuit. @default 5 */
-      breakerFailures: z.number().int().min(1).default(5),
-      /** How long an open circuit refuses attempts. @default 30000 */
-      breakerResetMs: z.number().int().min(100).default(30_000),
-    })
-    .prefault({}),
+  delivery: z.strictObject(deliveryPolicyShape).prefault({}),
 });
 
 export type AlerterConfig = z.output<typeof alerterSchema>;

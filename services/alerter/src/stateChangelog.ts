@@ -32,35 +32,15 @@ export interface StateEntry {
  * reader has read the state partition up to its last stable offset (StateTopicReader in
  * @opentrail/runtime).
  */
-export class StateChangelog {
-  private readonly reader: StateTopicReader;
+export class StateChangelog extends StateTopicReader {
   /** Committed state per source partition: message key → entry. */
   private readonly committed = new Map<number, Map<string, StateEntry>>();
 
   constructor(private readonly options: StateChangelogOptions) {
-    this.reader = new StateTopicReader({
-      kafka: options.kafka,
-      topic: options.topic,
-      consumerGroup: options.consumerGroup,
-      what: 'the alerter state',
-      logger: options.logger,
-      apply: (_partition, messages) => this.apply(messages),
-    });
+    super({ kafka: options.kafka, topic: options.topic, consumerGroup: options.consumerGroup, what: 'the alerter state', logger: options.logger });
   }
 
-  get healthy(): boolean | string {
-    return this.reader.healthy;
-  }
-
-  statePartition(sourcePartition: number): number {
-    return this.reader.statePartition(sourcePartition);
-  }
-
-  start(): Promise<void> {
-    return this.reader.start();
-  }
-
-  private async apply(messages: KafkaMessage[]): Promise<void> {
+  protected async apply(_statePartition: number, messages: KafkaMessage[]): Promise<void> {
     const { serde, consumerGroup, sourceTopic, logger } = this.options;
     await serde.prepare(messages.map((m) => m.value));
     for (const message of messages) {
@@ -95,7 +75,7 @@ export class StateChangelog {
    * has been read. Call it after the partition's transactional producer has fenced the previous owner.
    */
   async restore(sourcePartition: number, signal?: AbortSignal): Promise<StateEntry[]> {
-    await this.reader.catchUp(sourcePartition, signal);
+    await this.catchUp(sourcePartition, signal);
     return [...(this.committed.get(sourcePartition)?.values() ?? [])];
   }
 
@@ -112,9 +92,5 @@ export class StateChangelog {
           ? null
           : serde.encode({ consumerGroup, sourceTopic, sourcePartition, kind: change.kind, key: change.key, state: change.state, updatedAt: now }),
     }));
-  }
-
-  stop(): Promise<void> {
-    return this.reader.stop();
   }
 }

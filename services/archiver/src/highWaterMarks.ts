@@ -33,44 +33,15 @@ export function groupKey(trailName: string, kind: GroupKind, accountId: string, 
   return `${trailName}|${kind}|${accountId}|${region}`;
 }
 
-export class HighWaterMarks {
-  private readonly reader: StateTopicReader;
+export class HighWaterMarks extends StateTopicReader {
   /** Committed marks read from the topic, per source partition. */
   private readonly committed = new Map<number, Map<string, bigint>>();
 
   constructor(private readonly options: HighWaterMarksOptions) {
-    this.reader = new StateTopicReader({
-      kafka: options.kafka,
-      topic: options.topic,
-      consumerGroup: options.consumerGroup,
-      what: 'the archiver state',
-      logger: options.logger,
-      apply: (partition, messages) => this.apply(partition, messages),
-    });
+    super({ kafka: options.kafka, topic: options.topic, consumerGroup: options.consumerGroup, what: 'the archiver state', logger: options.logger });
   }
 
-  get healthy(): boolean | string {
-    return this.reader.healthy;
-  }
-
-  /** The state partition that holds the marks of a source partition. */
-  statePartition(sourcePartition: number): number {
-    return this.reader.statePartition(sourcePartition);
-  }
-
-  start(): Promise<void> {
-    return this.reader.start();
-  }
-
-  /**
-   * Resolves once every mark committed for `sourcePartition` before this call has been read. Call it
-   * after the partition's transactional producer has fenced the previous owner.
-   */
-  catchUp(sourcePartition: number, signal?: AbortSignal): Promise<void> {
-    return this.reader.catchUp(sourcePartition, signal);
-  }
-
-  private async apply(statePartition: number, messages: KafkaMessage[]): Promise<void> {
+  protected async apply(statePartition: number, messages: KafkaMessage[]): Promise<void> {
     const { serde, consumerGroup, sourceTopic, logger } = this.options;
     await serde.prepare(messages.map((m) => m.value));
     for (const message of messages) {
@@ -108,9 +79,5 @@ export class HighWaterMarks {
   message(state: ArchiverState): OutputMessage {
     const key = groupKey(state.trailName, state.kind, state.accountId, state.region);
     return { topic: this.options.topic, partition: this.statePartition(state.sourcePartition), key: `${state.consumerGroup}|${state.sourceTopic}|${state.sourcePartition}|${key}`, value: this.options.serde.encode(state) };
-  }
-
-  stop(): Promise<void> {
-    return this.reader.stop();
   }
 }

@@ -20,42 +20,17 @@ export function groupKey(trailName: string, accountId: string, region: string): 
   return `${trailName}|${accountId}|${region}`;
 }
 
-export class ChainState {
-  private readonly reader: StateTopicReader;
+export class ChainState extends StateTopicReader {
   /** Committed heads read from the topic, per source partition. */
   private readonly committed = new Map<number, Map<string, DigesterState>>();
 
   constructor(
     private readonly options: { kafka: Kafka; topic: string; serde: AvroSerde<DigesterState>; consumerGroup: string; sourceTopic: string; logger: Logger },
   ) {
-    this.reader = new StateTopicReader({
-      kafka: options.kafka,
-      topic: options.topic,
-      consumerGroup: options.consumerGroup,
-      what: 'the digester state',
-      logger: options.logger,
-      apply: (partition, messages) => this.apply(partition, messages),
-    });
+    super({ kafka: options.kafka, topic: options.topic, consumerGroup: options.consumerGroup, what: 'the digester state', logger: options.logger });
   }
 
-  get healthy(): boolean | string {
-    return this.reader.healthy;
-  }
-
-  statePartition(sourcePartition: number): number {
-    return this.reader.statePartition(sourcePartition);
-  }
-
-  start(): Promise<void> {
-    return this.reader.start();
-  }
-
-  /** Resolves once every head committed for `sourcePartition` before this call has been read. */
-  catchUp(sourcePartition: number, signal?: AbortSignal): Promise<void> {
-    return this.reader.catchUp(sourcePartition, signal);
-  }
-
-  private async apply(statePartition: number, messages: KafkaMessage[]): Promise<void> {
+  protected async apply(statePartition: number, messages: KafkaMessage[]): Promise<void> {
     const { serde, consumerGroup, sourceTopic, logger } = this.options;
     await serde.prepare(messages.map((m) => m.value));
     for (const message of messages) {
@@ -90,9 +65,5 @@ export class ChainState {
       key: `${state.consumerGroup}|${state.sourceTopic}|${groupKey(state.trailName, state.accountId, state.region)}`,
       value: this.options.serde.encode(state),
     };
-  }
-
-  stop(): Promise<void> {
-    return this.reader.stop();
   }
 }

@@ -1,4 +1,4 @@
-import { awsBindings, awsSchema, commonShape, z, type EnvBinding } from '@opentrail/config';
+import { awsBindings, awsSchema, commonShape, deliveryPolicyShape, z, type EnvBinding } from '@opentrail/config';
 import { trailsBindings, trailsSchema } from '@opentrail/trails';
 import { targetName } from '@opentrail/webhooks';
 
@@ -39,18 +39,7 @@ export const notifierSchema = z.strictObject({
     .prefault({}),
   delivery: z
     .strictObject({
-      /** Attempts after the first, for webhooks and SNS; then the notification is dead-lettered. @default 5 */
-      retries: z.number().int().min(0).max(20).default(5),
-      /** First backoff; doubles per attempt, with jitter. @default 500 */
-      initialDelayMs: z.number().int().min(1).default(500),
-      /** @default 30000 */
-      maxDelayMs: z.number().int().min(1).default(30_000),
-      /** Per webhook attempt. @default 10000 */
-      timeoutMs: z.number().int().min(100).default(10_000),
-      /** Consecutive failed attempts that open a target's circuit (its notifications then fail fast to the dead-letter topic). @default 5 */
-      breakerFailures: z.number().int().min(1).default(5),
-      /** How long an open circuit refuses attempts before one probe. @default 30000 */
-      breakerResetMs: z.number().int().min(100).default(30_000),
+      ...deliveryPolicyShape,
       /** Notifications (webhook requests, SNS messages) in flight at once per target. @default 4 */
       concurrency: z.number().int().min(1).max(64).default(4),
       /** Notifications not yet sent per target and partition; at this many the target stops reading that partition until some finish. @default 256 */
