@@ -3,11 +3,26 @@ import { IDENTITY_TYPED_MEMBERS, JSON_TEXT_MEMBERS, TYPED_MEMBERS, isObject, own
 /** A path into the CloudTrail record: property names and array indexes. */
 export type Segment = string | number;
 
+/** A filter pattern's wildcard selector (`$.*`, `$.list[*]`): any array element or object member. */
+export const ANY_MEMBER: unique symbol = Symbol('any member');
+export type SelectorSegment = Segment | typeof ANY_MEMBER;
+
+/** What a filter pattern's selector reads: every value it reaches (one, none, or several through a wildcard). */
+export type SelectorReader = (event: RuleEvent) => unknown[];
+
 /** Reads one value (undefined when absent). */
 export type Accessor = (event: RuleEvent) => unknown;
 
-/** Reads every value a path reaches, fanning out over arrays met on the way (Sigma's field semantics). */
-export type MultiAccessor = (event: RuleEvent) => unknown[];
+/**
+ * Reads every value a path reaches, fanning out over arrays met on the way and at its end (Sigma's
+ * field semantics). Returns NOTHING_FOUND (compare by identity) when the path reaches no member at
+ * all, and an empty list of its own when it only reaches empty arrays: `field: null` asks for the
+ * former, and an empty array matches nothing (cloudtrail-spec.md §9).
+ */
+export type MultiAccessor = (event: RuleEvent) => readonly unknown[];
+
+/** What a MultiAccessor returns when the field is absent. */
+export const NOTHING_FOUND: readonly unknown[] = Object.freeze([]);
 
 /**
  * A dotted field name as Sigma and group-by keys write it (`userIdentity.sessionContext.sessionIssuer.type`),
@@ -43,7 +58,7 @@ function nullToUndefined(value: unknown): unknown {
 }
 
 /** Walks the rest of a path without fanning out: `[n]` indexes arrays, names index objects. */
-function step(value: unknown, segment: Segment, enrichment: boolean): unknown {
+export function step(value: unknown, segment: Segment, enrichment: boolean): unknown {
   if (typeof segment === 'number') return Array.isArray(value) ? value[segment] : undefined;
   if (!isObject(value)) return undefined;
   const next = ownValue(value, segment);
@@ -74,41 +89,85 @@ export function compileAccessor(segments: readonly Segment[]): Accessor {
 }
 
 /**
- * A compiled accessor that fans out: where a property name meets an array, each element is
- * followed (`requestParameters.containerDefinitions.command` reaches the command of every
- * container). Returns the values found; an empty list when the field is absent.
+ * A compiled accessor that fans out (cloudtrail-spec.md §9): where the path meets an array, before
+ * a property name or at its end, each element is followed (`requestParameters.containerDefinitions.command`
+ * reaches the command of every container; `requestParameters.layers` reaches each layer, and nothing
+ * at all for `layers: []`). Arrays of arrays are flattened. The walk keeps its own stack rather than
+ * recursing, so no nesting of the input can overflow the call stack.
  */
 export function compileMultiAccessor(segments: readonly Segment[]): MultiAccessor {
-  const single = compileAccessor(segments);
   const [first, second] = segments;
-  const { read, consumed } = rootReader(first as string, second);
+  if (typeof first !== 'string') throw new Error('a field path starts with a property name');
+  const { read, consumed } = rootReader(first, second);
   const rest = segments.slice(consumed);
   const enrichment = first === 'enrichment';
-  if (rest.length === 0) {
+  return (e) => collect(read(e), rest, enrichment);
+}
+
+function collect(root: unknown, rest: readonly Segment[], enrichment: boolean): readonly unknown[] {
+  if (root === undefined) return NOTHING_FOUND;
+  const out: unknown[] = [];
+  let metArray = false;
+  const values: unknown[] = [root];
+  const depths: number[] = [0];
+  while (values.length > 0) {
+    const value = values.pop();
+    const index = depths.pop()!;
+    if (value === undefined) continue;
+    const segment = rest[index];
+    if (Array.isArray(value) && typeof segment !== 'number') {
+      // Any element may match: push them in reverse so they come out in order.
+      metArray = true;
+      for (let i = value.length - 1; i >= 0; i--) {
+        values.push(value[i]);
+        depths.push(index);
+      }
+      continue;
+    }
+    if (segment === undefined) {
+      out.push(value);
+      continue;
+    }
+    values.push(step(value, segment, enrichment));
+    depths.push(index + 1);
+  }
+  return out.length === 0 && !metArray ? NOTHING_FOUND : out;
+}
+
+/**
+ * A filter pattern's selector (cloudtrail-spec.md §8.1): without a wildcard it reads one value and
+ * never fans out (a selector that ends at an array or object matches nothing); with the wildcard
+ * selector it reads each element or member value where the wildcard stands, then the rest of the
+ * path from each. `$.*` stands for the members of the whole record.
+ */
+export function compileSelectorReader(segments: readonly SelectorSegment[]): SelectorReader {
+  const at = segments.indexOf(ANY_MEMBER);
+  if (at < 0) {
+    const read = compileAccessor(segments as readonly Segment[]);
     return (e) => {
-      const value = single(e);
+      const value = read(e);
       return value === undefined ? [] : [value];
     };
   }
+  const prefix = segments.slice(0, at) as Segment[];
+  const suffix = segments.slice(at + 1) as Segment[];
+  if (suffix.includes(ANY_MEMBER as never)) throw new Error('a selector holds at most one wildcard');
+  const readContainer: Accessor = prefix.length === 0 ? (e) => e.record() : compileAccessor(prefix);
+  const enrichment = prefix[0] === 'enrichment';
   return (e) => {
+    const container = readContainer(e);
+    const children = Array.isArray(container) ? container : isObject(container) ? Object.keys(container).map((k) => container[k]) : [];
     const out: unknown[] = [];
-    collect(read(e), rest, 0, enrichment, out);
+    for (const child of children) {
+      let value: unknown = child;
+      for (const segment of suffix) {
+        if (value === undefined) break;
+        value = step(value, segment, enrichment);
+      }
+      if (value !== undefined) out.push(value);
+    }
     return out;
   };
-}
-
-function collect(value: unknown, rest: readonly Segment[], index: number, enrichment: boolean, out: unknown[]): void {
-  if (value === undefined) return;
-  if (index === rest.length) {
-    out.push(value);
-    return;
-  }
-  const segment = rest[index]!;
-  if (typeof segment === 'string' && Array.isArray(value)) {
-    for (const element of value) collect(element, rest, index, enrichment, out);
-    return;
-  }
-  collect(step(value, segment, enrichment), rest, index + 1, enrichment, out);
 }
 
 /**

@@ -155,9 +155,9 @@ describe('malformed filter patterns are refused with the position and the reason
     ['{ $a = 1 }', "a property selector starts with '$.'", 4],
     ['{ $. = 1 }', "expected a property name after '$.', found a space", 5],
     ['{ $.a.= 1 }', "expected a property name after '.', found '='", 7],
-    ['{ $.a[x] = 1 }', 'an array index is a number, as in [0]; found "x]"', 7],
-    ['{ $.a[1 = 1 }', "expected ']' to close the array index, found a space", 8],
-    ['{ $.a@b = 1 }', "'@' cannot appear in a property name (letters, digits, '-' and '_')", 6],
+    ['{ $.a[x] = 1 }', 'expected an array index such as [0], the wildcard [*], or a key such as [\'cluster.name\']; found "x]"', 7],
+    ['{ $.a[1 = 1 }', "expected ']' to close the bracket, found a space", 8],
+    ['{ $.a@b = 1 }', "'@' cannot appear in a property name (letters, digits, '-' and '_'; use $.['key'] for other keys)", 6],
     ['{ $.a }', 'expected an operator (=, !=, <, >, <=, >=, IS NULL, IS TRUE, IS FALSE or NOT EXISTS) after $.a, found \'}\'', 7],
     ['{ $.a == 1 }', "'==' is not an operator: use '='", 7],
     ['{ $.a ! 1 }', "expected '!=' (a lone '!' is not an operator)", 7],
@@ -183,7 +183,7 @@ describe('malformed filter patterns are refused with the position and the reason
     ['{ $.a = %(ab)% }', "'(' and ')' are not supported in a regular expression (CloudWatch allows no subpatterns)", 10],
     ['{ $.a = %ab!% }', "'!' is not supported in a regular expression", 12],
     ['{ $.a = %é% }', 'multi-byte characters are not supported in a regular expression', 10],
-    ['{ $.a = %[a% }', 'invalid regular expression: Invalid regular expression: /[a/: Unterminated character class', 9],
+    ['{ $.a = %[a% }', 'invalid regular expression (RE2 syntax): missing closing ]: `[a`', 9],
     ['{ $.a = %a% && $.b = %b% && $.c = %c% }', 'a pattern may hold at most 2 regular expressions', 35],
   ];
   for (const [pattern, reason, column] of cases) {

@@ -211,7 +211,7 @@ describe('what Sigma rules opentrail refuses, and why', () => {
     [base.replace('eventName: A', 'eventName|windash: A'), "the modifier 'windash' of 'eventName' is not supported: it expands Windows command-line dashes", ['detection', 'sel', 'eventName|windash']],
     [base.replace('eventName: A', 'eventName|fancy: A'), "unknown modifier 'fancy' on 'eventName' (supported: contains, startswith, endswith, all, re, i, m, s, cased, fieldref, exists, cidr, gt, gte, lt, lte)", ['detection', 'sel', 'eventName|fancy']],
     [base.replace('eventName: A', 'eventName|contains|startswith: A'), "'eventName' combines contains and startswith; use one of them", ['detection', 'sel', 'eventName|contains|startswith']],
-    [base.replace('eventName: A', "eventName|re: '[a'"), "'eventName|re': invalid regular expression: Invalid regular expression: /[a/: Unterminated character class", ['detection', 'sel', 'eventName|re']],
+    [base.replace('eventName: A', "eventName|re: '[a'"), "'eventName|re': invalid regular expression (RE2 syntax): missing closing ]: `[a`", ['detection', 'sel', 'eventName|re']],
     [base.replace('condition: sel', 'condition: sel | count() by userIdentity.arn > 5'), "condition: aggregation expressions ('| count() by …') are deprecated in Sigma and not supported: use a correlation rule (type event_count) instead", ['detection', 'condition']],
     [base.replace('condition: sel', 'condition: sel and other'), "condition: the condition refers to 'other', which the detection does not define", ['detection', 'condition']],
     [base.replace('condition: sel', 'condition: 1 of filter_*'), "condition: '1 of filter_*' matches no search identifier of the detection", ['detection', 'condition']],

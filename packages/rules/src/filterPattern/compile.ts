@@ -1,4 +1,6 @@
-import { compileAccessor } from '../fieldPath.js';
+import { ANY_MEMBER, compileAccessor, compileSelectorReader, type Segment } from '../fieldPath.js';
+import { ANY_RUN, compileGlob, type GlobMatcher } from '../glob.js';
+import { compileLinearRegex } from '../linearRegex.js';
 import { noHint, andHints, orHints, type IndexHint } from '../indexHint.js';
 import type { RuleEvent } from '../ruleEvent.js';
 import { parseFilterPattern } from './parser.js';
@@ -18,6 +20,10 @@ export interface CompiledFilterPattern {
  * a test on a property the event does not have is false — for != too (`NOT EXISTS` is how a pattern
  * asks for absence); a property that is an object or an array matches no comparison; string
  * comparisons are case-sensitive with `*` wildcards; `<`/`>` compare numbers.
+ *
+ * A wildcard selector (`$.list[*]`, `$.*`) reads several values; the test holds when it holds for
+ * any of them (NOT EXISTS: when there is none). Wildcards in values and `%regex%` terms run in time
+ * linear in the value's length (glob.ts, linearRegex.ts).
  */
 export function compileFilterPattern(pattern: string): CompiledFilterPattern {
   const tree = parseFilterPattern(pattern);
@@ -47,38 +53,52 @@ function isScalar(value: unknown): value is string | number | boolean {
 }
 
 function compileTest(test: FilterTest): EventMatcher {
-  const read = compileAccessor(test.selector.segments);
+  const { segments } = test.selector;
+  if (segments.includes(ANY_MEMBER)) return compileWildcardTest(test);
+  const read = compileAccessor(segments as Segment[]);
+  const holds = valueTest(test);
+  if (test.type === 'notExists') return (e) => read(e) === undefined;
+  return (e) => holds(read(e));
+}
+
+/** The test on one value the selector read (undefined: absent). */
+function valueTest(test: FilterTest): (v: unknown) => boolean {
   switch (test.type) {
     case 'notExists':
-      return (e) => read(e) === undefined;
+      return (v) => v === undefined;
     case 'is': {
       const expected = test.what === 'NULL' ? null : test.what === 'TRUE';
-      return (e) => read(e) === expected;
+      return (v) => v === expected;
     }
     case 'compare': {
       const equals = valueEquals(test.value);
       switch (test.op) {
         case '=':
-          return (e) => {
-            const v = read(e);
-            return isScalar(v) && equals(v);
-          };
+          return (v) => isScalar(v) && equals(v);
         case '!=':
-          return (e) => {
-            const v = read(e);
-            return isScalar(v) && !equals(v);
-          };
+          return (v) => isScalar(v) && !equals(v);
         default: {
           const limit = (test.value as Extract<FilterValue, { kind: 'number' }>).value;
           const compare = numericComparison(test.op, limit);
-          return (e) => {
-            const n = asNumber(read(e));
+          return (v) => {
+            const n = asNumber(v);
             return n !== undefined && compare(n);
           };
         }
       }
     }
   }
+}
+
+/** A test through a wildcard selector: any value read satisfies it; NOT EXISTS when none is read. */
+function compileWildcardTest(test: FilterTest): EventMatcher {
+  const read = compileSelectorReader(test.selector.segments);
+  if (test.type === 'notExists') return (e) => read(e).length === 0;
+  const holds = valueTest(test);
+  return (e) => {
+    for (const v of read(e)) if (holds(v)) return true;
+    return false;
+  };
 }
 
 function numericComparison(op: '<' | '>' | '<=' | '>=', limit: number): (n: number) => boolean {
@@ -111,8 +131,8 @@ function valueEquals(value: FilterValue): (v: string | number | boolean) => bool
       return (v) => (typeof v === 'number' ? v === n : String(v) === text || asNumber(v) === n);
     }
     case 'regex': {
-      const re = new RegExp(value.source);
-      return (v) => re.test(String(v));
+      const search = compileLinearRegex(value.source);
+      return (v) => search(String(v));
     }
     case 'string': {
       const test = globMatcher(value.parts);
@@ -121,30 +141,9 @@ function valueEquals(value: FilterValue): (v: string | number | boolean) => bool
   }
 }
 
-/** Case-sensitive glob over parts; the common shapes get a direct string test. */
-export function globMatcher(parts: readonly StringPart[]): (s: string) => boolean {
-  const literal = (p: StringPart | undefined): p is string => typeof p === 'string';
-  if (parts.length === 0) return (s) => s === '';
-  if (parts.length === 1) {
-    const only = parts[0]!;
-    return literal(only) ? (s) => s === only : () => true;
-  }
-  if (parts.length === 2) {
-    const [a, b] = parts;
-    if (literal(a) && !literal(b)) return (s) => s.startsWith(a);
-    if (!literal(a) && literal(b)) return (s) => s.endsWith(b);
-  }
-  if (parts.length === 3 && !literal(parts[0]) && literal(parts[1]) && !literal(parts[2])) {
-    const middle = parts[1];
-    return (s) => s.includes(middle);
-  }
-  const source = parts.map((p) => (literal(p) ? escapeRegExp(p) : '.*')).join('');
-  const re = new RegExp(`^${source}$`, 's');
-  return (s) => re.test(s);
-}
-
-export function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+/** Case-sensitive glob over parts: `*` is any run of characters, wherever it stands in the value. */
+export function globMatcher(parts: readonly StringPart[]): GlobMatcher {
+  return compileGlob(parts.map((p) => (typeof p === 'string' ? p : ANY_RUN)));
 }
 
 /** The index hint of a pattern: which eventName/eventSource values it requires. */

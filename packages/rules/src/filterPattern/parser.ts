@@ -1,8 +1,11 @@
-import type { Segment } from '../fieldPath.js';
+import { compileLinearRegex, RegexRefusedError } from '../linearRegex.js';
+import { ANY_MEMBER, type SelectorSegment } from '../fieldPath.js';
 import {
   FilterPatternError,
   MAX_PATTERN_LENGTH,
   MAX_REGEX_PER_PATTERN,
+  MAX_WILDCARDS_PER_PATTERN,
+  MAX_WILDCARDS_PER_SELECTOR,
   type ComparisonOperator,
   type FilterNode,
   type FilterTest,
@@ -15,8 +18,12 @@ const NAME_CHAR = /[A-Za-z0-9_-]/;
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 /** Characters that end a bare (unquoted) value. */
 const BARE_END = new Set([' ', '\t', '\n', '\r', '(', ')', '{', '}', '&', '|', '"']);
-/** What CloudWatch allows inside %regex% (its "Supported regular expressions" page). */
-const REGEX_ALLOWED = /^[A-Za-z0-9:_#=@/;,\-^$?[\]{}|\\*+.]$/;
+/**
+ * What CloudWatch allows inside %regex% (its "Supported regular expressions" page): alphanumerics,
+ * `: _ # = @ / ; , -`, the operators `^ $ ? [ ] { } | \ * + .`, and the space its own examples use
+ * (`%^starting|^initializing|^shutting down%`).
+ */
+const REGEX_ALLOWED = /^[A-Za-z0-9:_#=@/;,\-^$?[\]{}|\\*+. ]$/;
 const OPERATORS: readonly ComparisonOperator[] = ['!=', '<=', '>=', '=', '<', '>'];
 const TEST_HELP = 'a condition such as $.eventName = "ConsoleLogin"';
 
@@ -28,6 +35,7 @@ export function parseFilterPattern(pattern: string): FilterNode {
 class Parser {
   private pos = 0;
   private regexCount = 0;
+  private wildcardCount = 0;
 
   constructor(private readonly src: string) {}
 
@@ -141,34 +149,65 @@ class Parser {
     this.pos++; // $
     if (this.peek() !== '.') this.fail("a property selector starts with '$.'");
     this.pos++;
-    const segments: Segment[] = [];
-    const name = this.readName();
-    if (!name) this.fail(`expected a property name after '$.', found ${this.describeHere()}`);
-    segments.push(name);
+    const segments: SelectorSegment[] = [this.readStep("'$.'")];
     for (;;) {
       const c = this.peek();
       if (c === '.') {
         this.pos++;
-        const next = this.readName();
-        if (!next) this.fail(`expected a property name after '.', found ${this.describeHere()}`);
-        segments.push(next);
+        segments.push(this.readStep("'.'"));
       } else if (c === '[') {
-        this.pos++;
-        const digits = /^\d+/.exec(this.src.slice(this.pos))?.[0];
-        if (!digits) this.fail(`an array index is a number, as in [0]; found ${this.describeHere()}`);
-        this.pos += digits.length;
-        if (this.peek() !== ']') this.fail(`expected ']' to close the array index, found ${this.describeHere()}`);
-        this.pos++;
-        segments.push(Number(digits));
+        segments.push(this.readBracket());
       } else {
         break;
       }
     }
     const after = this.peek();
     if (after !== undefined && !BARE_END.has(after) && !'=!<>'.includes(after)) {
-      this.fail(`'${after}' cannot appear in a property name (letters, digits, '-' and '_')`);
+      this.fail(`'${after}' cannot appear in a property name (letters, digits, '-' and '_'; use $.['key'] for other keys)`);
     }
+    const wildcards = segments.filter((s) => s === ANY_MEMBER).length;
+    if (wildcards > MAX_WILDCARDS_PER_SELECTOR) this.fail(`a property selector may hold at most ${MAX_WILDCARDS_PER_SELECTOR} wildcard selector (CloudWatch's quota)`, start);
+    this.wildcardCount += wildcards;
+    if (this.wildcardCount > MAX_WILDCARDS_PER_PATTERN) this.fail(`a pattern may hold at most ${MAX_WILDCARDS_PER_PATTERN} wildcard selectors (CloudWatch's quota)`, start);
     return { text: this.src.slice(start, this.pos), segments };
+  }
+
+  /** A step after '$.' or '.': a name, the wildcard '*', or a bracketed key. */
+  private readStep(after: string): SelectorSegment {
+    if (this.peek() === '*') {
+      this.pos++;
+      return ANY_MEMBER;
+    }
+    if (this.peek() === '[') return this.readBracket();
+    const name = this.readName();
+    if (!name) this.fail(`expected a property name after ${after}, found ${this.describeHere()}`);
+    return name;
+  }
+
+  /** `[n]`, `[*]` or `['key']`. */
+  private readBracket(): SelectorSegment {
+    this.pos++; // [
+    let segment: SelectorSegment;
+    const c = this.peek();
+    if (c === '*') {
+      this.pos++;
+      segment = ANY_MEMBER;
+    } else if (c === "'") {
+      const open = this.pos++;
+      const end = this.src.indexOf("'", this.pos);
+      if (end < 0) this.fail(`unterminated key starting at column ${open + 1}: it ends with "'"`, open);
+      segment = this.src.slice(this.pos, end);
+      if (segment === '') this.fail("an empty key ['']", open);
+      this.pos = end + 1;
+    } else {
+      const digits = /^\d+/.exec(this.src.slice(this.pos))?.[0];
+      if (!digits) this.fail(`expected an array index such as [0], the wildcard [*], or a key such as ['cluster.name']; found ${this.describeHere()}`);
+      this.pos += digits.length;
+      segment = Number(digits);
+    }
+    if (this.peek() !== ']') this.fail(`expected ']' to close the bracket, found ${this.describeHere()}`);
+    this.pos++;
+    return segment;
   }
 
   private readName(): string {
@@ -228,9 +267,10 @@ class Parser {
     }
     if (++this.regexCount > MAX_REGEX_PER_PATTERN) this.fail(`a pattern may hold at most ${MAX_REGEX_PER_PATTERN} regular expressions`, start);
     try {
-      new RegExp(source);
+      compileLinearRegex(source);
     } catch (err) {
-      this.fail(`invalid regular expression: ${(err as Error).message}`, start);
+      if (err instanceof RegexRefusedError) this.fail(err.message, start);
+      throw err;
     }
     this.pos = end + 1;
     return { kind: 'regex', source };

@@ -1,4 +1,4 @@
-import type { Segment } from '../fieldPath.js';
+import type { SelectorSegment } from '../fieldPath.js';
 
 /**
  * The syntax tree of a CloudWatch Logs JSON filter pattern (cloudtrail-spec.md §8.1):
@@ -10,7 +10,12 @@ import type { Segment } from '../fieldPath.js';
  *   test       := selector op value | selector IS (NULL | TRUE | FALSE) | selector NOT EXISTS
  *   op         := = | != | < | > | <= | >=
  *   value      := "quoted string" | %regex% | bare word (a number when it reads as one)
- *   selector   := $.name ( .name | [n] )*     names: letters, digits, '-' and '_'
+ *   selector   := $.step ( .step | [n] | [*] | ['key'] | .['key'] )*
+ *   step       := name | * | ['key']          names: letters, digits, '-' and '_'
+ *
+ * `*` and `[*]` are the wildcard selector (any array element or any object member); `['key']` is the
+ * bracket notation for keys with other characters, such as a period (`$.['cluster.name']`).
+ * Quotas as CloudWatch documents them: one wildcard per selector, three per pattern.
  */
 export type FilterNode =
   | { type: 'or'; left: FilterNode; right: FilterNode }
@@ -26,7 +31,7 @@ export type ComparisonOperator = '=' | '!=' | '<' | '>' | '<=' | '>=';
 
 export interface Selector {
   text: string;
-  segments: Segment[];
+  segments: SelectorSegment[];
 }
 
 export type FilterValue =
@@ -54,3 +59,7 @@ export class FilterPatternError extends Error {
 export const MAX_PATTERN_LENGTH = 1024;
 /** CloudWatch allows at most two regular expressions in one JSON pattern. */
 export const MAX_REGEX_PER_PATTERN = 2;
+/** CloudWatch: "up to one wildcard selector in a property selector". */
+export const MAX_WILDCARDS_PER_SELECTOR = 1;
+/** CloudWatch: "up to three wildcard selectors in a filter pattern with compound expressions". */
+export const MAX_WILDCARDS_PER_PATTERN = 3;

@@ -1,3 +1,5 @@
+import { ANY_RUN, compileGlob } from '../glob.js';
+
 /**
  * Sigma condition expressions (sigma-rules-specification.md, "Condition"):
  *
@@ -49,8 +51,8 @@ export function parseCondition(condition: string, identifiers: readonly string[]
   const resolve = (pattern: string): string[] => {
     if (pattern.toLowerCase() === 'them') return identifiers.filter((n) => !n.startsWith('_'));
     if (!pattern.includes('*')) return identifiers.includes(pattern) ? [pattern] : [];
-    const re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
-    return identifiers.filter((n) => re.test(n));
+    const matches = compileGlob(pattern.split('*').flatMap((p, i) => (i === 0 ? [p] : [ANY_RUN, p])));
+    return identifiers.filter((n) => matches(n));
   };
 
   const parseExpr = (): ConditionNode => {

@@ -1,5 +1,7 @@
 import { BlockList, isIP } from 'node:net';
-import { compileAccessor, compileMultiAccessor, isScalarPath, parseDottedPath, type MultiAccessor, type Segment } from '../fieldPath.js';
+import { compileAccessor, compileMultiAccessor, isScalarPath, NOTHING_FOUND, parseDottedPath, type MultiAccessor, type Segment } from '../fieldPath.js';
+import { ANY_CHAR, ANY_RUN, compileGlob, type GlobToken } from '../glob.js';
+import { compileLinearRegex, RegexRefusedError, type RegexTest } from '../linearRegex.js';
 import type { IndexHint } from '../indexHint.js';
 import type { RuleEvent } from '../ruleEvent.js';
 
@@ -45,48 +47,28 @@ function toText(value: unknown): string | undefined {
   }
 }
 
-/** A compiled Sigma string value: `*` any run, `?` one character, `\` escapes them. */
+/**
+ * A compiled Sigma string value: `*` any run, `?` one character, `\\` escapes them (and itself).
+ * Linear in the text's length whatever the pattern (glob.ts); case-insensitive values are
+ * lower-cased here and the caller lower-cases the text.
+ */
 export function sigmaStringMatcher(pattern: string, cased: boolean): (text: string) => boolean {
-  // Wildcards are the one-character strings '*' and '?'; escaped ones join the literal text.
-  const parts: string[] = [];
+  const tokens: GlobToken[] = [];
   let literal = '';
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i]!;
     if (c === '\\' && i + 1 < pattern.length && '*?\\'.includes(pattern[i + 1]!)) {
       literal += pattern[++i];
     } else if (c === '*' || c === '?') {
-      if (literal) parts.push(literal);
+      if (literal) tokens.push(cased ? literal : literal.toLowerCase());
       literal = '';
-      parts.push(c);
+      tokens.push(c === '*' ? ANY_RUN : ANY_CHAR);
     } else {
       literal += c;
     }
   }
-  if (literal) parts.push(literal);
-  const norm = (s: string) => (cased ? s : s.toLowerCase());
-  const isLiteral = (p: string | undefined): p is string => p !== undefined && p !== '*' && p !== '?';
-  if (parts.every((p) => p !== '*' && p !== '?')) {
-    const expected = norm(parts.join(''));
-    return (t) => t === expected;
-  }
-  if (!parts.includes('?')) {
-    if (parts.length === 2 && isLiteral(parts[0]) && parts[1] === '*') {
-      const prefix = norm(parts[0]);
-      return (t) => t.startsWith(prefix);
-    }
-    if (parts.length === 2 && parts[0] === '*' && isLiteral(parts[1])) {
-      const suffix = norm(parts[1]);
-      return (t) => t.endsWith(suffix);
-    }
-    if (parts.length === 3 && parts[0] === '*' && isLiteral(parts[1]) && parts[2] === '*') {
-      const middle = norm(parts[1]);
-      return (t) => t.includes(middle);
-    }
-    if (parts.length === 1) return () => true;
-  }
-  const source = parts.map((p) => (p === '*' ? '.*' : p === '?' ? '.' : norm(p).replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'))).join('');
-  const re = new RegExp(`^${source}$`, 's');
-  return (t) => re.test(t);
+  if (literal) tokens.push(cased ? literal : literal.toLowerCase());
+  return compileGlob(tokens);
 }
 
 function checkModifiers(field: string, modifiers: string[], path: readonly (string | number)[]): void {
@@ -135,27 +117,22 @@ export function compileFieldCondition(key: string, raw: unknown, path: readonly 
   if (has('exists')) {
     if (values.length !== 1 || typeof values[0] !== 'boolean') throw new SigmaRuleError(`'${key}' takes true or false`, path);
     const wanted = values[0];
-    return { test: (e) => access(e).length > 0 === wanted, hint: {} };
+    // An empty array is a field that exists (with no element to match).
+    return { test: (e) => access(e) !== NOTHING_FOUND === wanted, hint: {} };
   } else if (has('re')) {
-    const flags = ['i', 'm', 's'].filter(has).join('');
     matchers = values.map((v, i) => {
       if (typeof v !== 'string') throw new SigmaRuleError(`'${key}' needs a regular expression (a string)`, Array.isArray(raw) ? [...path, i] : path);
-      let source = v;
-      let extra = '';
-      // PCRE's leading (?i) has no JavaScript equivalent; it means the 'i' flag.
-      if (source.startsWith('(?i)')) {
-        source = source.slice(4);
-        extra = 'i';
-      }
-      let re: RegExp;
+      // RE2 syntax, which reads PCRE's leading (?i) itself; linear in the text's length.
+      let search: RegexTest;
       try {
-        re = new RegExp(source, [...new Set(flags + extra)].join(''));
+        search = compileLinearRegex(v, { caseInsensitive: has('i'), multiline: has('m'), dotAll: has('s') });
       } catch (err) {
-        throw new SigmaRuleError(`'${key}': invalid regular expression: ${(err as Error).message}`, Array.isArray(raw) ? [...path, i] : path);
+        if (err instanceof RegexRefusedError) throw new SigmaRuleError(`'${key}': ${err.message}`, Array.isArray(raw) ? [...path, i] : path);
+        throw err;
       }
       return (value: unknown) => {
         const text = toText(value);
-        return text !== undefined && re.test(text);
+        return text !== undefined && search(text);
       };
     });
   } else if (has('cidr')) {
@@ -248,7 +225,7 @@ export function compileFieldCondition(key: string, raw: unknown, path: readonly 
       }
     : (e) => {
         const found = access(e);
-        if (found.length === 0) return nullWanted;
+        if (found === NOTHING_FOUND) return nullWanted;
         for (const v of found) for (const m of matchers) if (m(v, e)) return true;
         return false;
       };
@@ -286,7 +263,7 @@ function plainStringTest(segments: Segment[], access: MultiAccessor, values: Sca
   }
   return (e) => {
     const found = access(e);
-    if (found.length === 0) return nullWanted;
+    if (found === NOTHING_FOUND) return nullWanted;
     for (const v of found) if (matchesValue(v, e)) return true;
     return false;
   };
