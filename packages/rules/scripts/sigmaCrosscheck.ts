@@ -50,7 +50,16 @@ try {
   const job = join(work, 'job.json');
   writeFileSync(job, JSON.stringify({ ruleDir, files, records: events.map((e) => e.event.record()) }));
   const script = fileURLToPath(new URL('./sigma_crosscheck.py', import.meta.url));
-  theirs = JSON.parse(execFileSync(python, [script, job], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })) as typeof theirs;
+  try {
+    theirs = JSON.parse(execFileSync(python, [script, job], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe'] })) as typeof theirs;
+  } catch (err) {
+    const { stderr } = err as { stderr?: string | Buffer };
+    if (/No module named 'sigma'/.test(String(stderr ?? ''))) {
+      console.error(`${python} has no pySigma: install pysigma and pysigma-backend-sqlite in a venv and set SIGMA_PYTHON to its python (see the top of this file)`);
+      process.exit(2);
+    }
+    throw err;
+  }
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
