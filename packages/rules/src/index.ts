@@ -1,4 +1,4 @@
-export { RuleEvent } from './ruleEvent.js';
+export { RuleEvent, RuleInputError } from './ruleEvent.js';
 export { compileAccessor, compileMultiAccessor, parseDottedPath, pathText, type Accessor, type MultiAccessor, type Segment } from './fieldPath.js';
 export { parseFilterPattern } from './filterPattern/parser.js';
 export { compileFilterPattern, type CompiledFilterPattern, type EventMatcher } from './filterPattern/compile.js';

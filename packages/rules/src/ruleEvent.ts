@@ -20,6 +20,15 @@ export const IDENTITY_JSON_MEMBERS: ReadonlySet<string> = new Set(['sessionConte
 
 const NOT_PARSED = Symbol('not parsed');
 
+/** An event value a rule cannot evaluate (not a fault of the rule): the reason. */
+export class RuleInputError extends Error {
+  readonly canRetry = false;
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'RuleInputError';
+  }
+}
+
 /**
  * One event as rules see it: the CloudTrail record, read straight from its Avro form. Typed members
  * cost nothing; JSON-text members (requestParameters, …) and the catch-all additionalFields are
@@ -138,7 +147,15 @@ export class RuleEvent {
     const cache = (this.objectTexts ??= new Map());
     let text = cache.get(value);
     if (text === undefined) {
-      text = JSON.stringify(value);
+      try {
+        text = JSON.stringify(value);
+      } catch (err) {
+        // JSON.stringify recurses: an object nested deeper than the stack allows cannot be compared
+        // as text. Say so instead of a bare RangeError (the alerter counts it as a rule error on this
+        // event and goes on; the producer's depth limit keeps such records out in the first place).
+        if (err instanceof RangeError) throw new RuleInputError('an object is nested too deeply to be compared as JSON text');
+        throw err;
+      }
       cache.set(value, text);
     }
     return text;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { compileSigmaRule, RuleLibrary, type CompiledRule } from '../src/index.js';
+import { compileSigmaRule, RuleInputError, RuleLibrary, type CompiledRule } from '../src/index.js';
 import { ev } from './events.js';
 import { SIGMAHQ_CASES } from './sigmaHQCases.js';
 
@@ -87,6 +87,18 @@ describe('Sigma array semantics (cloudtrail-spec.md §9)', () => {
     Object.defineProperty(event, 'jsonMember', { value: () => ({ deep: nested }) });
     expect(rule({ sel: { 'requestParameters.deep': 'needle' } }).matches(event)).toBe(true);
     expect(rule({ sel: { 'requestParameters.deep': 'other' } }).matches(event)).toBe(false);
+  });
+});
+
+describe('values nested too deeply to compare as text', () => {
+  it('a whole-object contains on a very deep object fails with a RuleInputError naming the reason, not a RangeError', () => {
+    let deep: unknown = { leaf: 'x' };
+    for (let i = 0; i < 200_000; i++) deep = { d: deep };
+    const event = ev({ eventSource: 'ec2.amazonaws.com', eventName: 'X' });
+    Object.defineProperty(event, 'jsonMember', { value: () => deep });
+    const r = compileSigmaRule({ title: 't', logsource: { product: 'aws', service: 'cloudtrail' }, detection: { sel: { 'requestParameters|contains': 'x' }, condition: 'sel' } }, 'x');
+    expect(() => r.matches(event)).toThrow(RuleInputError);
+    expect(() => r.matches(event)).toThrow(/nested too deeply/);
   });
 });
 
