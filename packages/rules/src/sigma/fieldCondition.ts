@@ -48,7 +48,7 @@ function toText(value: unknown): string | undefined {
 }
 
 /**
- * A compiled Sigma string value: `*` any run, `?` one character, `\\` escapes them (and itself).
+ * A compiled Sigma string value: `*` any run, `?` one character, a backslash escapes them and itself.
  * Linear in the text's length whatever the pattern (glob.ts); case-insensitive values are
  * lower-cased here and the caller lower-cases the text.
  */
