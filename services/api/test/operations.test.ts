@@ -18,7 +18,7 @@ const state = {
   ]),
   trailActivity: (name: string) => (name === 'home' ? { latestDeliveryTime: T + 5500, latestDigestDeliveryTime: T + 7000, firstDeliveryTime: T } : {}),
 } as unknown as ApiState;
-const ops = new Operations(trails, state, () => T + 20 * HOUR);
+const ops = new Operations(trails, state, undefined, () => T + 20 * HOUR);
 
 describe('ListPublicKeys', () => {
   it('returns the keys whose windows overlap the range, epoch seconds, base64 values', () => {
