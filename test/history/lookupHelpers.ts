@@ -74,7 +74,7 @@ export function managementEvent(seed: string, i: number, ageMs: number, override
     eventCategory: 'Management',
     recipientAccountId: account,
     ...overrides,
-  } as CloudTrailRecord);
+  });
 }
 
 export function insightEvent(seed: string, i: number, ageMs: number): CloudTrailRecord {
@@ -90,7 +90,7 @@ export function insightEvent(seed: string, i: number, ageMs: number): CloudTrail
     recipientAccountId: '111122223333',
     sharedEventID: `${seed}-shared-${i}`,
     insightDetails: { state: 'Start', eventSource: 'ec2.amazonaws.com', eventName: 'RunInstances', insightType: 'ApiCallRateInsight', insightContext: { statistics: { baseline: { average: 0.1 }, insight: { average: 5 } } } },
-  } as unknown as CloudTrailRecord;
+  };
 }
 
 /** A database of the test's own, migrated; events go in through the store's writer. */
