@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chown, mkdir, readdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, chown, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { freePort, spawnServer, tcpReachable, waitUntilReady, type ServerProcess } from './process.js';
@@ -103,6 +104,10 @@ export async function startPostgres(options: StartPostgresOptions): Promise<Post
   const user = await serverUser();
   const asUser = user ? { uid: user.uid, gid: user.gid } : {};
   await mkdir(options.dir, { recursive: true });
+  if (user) {
+    await chown(options.dir, user.uid, user.gid);
+    await makeTraversable(options.dir);
+  }
   const fresh = !existsSync(join(dataDir, 'PG_VERSION'));
   if (fresh) {
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
@@ -150,6 +155,20 @@ export async function startPostgres(options: StartPostgresOptions): Promise<Post
     }
   }
   return { server, url: `postgres://${ROLE}:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`, port, dataDir };
+}
+
+/**
+ * The server's user must reach its directory: temporary directories (mkdtemp: mode 0700) on the way
+ * get o+x (traverse, not list). Anything else that blocks it is reported, not changed.
+ */
+async function makeTraversable(dir: string): Promise<void> {
+  const tmp = resolve(tmpdir());
+  for (let d = dirname(resolve(dir)); d !== dirname(d); d = dirname(d)) {
+    const s = await stat(d);
+    if (s.mode & 0o001) continue;
+    if (d.startsWith(`${tmp}/`) && s.uid === process.getuid?.()) await chmod(d, s.mode | 0o001);
+    else throw new Error(`PostgreSQL runs as an unprivileged user, which cannot reach ${dir}: ${d} has no execute permission for others`);
+  }
 }
 
 async function answers(url: string): Promise<boolean> {

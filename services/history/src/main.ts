@@ -65,6 +65,7 @@ main({
       logger,
       metrics,
       partitionsConsumedConcurrently: c.batch.partitionsConsumedConcurrently,
+      consumer: { sessionTimeout: c.sessionTimeoutMs, heartbeatInterval: c.heartbeatIntervalMs },
     });
     await processor.start();
 
