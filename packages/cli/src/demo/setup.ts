@@ -162,7 +162,7 @@ export function demoConfig(endpoints: StackEndpoints, context: DemoContext, over
     trails: demoTrails(context.resources),
     ...sections,
     // The stack's PostgreSQL; retention runs every 5 minutes so a long-running demo shows it.
-    history: { databaseUrl: endpoints.databaseUrl, retentionIntervalSeconds: 300, ...(sections.history as Record<string, unknown> | undefined) },
+    history: { databaseUrl: endpoints.databaseUrl, retentionIntervalSeconds: 300, ...(sections.history) },
   };
   return mergeConfig(base, overrides);
 }
