@@ -18,7 +18,7 @@ export const historySchema = z.strictObject({
    * history operations answer UnsupportedOperationException and the other operations still work.
    */
   databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
-  /** Connections to it. @default 4 */
+  /** Connections to it, in each of the API's two pools (combined queries; single-attribute lookups). @default 4 */
   poolSize: z.number().int().min(1).max(100).default(4),
   /** One query may run this long before PostgreSQL cancels it. @default 10000 */
   statementTimeoutMs: z.number().int().min(100).default(10_000),

@@ -30,13 +30,17 @@ main({
     });
     await state.start();
     const h = c.history;
+    // Two pools: one planning each combined query for its values, one keeping generic plans for
+    // the single-attribute lookups (queryPool.ts says why).
     const pool = h.databaseUrl ? openQueryPool({ connectionString: h.databaseUrl, max: h.poolSize, statementTimeoutMs: h.statementTimeoutMs }) : undefined;
+    const lookupPool = h.databaseUrl ? openQueryPool({ connectionString: h.databaseUrl, max: h.poolSize, statementTimeoutMs: h.statementTimeoutMs, planning: 'prepared' }) : undefined;
     // An idle connection's failure (the database restarting) must not end the process: the pool drops it.
-    pool?.on('error', (err) => logger.warn({ err: err.message }, 'history database connection lost'));
+    for (const p of [pool, lookupPool]) p?.on('error', (err) => logger.warn({ err: err.message }, 'history database connection lost'));
     if (!h.nextTokenSecret && pool) logger.warn('no api.history.nextTokenSecret (OPENTRAIL_API_HISTORY_NEXT_TOKEN_SECRET): NextTokens are signed with a random key and work only on this instance until it stops');
     const history: HistoryOperations | undefined = pool && {
       queries: new HistoryQueries({
         db: pool,
+        ...(lookupPool ? { lookupDb: lookupPool } : {}),
         tokens: new NextTokenCodec({ secret: h.nextTokenSecret ? Buffer.from(h.nextTokenSecret, 'utf8') : randomBytes(32), ttlSeconds: h.nextTokenTtlSeconds }),
         retentionDays: h.retentionDays,
       }),
@@ -63,7 +67,7 @@ main({
       stop: async () => {
         await server.stop();
         await state.stop();
-        await pool?.end();
+        await Promise.all([pool?.end(), lookupPool?.end()]);
       },
       readiness: { keys: () => state.ready },
       liveness: { state: () => state.healthy },

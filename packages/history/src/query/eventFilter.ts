@@ -115,30 +115,30 @@ export interface WindowBounds {
 /**
  * One window's statement: newest first by (event_time, event_id), LIMIT n. Resource filters drive
  * the scan from event_resources (its (region, resource_name|resource_type, event_time DESC,
- * event_id DESC) index) and join the event; DISTINCT ON folds an event naming the resource twice.
- * The window bounds apply to both tables so that both prune to the window's day partitions.
+ * event_id DESC) index, DISTINCT folding an event that names the resource twice) and fetch each
+ * event by its primary key in a LATERAL subquery. The LIMIT 1 there keeps it a per-row lookup: a
+ * flattened join let a generic plan merge-join every event of the window (measured: 10x slower).
  */
 export function windowStatement(filter: EventFilter, bounds: WindowBounds, limit: number): { text: string; values: unknown[] } {
   const p = new SqlParameters();
   const where = eventPredicates(filter, p);
-  const byResource = filter.resourceName !== undefined || filter.resourceType !== undefined;
-  const t = byResource ? 'r' : 'e';
   const from = p.add(isoMicros(bounds.from), 'timestamptz');
   const to = p.add(isoMicros(bounds.to), 'timestamptz');
   const window = (alias: string) => [`${alias}.event_time >= ${from}`, `${alias}.event_time ${bounds.toInclusive ? '<=' : '<'} ${to}`];
-  where.push(...window('e'));
-  if (bounds.after) where.push(`(${t}.event_time, ${t}.event_id) < (${p.add(isoMicros(bounds.after.time), 'timestamptz')}, ${p.add(bounds.after.eventId)})`);
-  if (!byResource) {
+  const after = (alias: string) => (bounds.after ? [`(${alias}.event_time, ${alias}.event_id) < (${p.add(isoMicros(bounds.after.time), 'timestamptz')}, ${p.add(bounds.after.eventId)})`] : []);
+  if (filter.resourceName === undefined && filter.resourceType === undefined) {
+    where.push(...window('e'), ...after('e'));
     return { text: `SELECT ${EVENT_COLUMNS} FROM events e WHERE ${where.join(' AND ')} ORDER BY e.event_time DESC, e.event_id DESC LIMIT ${p.add(limit, 'int')}`, values: p.values };
   }
-  where.push(...window('r'), `r.region = ${p.add(filter.region)}`);
-  if (filter.resourceName !== undefined) where.push(`r.resource_name = ${p.add(filter.resourceName)}`);
-  if (filter.resourceType !== undefined) where.push(`r.resource_type = ${p.add(filter.resourceType)}`);
+  const byResource = [`r.region = ${p.add(filter.region)}`, ...window('r'), ...after('r')];
+  if (filter.resourceName !== undefined) byResource.push(`r.resource_name = ${p.add(filter.resourceName)}`);
+  if (filter.resourceType !== undefined) byResource.push(`r.resource_type = ${p.add(filter.resourceType)}`);
+  where.push(...window('e'), 'e.event_id = r.event_id', 'e.event_time = r.event_time');
   return {
     text:
-      `SELECT DISTINCT ON (r.event_time, r.event_id) ${EVENT_COLUMNS} FROM event_resources r ` +
-      `JOIN events e ON e.event_id = r.event_id AND e.event_time = r.event_time ` +
-      `WHERE ${where.join(' AND ')} ORDER BY r.event_time DESC, r.event_id DESC LIMIT ${p.add(limit, 'int')}`,
+      `SELECT e.* FROM (SELECT DISTINCT r.event_time, r.event_id FROM event_resources r WHERE ${byResource.join(' AND ')} ORDER BY r.event_time DESC, r.event_id DESC) r ` +
+      `CROSS JOIN LATERAL (SELECT ${EVENT_COLUMNS} FROM events e WHERE ${where.join(' AND ')} LIMIT 1) e ` +
+      `ORDER BY r.event_time DESC, r.event_id DESC LIMIT ${p.add(limit, 'int')}`,
     values: p.values,
   };
 }

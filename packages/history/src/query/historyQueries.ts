@@ -1,7 +1,7 @@
 import { historyEvent, lookupEvent, type HistoryEvent, type LookupEvent } from './eventShape.js';
 import type { TimeRange } from './eventFilter.js';
 import { NextTokenCodec } from './nextToken.js';
-import { walkPage, type Queryable } from './pageWalk.js';
+import { walkPage, type Planning, type Queryable } from './pageWalk.js';
 import { parseLookupEvents, parseQueryEvents, parseResourceHistory, type PageRequest } from './requests.js';
 import { microsFromMillis, MICROS_PER_DAY } from './timeRange.js';
 
@@ -12,7 +12,10 @@ import { microsFromMillis, MICROS_PER_DAY } from './timeRange.js';
  * retention period; CloudTrail's 90 days unless the deployment keeps less or more.
  */
 export interface HistoryQueriesOptions {
+  /** Connections planning each statement for its values (openQueryPool, planning 'custom'). */
   db: Queryable;
+  /** Connections caching generic plans, for LookupEvents (openQueryPool, planning 'prepared'). @default db */
+  lookupDb?: Queryable;
   tokens: NextTokenCodec;
   retentionDays: number;
   now?: () => number;
@@ -40,7 +43,7 @@ export class HistoryQueries {
   }
 
   lookupEvents(input: Record<string, unknown>, region: string): Promise<LookupEventsResponse> {
-    return this.page(parseLookupEvents(input, region), lookupEvent);
+    return this.page(parseLookupEvents(input, region), lookupEvent, 'prepared');
   }
 
   queryEvents(input: Record<string, unknown>, region: string): Promise<QueryEventsResponse> {
@@ -48,7 +51,7 @@ export class HistoryQueries {
   }
 
   resourceHistory(input: Record<string, unknown>, region: string): Promise<QueryEventsResponse> {
-    return this.page(parseResourceHistory(input, region), historyEvent);
+    return this.page(parseResourceHistory(input, region), historyEvent, 'prepared');
   }
 
   private range(request: PageRequest): TimeRange | undefined {
@@ -60,13 +63,14 @@ export class HistoryQueries {
     return start <= end ? { start, end } : undefined;
   }
 
-  private async page<E>(request: PageRequest, shape: (row: Parameters<typeof lookupEvent>[0]) => E): Promise<{ Events: E[]; NextToken?: string }> {
+  private async page<E>(request: PageRequest, shape: (row: Parameters<typeof lookupEvent>[0]) => E, planning: Planning = 'custom'): Promise<{ Events: E[]; NextToken?: string }> {
     const binding = NextTokenCodec.bind(request.binding);
     // The token is checked before the range: a bad token is refused even when nothing would match.
     const after = request.nextToken !== undefined ? this.o.tokens.decode(request.nextToken, binding) : undefined;
     const range = this.range(request);
     if (!range) return { Events: [] };
-    const page = await walkPage(this.o.db, request.filter, range, after, request.maxResults);
+    const db = planning === 'prepared' ? (this.o.lookupDb ?? this.o.db) : this.o.db;
+    const page = await walkPage(db, request.filter, range, after, request.maxResults, planning);
     return { Events: page.rows.map(shape), ...(page.next ? { NextToken: this.o.tokens.encode(binding, page.next) } : {}) };
   }
 }

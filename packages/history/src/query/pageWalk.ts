@@ -1,11 +1,24 @@
+import { createHash } from 'node:crypto';
 import { dayStart, MICROS_PER_DAY, type Micros } from './timeRange.js';
 import { windowStatement, type EventFilter, type EventRow, type TimeRange } from './eventFilter.js';
 import type { Position } from './nextToken.js';
 
 /** The part of a pg Pool or Client the queries use. */
 export interface Queryable {
-  query<R extends object>(text: string, values: unknown[]): Promise<{ rows: R[] }>;
+  query<R extends object>(config: { text: string; values: unknown[]; name?: string }): Promise<{ rows: R[] }>;
 }
+
+/**
+ * How a statement is planned. `custom`: unnamed, planned for its actual values each time (the
+ * combined query, where value skew decides which index wins). `prepared`: a named statement, whose
+ * generic plan the connection caches (with plan_cache_mode = force_generic_plan) and prunes to the
+ * window's partitions at executor start-up: LookupEvents has one attribute and resource history
+ * one resource, so one index serves every value and planning over the day partitions would be
+ * most of their cost (measured: bench/history-lookup.bench.ts, BENCH_CUSTOM_PLANS_ONLY=1).
+ */
+export type Planning = 'custom' | 'prepared';
+
+const statementName = (text: string) => `history_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
 
 /**
  * One page, newest first, walking back through the time range a window at a time: first the day
@@ -23,7 +36,7 @@ export interface Page {
   next?: Position;
 }
 
-export async function walkPage(db: Queryable, filter: EventFilter, range: TimeRange, after: Position | undefined, pageSize: number): Promise<Page> {
+export async function walkPage(db: Queryable, filter: EventFilter, range: TimeRange, after: Position | undefined, pageSize: number, planning: Planning = 'custom'): Promise<Page> {
   const rows: EventRow[] = [];
   const wanted = pageSize + 1;
   let upper: Micros = after ? after.time : range.end;
@@ -35,7 +48,7 @@ export async function walkPage(db: Queryable, filter: EventFilter, range: TimeRa
     if (from < range.start) from = range.start;
     // Below the first window the upper bound is exclusive: the window above covered it.
     const statement = windowStatement(filter, { from, to: upper, toInclusive: first, ...(first && after ? { after } : {}) }, wanted - rows.length);
-    const result = await db.query<EventRow>(statement.text, statement.values);
+    const result = await db.query<EventRow>(planning === 'prepared' ? { ...statement, name: statementName(statement.text) } : statement);
     rows.push(...result.rows);
     if (from === range.start) break;
     upper = from;
