@@ -244,6 +244,14 @@ async function whereToLook(endpoints: StackEndpoints, resources: DemoResources, 
     `  deliveries     ${watch} ${PREFIX}deliveries      dead letters: ${watch} ${PREFIX}events.dlq`,
     `  metrics        ${services.map((s) => `${s.name} http://127.0.0.1:${s.port}/metrics`).join('  ') || '(no services yet)'}`,
     ...(api ? [`  CloudTrail API aws --endpoint-url http://127.0.0.1:${apiPort} cloudtrail describe-trails   (also get-trail-status, list-public-keys, …)`] : []),
+    ...(api
+      ? [
+          // Event history (services/history into PostgreSQL, served by the API): the demo's sign-in scenes.
+          `  event history  aws --endpoint-url http://127.0.0.1:${apiPort} --region ${DEMO_REGION} cloudtrail lookup-events --lookup-attributes AttributeKey=EventName,AttributeValue=ConsoleLogin --max-items 10`,
+          `                 npm run opentrail -- lookup --event-name ConsoleLogin --endpoint-url http://127.0.0.1:${apiPort} --max-items 10   (any filters combined: --username, --source-ip CIDR, --access-denied, …)`,
+          `                 npm run opentrail -- resource-history <bucket, instance id, sg-…, ARN> --last --endpoint-url http://127.0.0.1:${apiPort}`,
+        ]
+      : []),
     api
       ? // The CLI does not apply --endpoint-url to the S3 reads of validate-logs; AWS_ENDPOINT_URL_S3 points them at moto.
         `  validate-logs  AWS_ENDPOINT_URL_S3=${endpoints.awsEndpoint} aws --endpoint-url http://127.0.0.1:${apiPort} cloudtrail validate-logs --trail-arn ${trailArn} --start-time ${started} --verbose   (after the first digest, about a minute)`
