@@ -11,7 +11,8 @@
  *
  * `npx tsx bench/history-ingest.bench.ts`. Uses the Kafka stack of OPENTRAIL_KAFKA_BROKERS & co.
  * when set, else starts one; always starts a PostgreSQL of its own (so that CPU time of its processes
- * is this benchmark's alone). BENCH_EVENTS (default 20000), BENCH_ROUNDS (3).
+ * is this benchmark's alone). BENCH_EVENTS (default 20000), BENCH_ROUNDS (3), BENCH_HISTORY_MAX_ROWS (2000),
+ * BENCH_HISTORY_FETCH_BYTES (1048576), BENCH_HISTORY_CONCURRENCY (4): the service's batch settings.
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -42,6 +43,10 @@ import { benchStack } from './lib/stack.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/** history.batch settings, as the service's defaults. */
+const MAX_ROWS = Number(process.env.BENCH_HISTORY_MAX_ROWS ?? 2000);
+const FETCH_BYTES = Number(process.env.BENCH_HISTORY_FETCH_BYTES ?? 1024 * 1024);
+const CONCURRENCY = Number(process.env.BENCH_HISTORY_CONCURRENCY ?? 4);
 
 /** The valid real records of test/fixtures, cycled with fresh eventIDs, dated within the last hour (older ones would be past retention). */
 function* workload(n: number): Generator<ApiCallEvent> {
@@ -152,7 +157,7 @@ async function main() {
       const partitions = new PartitionManager(pool);
       const metrics = new ServiceMetrics('history');
       const m = historyMetrics(metrics);
-      const ingest = new HistoryIngest({ writer: new EventWriter(pool, partitions), deadLetterTopic: `${enrichedTopic}.dlq`, retentionDays: 90, futureToleranceSeconds: 86_400, maxRows: 2000, metrics: m, logger: createLogger('history', 'warn') });
+      const ingest = new HistoryIngest({ writer: new EventWriter(pool, partitions), deadLetterTopic: `${enrichedTopic}.dlq`, retentionDays: 90, futureToleranceSeconds: 86_400, maxRows: MAX_ROWS, metrics: m, logger: createLogger('history', 'warn') });
       let firstBatchAt: bigint | undefined;
       let cpuAtFirst: NodeJS.CpuUsage | undefined;
       let pgCpuAtFirst = 0;
@@ -176,7 +181,8 @@ async function main() {
         },
         logger: createLogger('history', 'warn'),
         metrics,
-        partitionsConsumedConcurrently: 4,
+        partitionsConsumedConcurrently: CONCURRENCY,
+        consumer: { maxBytesPerPartition: FETCH_BYTES, maxBytes: FETCH_BYTES * 6 },
       });
       await processor.start();
       try {
@@ -230,6 +236,7 @@ async function main() {
       enricherEventsPerSecond: median(rounds.map((r) => r.enrich.eventsPerSecond)),
       historyEventsPerSecond: median(rounds.map((r) => r.history.eventsPerSecond)),
       historyVsEnricher: median(rounds.map((r) => r.history.eventsPerSecond / r.enrich.eventsPerSecond)),
+      enricherEventsPerCpuSecond: median(rounds.map((r) => r.enrich.events / (r.enrich.cpuSeconds ?? Number.NaN))),
       historyEventsPerCpuSecond: median(rounds.map((r) => r.history.events / ((r.history.cpuSeconds ?? 0) + r.history.pgCpuSeconds))),
       historyNodeCpuUsPerEvent: median(rounds.map((r) => ((r.history.cpuSeconds ?? 0) / r.history.events) * 1e6)),
       postgresCpuUsPerEvent: median(rounds.map((r) => (r.history.pgCpuSeconds / r.history.events) * 1e6)),
@@ -239,7 +246,7 @@ async function main() {
     console.log('\nhistory ingest (median of rounds, same input, same run):');
     console.log(`  enricher output          ${result.enricherEventsPerSecond.toFixed(0)} events/s`);
     console.log(`  history into PostgreSQL  ${result.historyEventsPerSecond.toFixed(0)} events/s = ${(result.historyVsEnricher * 100).toFixed(0)}% of the enricher's rate (goal: ≥ 100%: history is not the bottleneck)`);
-    console.log(`  per core                 ${result.historyEventsPerCpuSecond.toFixed(0)} events per CPU second (node ${result.historyNodeCpuUsPerEvent.toFixed(0)} µs + PostgreSQL ${result.postgresCpuUsPerEvent.toFixed(0)} µs per event)`);
+    console.log(`  per core                 history ${result.historyEventsPerCpuSecond.toFixed(0)} events per CPU second (node ${result.historyNodeCpuUsPerEvent.toFixed(0)} µs + PostgreSQL ${result.postgresCpuUsPerEvent.toFixed(0)} µs per event); enricher ${result.enricherEventsPerCpuSecond.toFixed(0)} (its node process only)`);
     console.log(`  storage                  ${result.bytesPerEvent.toFixed(0)} bytes per event on disk (tables, indexes, TOAST; record text alone ${result.recordBytesPerEvent.toFixed(0)} bytes)`);
     console.log(JSON.stringify(result));
   } finally {
