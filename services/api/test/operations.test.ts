@@ -46,3 +46,13 @@ describe('DescribeTrails and GetTrailStatus', () => {
     expect(() => ops.getTrailStatus({ Name: 'arn:aws:cloudtrail:bad' }, 'us-east-1')).toThrow(expect.objectContaining({ code: 'CloudTrailARNInvalidException' }));
   });
 });
+
+describe('event history without a database', () => {
+  it('answers the history operations with UnsupportedOperationException, the others as before', async () => {
+    const caller = { accessKeyId: 'AKIA', region: 'us-east-1' };
+    await expect(ops.run({ api: 'cloudtrail', operation: 'LookupEvents' }, {}, caller)).rejects.toMatchObject({ code: 'UnsupportedOperationException', status: 400 });
+    await expect(ops.run({ api: 'opentrail', operation: 'QueryEvents' }, {}, caller)).rejects.toMatchObject({ code: 'UnsupportedOperationException' });
+    await expect(ops.run({ api: 'opentrail', operation: 'DescribeTrails' }, {}, caller)).rejects.toMatchObject({ code: 'UnknownOperationException' });
+    await expect(ops.run({ api: 'cloudtrail', operation: 'DescribeTrails' }, {}, caller)).resolves.toMatchObject({ trailList: expect.any(Array) });
+  });
+});
