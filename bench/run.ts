@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { endpointsFromEnv, endpointsToEnv, startStack, type Stack } from '@opentrail/stack';
+import { endpointsFromEnv, endpointsToEnv, givenEndpoints, startStack, type Stack } from '@opentrail/stack';
 
 const dir = fileURLToPath(new URL('.', import.meta.url));
 const filters = process.argv.slice(2);
@@ -22,7 +22,7 @@ if (benches.length === 0) {
 }
 
 let stack: Stack | undefined;
-if (!endpointsFromEnv()) stack = await startStack({ log: (line) => console.error(`stack: ${line}`) });
+if (!endpointsFromEnv()) stack = await startStack({ log: (line) => console.error(`stack: ${line}`), given: givenEndpoints() });
 const env = { ...process.env, ...(stack ? endpointsToEnv(stack.endpoints) : {}) };
 
 const results: { bench: string; code: number | null; seconds: number }[] = [];

@@ -1,7 +1,7 @@
 /** The real stack a benchmark runs against: the one named in the environment, or one started here. */
 import { Kafka, logLevel } from 'kafkajs';
 import { createSchemaRegistry, type SchemaRegistry } from '@opentrail/serde';
-import { endpointsFromEnv, startStack, type StackEndpoints } from '@opentrail/stack';
+import { endpointsFromEnv, givenEndpoints, startStack, type StackEndpoints } from '@opentrail/stack';
 
 export interface BenchStack {
   endpoints: StackEndpoints;
@@ -13,7 +13,7 @@ export interface BenchStack {
 
 export async function benchStack(log: (line: string) => void = (line) => console.error(line)): Promise<BenchStack> {
   const given = endpointsFromEnv();
-  const started = given ? undefined : await startStack({ log: (line) => log(`stack: ${line}`) });
+  const started = given ? undefined : await startStack({ log: (line) => log(`stack: ${line}`), given: givenEndpoints() });
   const endpoints = given ?? started!.endpoints;
   return {
     endpoints,

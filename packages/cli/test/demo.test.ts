@@ -11,7 +11,7 @@ import { DEMO_BUCKET, DEMO_TRAIL, DEMO_WRITES_TRAIL, demoConfig, mergeConfig, ty
 import { alertScene, scenarioTraffic } from '../src/demo/traffic.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
-const endpoints = { kafkaBrokers: '127.0.0.1:9092,127.0.0.1:9093', schemaRegistryUrl: 'http://127.0.0.1:8081/apis/ccompat/v7', awsEndpoint: 'http://127.0.0.1:5000' };
+const endpoints = { kafkaBrokers: '127.0.0.1:9092,127.0.0.1:9093', schemaRegistryUrl: 'http://127.0.0.1:8081/apis/ccompat/v7', awsEndpoint: 'http://127.0.0.1:5000', databaseUrl: 'postgres://opentrail:opentrail@127.0.0.1:5432/opentrail' };
 const context: DemoContext = {
   resources: { bucket: DEMO_BUCKET, deliveryTopicArn: 'arn:aws:sns:us-east-1:123456789012:opentrail-demo-deliveries', deliveryQueueUrl: 'http://127.0.0.1:5000/123456789012/q', alertTopicArn: 'arn:aws:sns:us-east-1:123456789012:opentrail-demo-alerts' },
   apiPort: 8090,

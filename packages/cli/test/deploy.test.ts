@@ -12,7 +12,7 @@ import { commonBindings, loadConfig, type EnvBinding } from '@opentrail/config';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const SERVICES = readdirSync(join(ROOT, 'services')).filter((name) => existsSync(join(ROOT, 'services', name, 'src', 'main.ts')));
-const INFRASTRUCTURE = ['kafka', 'registry', 'moto', 'prometheus'];
+const INFRASTRUCTURE = ['kafka', 'registry', 'moto', 'postgres', 'prometheus'];
 
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
 
@@ -47,6 +47,8 @@ describe('docker-compose.yml', () => {
     expect(compose.services.registry?.image).toMatch(/^(apicurio\/apicurio-registry|confluentinc\/cp-schema-registry):\d/);
     expect(compose.services.moto?.image).toMatch(/^motoserver\/moto:\d/);
     expect(compose.services.prometheus?.image).toMatch(/^prom\/prometheus:v\d/);
+    expect(compose.services.postgres?.image).toMatch(/^postgres:\d/);
+    expect(Object.keys(compose.services.history?.depends_on ?? {})).toContain('postgres');
   });
 
   it.each(SERVICES)('runs %s from the Dockerfile with the mounted configuration', (name) => {
@@ -140,7 +142,7 @@ describe('the example configurations', () => {
   const files: [string, NodeJS.ProcessEnv][] = [
     ['deploy/config/opentrail.yaml', {}],
     // Secrets come from the environment there (kustomization.yaml).
-    ['deploy/kubernetes/config/opentrail.yaml', { OPENTRAIL_KAFKA_SASL_PASSWORD: 'secret', OPENTRAIL_API_ACCESS_KEYS: 'AKIDEXAMPLE:secret' }],
+    ['deploy/kubernetes/config/opentrail.yaml', { OPENTRAIL_KAFKA_SASL_PASSWORD: 'secret', OPENTRAIL_API_ACCESS_KEYS: 'AKIDEXAMPLE:secret', OPENTRAIL_DATABASE_URL: 'postgres://opentrail:secret@db.example:5432/opentrail' }],
   ];
   const cases = files.flatMap(([file, env]) => SERVICES.filter((name) => existsSync(join(ROOT, 'services', name, 'src', 'config.ts'))).map((name) => [file, name, env] as const));
 

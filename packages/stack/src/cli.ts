@@ -4,12 +4,12 @@
  * `up` starts the real local stack in the background, records it in .stack/ (or $OPENTRAIL_STACK_DIR),
  * and prints the endpoints as KEY=value lines on stdout (everything else goes to stderr), so that
  * `eval "$(npm run -s stack:up)"` or `set -a; . .stack/endpoints.env` gives services and tests their
- * endpoints. `down` stops every process it started.
+ * endpoints (Kafka, the registry, moto/AWS, PostgreSQL). `down` stops every process it started.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { endpointsToEnv, installStack, isAlive, startStack, stopProcessGroup, type StackEndpoints } from './index.js';
+import { endpointsToEnv, givenEndpoints, installStack, isAlive, startStack, stopProcessGroup, type StackEndpoints } from './index.js';
 
 interface StackState {
   backend: string;
@@ -42,7 +42,9 @@ async function up() {
   if (existing) await down();
   await mkdir(stackDir, { recursive: true });
   const started = Date.now();
-  const stack = await startStack({ dir: join(stackDir, 'servers'), log });
+  // Servers whose endpoint the environment already names (e.g. a shared Kafka) are not started:
+  // `. shared/endpoints.env; OPENTRAIL_STACK_DIR=.stack-pg npm run stack:up` adds only PostgreSQL.
+  const stack = await startStack({ dir: join(stackDir, 'servers'), log, given: givenEndpoints() });
   if (stack.backend === 'docker') {
     log('the docker backend lives as long as this process; use it from tests (startStack) rather than stack:up');
   }
@@ -62,7 +64,8 @@ async function down() {
   }
   await Promise.all(Object.entries(state.pids).map(async ([name, pid]) => {
     if (isAlive(pid)) log(`stopping ${name} (pid ${pid})`);
-    await stopProcessGroup(pid);
+    // PostgreSQL's SIGTERM waits for every client to leave; SIGINT is its fast shutdown.
+    await stopProcessGroup(pid, 15_000, name === 'postgres' ? 'SIGINT' : 'SIGTERM');
   }));
   await rm(stackDir, { recursive: true, force: true });
   log('stopped');

@@ -3,7 +3,7 @@ import { freePort } from './process.js';
 import type { StackVersions } from './versions.js';
 
 /**
- * The same three servers from their official images, through testcontainers, for machines that
+ * The same servers from their official images, through testcontainers, for machines that
  * have a Docker engine (OPENTRAIL_STACK_BACKEND=docker). testcontainers is imported only here and
  * only dynamically: on a machine without Docker the local backend never loads it.
  */
@@ -18,7 +18,7 @@ export async function startDockerStack(versions: StackVersions, log: (line: stri
   // The official apache/kafka image is configured through KAFKA_* variables. The client port is
   // bound to a host port chosen up front so that the broker can advertise it.
   const kafkaPort = await freePort();
-  const [kafka, registry, moto] = await Promise.all([
+  const [kafka, registry, moto, postgres] = await Promise.all([
     new GenericContainer(`apache/kafka:${versions.kafka}`)
       .withExposedPorts({ container: 9092, host: kafkaPort })
       .withEnvironment({
@@ -46,6 +46,11 @@ export async function startDockerStack(versions: StackVersions, log: (line: stri
       .withExposedPorts(5000)
       .withWaitStrategy(Wait.forHttp('/moto-api/', 5000))
       .start(),
+    new GenericContainer('postgres:15')
+      .withExposedPorts(5432)
+      .withEnvironment({ POSTGRES_USER: 'opentrail', POSTGRES_PASSWORD: 'opentrail', POSTGRES_DB: 'opentrail' })
+      .withWaitStrategy(Wait.forLogMessage(/database system is ready to accept connections/, 2))
+      .start(),
   ]);
   return {
     backend: 'docker',
@@ -55,9 +60,10 @@ export async function startDockerStack(versions: StackVersions, log: (line: stri
       kafkaBrokers: `127.0.0.1:${kafkaPort}`,
       schemaRegistryUrl: `http://${registry.getHost()}:${registry.getMappedPort(8080)}/apis/ccompat/v7`,
       awsEndpoint: `http://${moto.getHost()}:${moto.getMappedPort(5000)}`,
+      databaseUrl: `postgres://opentrail:opentrail@${postgres.getHost()}:${postgres.getMappedPort(5432)}/opentrail`,
     },
     stop: async () => {
-      await Promise.all([kafka.stop(), registry.stop(), moto.stop()]);
+      await Promise.all([kafka.stop(), registry.stop(), moto.stop(), postgres.stop()]);
     },
   };
 }

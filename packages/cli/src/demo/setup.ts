@@ -161,6 +161,10 @@ export function demoConfig(endpoints: StackEndpoints, context: DemoContext, over
     aws: { endpoint: endpoints.awsEndpoint, region: DEMO_REGION },
     trails: demoTrails(context.resources),
     ...sections,
+    // The stack's PostgreSQL; retention runs every 5 minutes so a long-running demo shows it.
+    history: { databaseUrl: endpoints.databaseUrl, retentionIntervalSeconds: 300, ...(sections.history) },
+    // The API reads the same database for LookupEvents, QueryEvents and GetResourceHistory.
+    api: { ...sections.api, history: { databaseUrl: endpoints.databaseUrl } },
   };
   return mergeConfig(base, overrides);
 }

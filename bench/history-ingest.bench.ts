@@ -1,0 +1,258 @@
+/**
+ * The history service's ingest figures (issue 12), the ingest half of the history benchmarks
+ * (bench/history-lookup.bench.ts has the lookups):
+ * - the enricher's output rate, measured in the same run on the same input: its handler on the
+ *   stream runtime, raw → enriched (what history has to keep up with);
+ * - history's ingest rate over that enriched topic into PostgreSQL (HistoryIngest on the stream
+ *   runtime, durable commits, a fresh database each round), in events/s and in events per CPU
+ *   second of this process plus the PostgreSQL server's processes ("per core");
+ * - storage: bytes per event on disk (events + event_resources partitions, indexes and TOAST
+ *   included), and the average record text for comparison.
+ *
+ * `npx tsx bench/history-ingest.bench.ts`. Uses the Kafka stack of OPENTRAIL_KAFKA_BROKERS & co.
+ * when set, else starts one; always starts a PostgreSQL of its own (so that CPU time of its processes
+ * is this benchmark's alone). BENCH_EVENTS (default 20000), BENCH_ROUNDS (3), BENCH_HISTORY_MAX_ROWS (2000),
+ * BENCH_HISTORY_FETCH_BYTES (1048576), BENCH_HISTORY_CONCURRENCY (4): the service's batch settings.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { toApiCallEvent, validateApiCallEvent, type CloudTrailRecord } from '@opentrail/cloudtrail';
+import { createPool, EventWriter, migrate, PartitionManager } from '@opentrail/history';
+import { createLogger, ServiceMetrics } from '@opentrail/observability';
+import { StreamProcessor } from '@opentrail/runtime';
+import { serdeFor, valueSubject, type ApiCallEvent, type EnrichedEvent } from '@opentrail/serde';
+import { installStack, startPostgres } from '@opentrail/stack';
+import { BUNDLED_GEO_DATABASES } from '../services/enricher/src/config.js';
+import { EnrichedEventCodec } from '../services/enricher/src/enrichedEventCodec.js';
+import { Enricher } from '../services/enricher/src/enricher.js';
+import { GeoDatabase } from '../services/enricher/src/geoDatabase.js';
+import { GeoLocator } from '../services/enricher/src/geoLocator.js';
+import { IdentityResolver } from '../services/enricher/src/identityResolution.js';
+import { IdentityTable } from '../services/enricher/src/identityTable.js';
+import { enricherMetrics } from '../services/enricher/src/metrics.js';
+import { ServiceClassifier } from '../services/enricher/src/serviceClassification.js';
+import { HistoryIngest } from '../services/history/src/historyIngest.js';
+import { historyMetrics } from '../services/history/src/metrics.js';
+import { createTopic, preProduce } from './lib/events.js';
+import { measureHandler, type Throughput } from './lib/passthrough.js';
+import { benchStack } from './lib/stack.js';
+
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/** history.batch settings, as the service's defaults. */
+const MAX_ROWS = Number(process.env.BENCH_HISTORY_MAX_ROWS ?? 2000);
+const FETCH_BYTES = Number(process.env.BENCH_HISTORY_FETCH_BYTES ?? 1024 * 1024);
+const CONCURRENCY = Number(process.env.BENCH_HISTORY_CONCURRENCY ?? 4);
+
+/** The valid real records of test/fixtures, cycled with fresh eventIDs, dated within the last hour (older ones would be past retention). */
+function* workload(n: number): Generator<ApiCallEvent> {
+  const now = Date.now();
+  const fixtures = readFileSync(new URL('../test/fixtures/cloudtrail-records.ndjson', import.meta.url), 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as CloudTrailRecord)
+    .flatMap((record) => {
+    try {
+      const event = toApiCallEvent({ ...record, eventID: record.eventID ?? randomUUID() });
+      return validateApiCallEvent(event, 0) === undefined ? [event] : [];
+    } catch {
+      return [];
+    }
+  });
+  for (let i = 0; i < n; i++) {
+    const eventTime = new Date(now - (i % 3600) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    yield { ...fixtures[i % fixtures.length]!, eventID: randomUUID(), eventTime };
+  }
+}
+
+/** CPU seconds (user + system) of a process and its direct children: the postmaster and its backends. */
+async function processTreeCpuSeconds(rootPid: number): Promise<number> {
+  const ticks = 100; // USER_HZ on Linux
+  let total = 0;
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    if (!stat) continue;
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const pid = Number(entry);
+    const ppid = Number(fields[1]);
+    if (pid !== rootPid && ppid !== rootPid) continue;
+    total += (Number(fields[11]) + Number(fields[12])) / ticks;
+  }
+  return total;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+interface IngestRun extends Throughput {
+  pgCpuSeconds: number;
+  bytesPerEvent: number;
+  recordBytesPerEvent: number;
+  rows: number;
+}
+
+async function main() {
+  const stack = await benchStack();
+  const installed = await installStack();
+  const postgres = await startPostgres({ binaries: installed.postgres, dir: await mkdtemp(join(tmpdir(), 'opentrail-bench-pg-')) });
+  console.error(`PostgreSQL (${installed.postgres.source}) at ${postgres.url}`);
+  try {
+    const { kafka, registry } = stack;
+    const run = randomUUID().slice(0, 8);
+    const input = `bench-${run}.events.raw`;
+    const produced = await preProduce(kafka, registry, input, workload(EVENTS));
+    console.error(`produced ${produced} events to ${input}`);
+    const geoDatabases = BUNDLED_GEO_DATABASES.map((p) => GeoDatabase.open(p));
+
+    /** The enricher over the raw input into a fresh enriched topic, as services/enricher/src/main.ts builds it. */
+    const enricherRun = async (): Promise<{ throughput: Throughput; enrichedTopic: string }> => {
+      const suffix = randomUUID().slice(0, 8);
+      const enrichedTopic = `bench-${run}.events.enriched-${suffix}`;
+      const identitiesTopic = `bench-${run}.identities-${suffix}`;
+      await createTopic(kafka, enrichedTopic, 6);
+      await createTopic(kafka, identitiesTopic, 6, { 'cleanup.policy': 'compact' });
+      const enrichedSerde = serdeFor(registry, 'EnrichedEvent');
+      await enrichedSerde.register(valueSubject(enrichedTopic));
+      const identitySerde = serdeFor(registry, 'Identity');
+      await identitySerde.register(valueSubject(identitiesTopic));
+      const eventSerde = serdeFor(registry, 'ApiCallEvent');
+      const table = new IdentityTable();
+      const services = new ServiceClassifier();
+      await services.prepare([]);
+      const handler = new Enricher({
+        table,
+        resolver: new IdentityResolver(table, 8),
+        geo: new GeoLocator(geoDatabases, 50_000),
+        services,
+        enriched: new EnrichedEventCodec(enrichedSerde, eventSerde),
+        identitySerde,
+        enrichedTopic,
+        identitiesTopic,
+        deadLetterTopic: `${enrichedTopic}.dlq`,
+        metrics: enricherMetrics(new ServiceMetrics('enricher'), { tableEntries: () => table.size, geoDatabases: () => [] }),
+      });
+      const throughput = await measureHandler({ kafka, registry, inputTopic: input, count: produced, outputTopic: enrichedTopic, handler, serde: eventSerde, validate: validateApiCallEvent, transactional: true });
+      return { throughput, enrichedTopic };
+    };
+
+    /** History over an enriched topic into a fresh database, timed from its first batch to the last row durable. */
+    const historyRun = async (enrichedTopic: string, count: number): Promise<IngestRun> => {
+      const database = `bench_${randomUUID().slice(0, 8)}`;
+      const admin = new pg.Client({ connectionString: postgres.url });
+      await admin.connect();
+      await admin.query(`CREATE DATABASE ${database}`);
+      await admin.end();
+      const url = postgres.url.replace(/\/opentrail$/, `/${database}`);
+      const pool = createPool({ url, maxConnections: 6 });
+      await migrate(pool);
+      const partitions = new PartitionManager(pool);
+      const metrics = new ServiceMetrics('history');
+      const m = historyMetrics(metrics);
+      const ingest = new HistoryIngest({ writer: new EventWriter(pool, partitions), deadLetterTopic: `${enrichedTopic}.dlq`, retentionDays: 90, futureToleranceSeconds: 86_400, maxRows: MAX_ROWS, metrics: m, logger: createLogger('history', 'warn') });
+      let firstBatchAt: bigint | undefined;
+      let cpuAtFirst: NodeJS.CpuUsage | undefined;
+      let pgCpuAtFirst = 0;
+      const pgCpuStart = processTreeCpuSeconds(postgres.server.pid);
+      const processor = new StreamProcessor<EnrichedEvent>({
+        service: 'history',
+        kafka,
+        groupId: `bench-history-${randomUUID().slice(0, 8)}`,
+        topic: enrichedTopic,
+        serde: serdeFor(registry, 'EnrichedEvent'),
+        deadLetterTopic: `${enrichedTopic}.dlq`,
+        handler: {
+          processBatch: async (records, context) => {
+            if (!firstBatchAt) {
+              cpuAtFirst = process.cpuUsage();
+              firstBatchAt = process.hrtime.bigint();
+              pgCpuAtFirst = await pgCpuStart;
+            }
+            return ingest.processBatch(records, context);
+          },
+        },
+        logger: createLogger('history', 'warn'),
+        metrics,
+        partitionsConsumedConcurrently: CONCURRENCY,
+        consumer: { maxBytesPerPartition: FETCH_BYTES, maxBytes: FETCH_BYTES * 6 },
+      });
+      await processor.start();
+      try {
+        const inserted = async () => (await metrics.registry.getSingleMetric('opentrail_history_rows_inserted_total')?.get())?.values[0]?.value ?? 0;
+        const deadline = Date.now() + 600_000;
+        while ((await inserted()) < count) {
+          if (Date.now() > deadline) throw new Error(`timed out: ${await inserted()} of ${count} rows`);
+          await new Promise((r) => setTimeout(r, 5));
+        }
+        const seconds = Number(process.hrtime.bigint() - firstBatchAt!) / 1e9;
+        const cpu = process.cpuUsage(cpuAtFirst);
+        const pgCpuSeconds = (await processTreeCpuSeconds(postgres.server.pid)) - pgCpuAtFirst;
+        const { rows } = await pool.query<{ bytes: string; records: string; n: string }>(`
+          SELECT (SELECT sum(pg_total_relation_size(relid)) FROM pg_partition_tree('events') WHERE isleaf)
+               + (SELECT coalesce(sum(pg_total_relation_size(relid)), 0) FROM pg_partition_tree('event_resources') WHERE isleaf) AS bytes,
+                 (SELECT sum(octet_length(record)) FROM events) AS records,
+                 (SELECT count(*) FROM events) AS n`);
+        const n = Number(rows[0]!.n);
+        return {
+          events: count,
+          seconds,
+          eventsPerSecond: count / seconds,
+          cpuSeconds: (cpu.user + cpu.system) / 1e6,
+          pgCpuSeconds,
+          bytesPerEvent: Number(rows[0]!.bytes) / n,
+          recordBytesPerEvent: Number(rows[0]!.records) / n,
+          rows: n,
+        };
+      } finally {
+        await processor.stop();
+        await pool.end();
+      }
+    };
+
+    // A first round of each, not counted: JIT, the geo databases' pages, PostgreSQL's caches.
+    const warm = await enricherRun();
+    await historyRun(warm.enrichedTopic, produced);
+    const rounds: { enrich: Throughput; history: IngestRun }[] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      const e = await enricherRun();
+      const h = await historyRun(e.enrichedTopic, produced);
+      rounds.push({ enrich: e.throughput, history: h });
+      const perCore = h.events / ((h.cpuSeconds ?? 0) + h.pgCpuSeconds);
+      console.error(
+        `round ${round}: enricher ${e.throughput.eventsPerSecond.toFixed(0)} events/s; history ${h.eventsPerSecond.toFixed(0)} events/s (${h.seconds.toFixed(2)} s, node ${h.cpuSeconds?.toFixed(2)} + postgres ${h.pgCpuSeconds.toFixed(2)} CPU s → ${perCore.toFixed(0)} events per CPU second): ${((h.eventsPerSecond / e.throughput.eventsPerSecond) * 100).toFixed(0)}% of the enricher`,
+      );
+    }
+    const last = rounds[rounds.length - 1]!.history;
+    const result = {
+      events: produced,
+      enricherEventsPerSecond: median(rounds.map((r) => r.enrich.eventsPerSecond)),
+      historyEventsPerSecond: median(rounds.map((r) => r.history.eventsPerSecond)),
+      historyVsEnricher: median(rounds.map((r) => r.history.eventsPerSecond / r.enrich.eventsPerSecond)),
+      enricherEventsPerCpuSecond: median(rounds.map((r) => r.enrich.events / (r.enrich.cpuSeconds ?? Number.NaN))),
+      historyEventsPerCpuSecond: median(rounds.map((r) => r.history.events / ((r.history.cpuSeconds ?? 0) + r.history.pgCpuSeconds))),
+      historyNodeCpuUsPerEvent: median(rounds.map((r) => ((r.history.cpuSeconds ?? 0) / r.history.events) * 1e6)),
+      postgresCpuUsPerEvent: median(rounds.map((r) => (r.history.pgCpuSeconds / r.history.events) * 1e6)),
+      bytesPerEvent: last.bytesPerEvent,
+      recordBytesPerEvent: last.recordBytesPerEvent,
+    };
+    console.log('\nhistory ingest (median of rounds, same input, same run):');
+    console.log(`  enricher output          ${result.enricherEventsPerSecond.toFixed(0)} events/s`);
+    console.log(`  history into PostgreSQL  ${result.historyEventsPerSecond.toFixed(0)} events/s = ${(result.historyVsEnricher * 100).toFixed(0)}% of the enricher's rate (goal: ≥ 100%: history is not the bottleneck)`);
+    console.log(`  per core                 history ${result.historyEventsPerCpuSecond.toFixed(0)} events per CPU second (node ${result.historyNodeCpuUsPerEvent.toFixed(0)} µs + PostgreSQL ${result.postgresCpuUsPerEvent.toFixed(0)} µs per event); enricher ${result.enricherEventsPerCpuSecond.toFixed(0)} (its node process only)`);
+    console.log(`  storage                  ${result.bytesPerEvent.toFixed(0)} bytes per event on disk (tables, indexes, TOAST; record text alone ${result.recordBytesPerEvent.toFixed(0)} bytes)`);
+    console.log(JSON.stringify(result));
+  } finally {
+    await postgres.server.stop();
+    await stack.stop();
+  }
+}
+
+await main();

@@ -1,0 +1,136 @@
+import type { Pool } from './database.js';
+import { isDatabaseUnavailable } from './database.js';
+import type { EventRow } from './eventRow.js';
+import type { PartitionManager } from './partitions.js';
+
+/**
+ * One statement per batch: the events rows from arrays (unnest: any number of rows, 19 parameters),
+ * ON CONFLICT DO NOTHING for idempotence, and the resource rows of exactly the events that were
+ * inserted (a replayed event already has its resource rows).
+ */
+const INSERT = `
+WITH ins AS (
+  INSERT INTO events (event_time, event_id, account_id, region, event_name, event_source, read_only, username,
+                      access_key_id, source_ip, error_code, event_category, resources, record)
+  SELECT t.event_time, t.event_id, t.account_id, t.region, t.event_name, t.event_source, t.read_only, t.username,
+         t.access_key_id, t.source_ip, t.error_code, t.event_category, t.resources::jsonb, t.record
+    FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::boolean[], $8::text[],
+                $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[])
+      AS t(event_time, event_id, account_id, region, event_name, event_source, read_only, username,
+           access_key_id, source_ip, error_code, event_category, resources, record)
+  ON CONFLICT DO NOTHING
+  RETURNING event_id, event_time
+), res AS (
+  INSERT INTO event_resources (event_time, event_id, region, resource_type, resource_name)
+  SELECT r.event_time, r.event_id, r.region, r.resource_type, r.resource_name
+    FROM unnest($15::timestamptz[], $16::text[], $17::text[], $18::text[], $19::text[])
+      AS r(event_time, event_id, region, resource_type, resource_name)
+    JOIN ins ON ins.event_id = r.event_id AND ins.event_time = r.event_time
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM ins)::int AS inserted, (SELECT count(*) FROM res)::int AS resources`;
+
+export interface WriteResult {
+  /** Events rows inserted. */
+  inserted: number;
+  /** Events already stored (a replay), skipped. */
+  duplicates: number;
+  /** Resource rows inserted. */
+  resources: number;
+  /** Rows the database refused (not a connection problem), with its reason; the rest were written. */
+  refused: { row: EventRow; reason: string }[];
+}
+
+/** A statement the database refused for its content (as opposed to being unreachable). */
+function refusalReason(err: unknown): string {
+  const e = err as { code?: string; message?: string };
+  return `${e.code ? `SQLSTATE ${e.code}: ` : ''}${e.message ?? String(err)}`;
+}
+
+/** PostgreSQL's "no partition of relation … found for row". */
+function isMissingPartition(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return e.code === '23514' && /no partition/i.test(e.message ?? '');
+}
+
+export class EventWriter {
+  constructor(
+    private readonly pool: Pool,
+    private readonly partitions: PartitionManager,
+  ) {}
+
+  /**
+   * Writes the rows durably (one transaction, committed with the server's synchronous_commit) and
+   * returns when they are. A connection failure is thrown (the caller retries the same rows: the
+   * insert is idempotent). If the database refuses the batch for its content, the rows are written
+   * one by one so that only the refused ones are set aside.
+   */
+  async write(rows: EventRow[]): Promise<WriteResult> {
+    const unique = dedupe(rows);
+    const result: WriteResult = { inserted: 0, duplicates: rows.length - unique.length, resources: 0, refused: [] };
+    if (unique.length === 0) return result;
+    await this.partitions.ensure(unique.map((r) => r.day));
+    try {
+      this.add(result, unique.length, await this.insert(unique));
+      return result;
+    } catch (err) {
+      if (isDatabaseUnavailable(err)) throw err;
+      if (isMissingPartition(err)) this.partitions.forget();
+    }
+    await this.partitions.ensure(unique.map((r) => r.day));
+    for (const row of unique) {
+      try {
+        this.add(result, 1, await this.insert([row]));
+      } catch (err) {
+        if (isDatabaseUnavailable(err)) throw err;
+        if (isMissingPartition(err)) this.partitions.forget(row.day);
+        result.refused.push({ row, reason: refusalReason(err) });
+      }
+    }
+    return result;
+  }
+
+  private add(result: WriteResult, attempted: number, counts: { inserted: number; resources: number }) {
+    result.inserted += counts.inserted;
+    result.duplicates += attempted - counts.inserted;
+    result.resources += counts.resources;
+  }
+
+  private async insert(rows: EventRow[]): Promise<{ inserted: number; resources: number }> {
+    const resourceRows = rows.flatMap((r) => r.resourceKeys.map((k) => [r.eventTime, r.eventId, r.region, k.type, k.name] as const));
+    const column = <T>(pick: (r: EventRow) => T) => rows.map(pick);
+    const { rows: [counts] } = await this.pool.query<{ inserted: number; resources: number }>(INSERT, [
+      column((r) => r.eventTime),
+      column((r) => r.eventId),
+      column((r) => r.accountId),
+      column((r) => r.region),
+      column((r) => r.eventName),
+      column((r) => r.eventSource),
+      column((r) => r.readOnly),
+      column((r) => r.username),
+      column((r) => r.accessKeyId),
+      column((r) => r.sourceIp),
+      column((r) => r.errorCode),
+      column((r) => r.eventCategory),
+      column((r) => JSON.stringify(r.resources)),
+      column((r) => r.record),
+      resourceRows.map((r) => r[0]),
+      resourceRows.map((r) => r[1]),
+      resourceRows.map((r) => r[2]),
+      resourceRows.map((r) => r[3]),
+      resourceRows.map((r) => r[4]),
+    ]);
+    return counts ?? { inserted: 0, resources: 0 };
+  }
+}
+
+/** The same event twice in one batch (a producer retry) is one row. */
+function dedupe(rows: EventRow[]): EventRow[] {
+  const seen = new Set<string>();
+  return rows.filter((r) => {
+    const id = `${r.eventId}\u0001${r.eventTime}`;
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
+}
