@@ -16,7 +16,7 @@ describe('validateRecord', () => {
   it('requires eventSource and eventName except on Insights records', () => {
     const { eventName: _n, eventSource: _s, ...rest } = good;
     expect(validateRecord(rest).map((p) => p.member)).toEqual(['eventSource', 'eventName']);
-    expect(validateRecord({ ...rest, eventType: 'AwsCloudTrailInsight' })).toEqual([]);
+    expect(validateRecord({ ...rest, eventType: 'AwsCloudTrailInsight', insightDetails: { insightType: 'ApiCallRateInsight' } })).toEqual([]);
   });
 
   it('refuses records over 256 KB', () => {
@@ -25,7 +25,8 @@ describe('validateRecord', () => {
   });
 
   it('refuses what is not an object', () => {
-    expect(validateRecord([1])).toEqual([{ member: '(record)', problem: 'must be a JSON object' }]);
+    expect(validateRecord([1])).toEqual([{ member: '(record)', problem: 'expected a JSON object, got an array' }]);
+    expect(validateRecord(null)).toEqual([{ member: '(record)', problem: 'expected a JSON object, got null' }]);
   });
 });
 
