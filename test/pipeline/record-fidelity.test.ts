@@ -21,7 +21,6 @@ import { testKafka, testRegistry, uniquePrefix } from '../helpers/env.js';
 import { readTopic } from '../helpers/kafka.js';
 import { recordOfSize } from '../helpers/recordSize.js';
 import { startService } from '../helpers/service.js';
-import { waitFor } from '../helpers/wait.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -74,23 +73,30 @@ async function recordAll(recorder: Recorder, inputs: unknown[]) {
   return { acknowledged, refused };
 }
 
-/** The delivered log-file records by eventID, once every expected one is there. */
+/**
+ * The delivered log-file records by eventID, once every expected one is there. On a timeout it
+ * fails naming what is missing and what the dead-letter topic holds, so a failure explains itself.
+ */
 async function delivered(p: Awaited<ReturnType<typeof pipeline>>, eventIDs: string[], timeoutMs = 120_000) {
-  return waitFor(
-    async () => {
-      const byId = new Map<string, unknown[]>();
-      for (const file of await readLogFiles(p.aws.s3, p.bucket)) {
-        for (const record of file.records) {
-          const id = Object.getOwnPropertyDescriptor(record, 'eventID')?.value as string;
-          byId.set(id, [...(byId.get(id) ?? []), record]);
-        }
+  let byId = new Map<string, unknown[]>();
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    byId = new Map();
+    for (const file of await readLogFiles(p.aws.s3, p.bucket)) {
+      for (const record of file.records) {
+        const id = Object.getOwnPropertyDescriptor(record, 'eventID')?.value as string;
+        byId.set(id, [...(byId.get(id) ?? []), record]);
       }
-      return eventIDs.every((id) => byId.has(id)) ? byId : undefined;
-    },
-    `${eventIDs.length} records in log files`,
-    timeoutMs,
-    1000,
-  );
+    }
+    const missing = eventIDs.filter((id) => !byId.has(id));
+    if (missing.length === 0) return byId;
+    if (Date.now() > deadline) {
+      const dead = (await readTopic(p.kafka, topics(p.prefix).dlq, 1, 5000).catch(() => [])).map((m) => `${m.headers?.['opentrail-dlq-service']?.toString()}: ${m.headers?.['opentrail-dlq-detail']?.toString()}`);
+      const errors = [p.enricher, p.archiver].flatMap((s) => s.logs().filter((l) => l.level === 'error' || l.level === 'fatal' || Number(l.level) >= 50).map((l) => `${s.name}: ${String(l.msg)} ${JSON.stringify(l.err ?? '').slice(0, 300)}`));
+      throw new Error(`${missing.length} of ${eventIDs.length} acknowledged records never reached a log file (${missing.slice(0, 5).join(', ')}); dead letters: ${JSON.stringify(dead.slice(0, 5))}; errors: ${JSON.stringify(errors.slice(-3))}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
 }
 
 async function deadLetters(p: Awaited<ReturnType<typeof pipeline>>) {
