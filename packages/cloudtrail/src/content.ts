@@ -69,65 +69,71 @@ export function checkRecordContent(record: object, limits = RECORD_LIMITS): Reco
       case 'object': {
         bytes += 2;
         if (value === null) break;
-        if (frame.depth > limits.maxDepth) {
-          refuse(frame, `nests deeper than ${limits.maxDepth} levels (RECORD_LIMITS.maxDepth)`);
-          break;
-        }
-        if (open.has(value)) {
-          refuse(frame, 'refers back to an object that contains it (a cycle)');
-          break;
-        }
         const children: Frame[] = [];
-        if (Array.isArray(value)) {
-          if (Object.getPrototypeOf(value) !== Array.prototype) {
-            refuse(frame, `is an instance of ${className(value)}: only plain arrays are JSON data`);
+        // A Proxy's traps may throw anywhere here: a refusal of the member, not a crash.
+        try {
+          if (frame.depth > limits.maxDepth) {
+            refuse(frame, `nests deeper than ${limits.maxDepth} levels (RECORD_LIMITS.maxDepth)`);
             break;
           }
-          members += value.length;
-          if (members > limits.maxMembers) {
-            refuse(frame, `takes the record past ${limits.maxMembers} members and elements (RECORD_LIMITS.maxMembers)`);
-            return problems;
+          if (open.has(value)) {
+            refuse(frame, 'refers back to an object that contains it (a cycle)');
+            break;
           }
-          for (let i = 0; i < value.length; i++) {
-            if (!Object.prototype.hasOwnProperty.call(value, i)) {
-              refuse({ value: undefined, key: i, parent: frame, depth: frame.depth + 1 }, 'is a hole in the array: JSON would write null');
+          if (Array.isArray(value)) {
+            if (Object.getPrototypeOf(value) !== Array.prototype) {
+              refuse(frame, `is an instance of ${className(value)}: only plain arrays are JSON data`);
               break;
             }
-            children.push({ value: value[i] as unknown, key: i, parent: frame, depth: frame.depth + 1 });
-          }
-        } else {
-          const proto = Object.getPrototypeOf(value) as unknown;
-          if (proto !== Object.prototype && proto !== null) {
-            refuse(frame, `is ${describeInstance(value)}: only plain objects are JSON data (JSON.stringify would convert or empty it)`);
-            break;
-          }
-          const keys = Object.keys(value);
-          members += keys.length;
-          if (members > limits.maxMembers) {
-            refuse(frame, `takes the record past ${limits.maxMembers} members and elements (RECORD_LIMITS.maxMembers)`);
-            return problems;
-          }
-          for (const key of keys) {
-            const child: Frame = { value: undefined, key, parent: frame, depth: frame.depth + 1 };
-            bytes += key.length + 3;
-            if (key.length > limits.maxStringLength) {
-              refuse(child, `has a name of ${key.length} characters; the limit is ${limits.maxStringLength}`);
-              continue;
+            members += value.length;
+            if (members > limits.maxMembers) {
+              refuse(frame, `takes the record past ${limits.maxMembers} members and elements (RECORD_LIMITS.maxMembers)`);
+              return problems;
             }
-            if (!isWellFormed(key)) {
-              refuse(child, `has a name with a lone UTF-16 surrogate at index ${loneSurrogateAt(key)}: it has no UTF-8 form`);
-              continue;
+            for (let i = 0; i < value.length; i++) {
+              if (!Object.prototype.hasOwnProperty.call(value, i)) {
+                refuse({ value: undefined, key: i, parent: frame, depth: frame.depth + 1 }, 'is a hole in the array: JSON would write null');
+                break;
+              }
+              children.push({ value: value[i] as unknown, key: i, parent: frame, depth: frame.depth + 1 });
             }
-            const descriptor = Object.getOwnPropertyDescriptor(value, key)!;
-            if (descriptor.get !== undefined || descriptor.set !== undefined) {
-              refuse(child, 'is an accessor (getter/setter), not a data member');
-              continue;
+          } else {
+            const proto = Object.getPrototypeOf(value) as unknown;
+            if (proto !== Object.prototype && proto !== null) {
+              refuse(frame, `is ${describeInstance(value)}: only plain objects are JSON data (JSON.stringify would convert or empty it)`);
+              break;
             }
-            // An undefined member is absent, as JSON.stringify has it.
-            if (descriptor.value === undefined) continue;
-            child.value = descriptor.value;
-            children.push(child);
+            const keys = Object.keys(value);
+            members += keys.length;
+            if (members > limits.maxMembers) {
+              refuse(frame, `takes the record past ${limits.maxMembers} members and elements (RECORD_LIMITS.maxMembers)`);
+              return problems;
+            }
+            for (const key of keys) {
+              const child: Frame = { value: undefined, key, parent: frame, depth: frame.depth + 1 };
+              bytes += key.length + 3;
+              if (key.length > limits.maxStringLength) {
+                refuse(child, `has a name of ${key.length} characters; the limit is ${limits.maxStringLength}`);
+                continue;
+              }
+              if (!isWellFormed(key)) {
+                refuse(child, `has a name with a lone UTF-16 surrogate at index ${loneSurrogateAt(key)}: it has no UTF-8 form`);
+                continue;
+              }
+              const descriptor = Object.getOwnPropertyDescriptor(value, key)!;
+              if (descriptor.get !== undefined || descriptor.set !== undefined) {
+                refuse(child, 'is an accessor (getter/setter), not a data member');
+                continue;
+              }
+              // An undefined member is absent, as JSON.stringify has it.
+              if (descriptor.value === undefined) continue;
+              child.value = descriptor.value;
+              children.push(child);
+            }
           }
+        } catch (err) {
+          refuse(frame, `could not be read: ${err instanceof Error ? err.message : String(err)}`);
+          break;
         }
         if (bytes > MAX_EVENT_BYTES) {
           problems.push({ member: '(record)', problem: `is over ${MAX_EVENT_BYTES} bytes (256 KB, CloudTrail's limit) already in its strings and names` });
