@@ -170,7 +170,7 @@ interface Exit {
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
 /** `requestParameters.items[3]["odd.name"]`: dotted where a name allows it, bracketed otherwise. */
-export function pathOf(frame: Frame): string {
+function pathOf(frame: Frame): string {
   const parts: string[] = [];
   for (let f: Frame | undefined = frame; f?.key !== undefined; f = f.parent) {
     const key = f.key;
