@@ -13,7 +13,8 @@ const FIXTURES = readFileSync(new URL('../../test/fixtures/cloudtrail-records.nd
   .trim()
   .split('\n')
   .map((line) => JSON.parse(line) as CloudTrailRecord)
-  .filter((r) => validateRecord(r).length === 0 && r.eventType !== 'AwsCloudTrailInsight');
+  // Checked in the region they are moved to (many carry their source's anonymised region names).
+  .filter((r) => validateRecord({ ...r, awsRegion: REGIONS[0] }).length === 0 && r.eventType !== 'AwsCloudTrailInsight');
 
 function uuid(seed: string, i: number): string {
   const h = createHash('sha256').update(`${seed}:${i}`).digest('hex');

@@ -31,7 +31,9 @@ export function bucketName(label: string): string {
   return `${label}-${Math.random().toString(36).slice(2, 10)}`;
 }
 
-const FIXTURES = realRecords().filter((r) => validateRecord(r).length === 0);
+// Records are moved to REGIONS below: checked in one of them (many fixture records carry the
+// anonymised region names of their source, which are no AWS region).
+const FIXTURES = realRecords().filter((r) => validateRecord({ ...r, awsRegion: REGIONS[0] }).length === 0);
 
 function uuid(seed: string, i: number): string {
   const h = createHash('sha256').update(`${seed}:${i}`).digest('hex');

@@ -117,9 +117,17 @@ function emptyEvent(): ApiCallEvent {
   };
 }
 
+/**
+ * Members that go to additionalFields are collected in a null-prototype object: in a plain one,
+ * a member named `__proto__` would set the prototype instead of becoming a member, and be lost.
+ */
+function membersBag(): Record<string, unknown> {
+  return Object.create(null) as Record<string, unknown>;
+}
+
 function toUserIdentity(json: Record<string, unknown>): UserIdentity {
   const identity = emptyIdentity() as unknown as Record<string, unknown>;
-  const extra: Record<string, unknown> = {};
+  const extra = membersBag();
   for (const [member, value] of Object.entries(json)) {
     if (value === undefined) continue;
     const kind = IDENTITY_KIND.get(member);
@@ -133,7 +141,7 @@ function toUserIdentity(json: Record<string, unknown>): UserIdentity {
 /** CloudTrail JSON → ApiCallEvent. Throws if a required member is missing or not a string. */
 export function toApiCallEvent(record: CloudTrailRecord): ApiCallEvent {
   const event = emptyEvent() as unknown as Record<string, unknown>;
-  const extra: Record<string, unknown> = {};
+  const extra = membersBag();
   for (const [member, value] of Object.entries(record)) {
     if (value === undefined) continue;
     const kind = EVENT_KIND.get(member);
@@ -187,6 +195,11 @@ function spliceMembers(written: string, objectJson: string | null): string {
   if (objectJson === null || objectJson.length <= 2) return written;
   const inner = objectJson.slice(1, -1);
   return written.length > 1 ? `${written},${inner}` : `${written}${inner}`;
+}
+
+/** UTF-8 bytes of userIdentity's JSON as the log file holds it (MAX_USER_IDENTITY_BYTES limits it). */
+export function userIdentityJsonBytes(identity: UserIdentity): number {
+  return Buffer.byteLength(writeUserIdentity(identity));
 }
 
 function writeUserIdentity(identity: UserIdentity): string {
@@ -250,7 +263,10 @@ export function checkJsonMembers(event: ApiCallEvent): string | undefined {
     const text = fields[name];
     if (typeof text === 'string' && !parses(text)) return `${name} is not valid JSON text`;
   }
-  if (!isObjectText(event.additionalFields)) return 'additionalFields is not a JSON object';
+  const extra = objectText(event.additionalFields);
+  if (extra === undefined) return 'additionalFields is not a JSON object';
+  const twice = collision(extra, fields, EVENT_KIND);
+  if (twice !== undefined) return `additionalFields holds ${JSON.stringify(twice)}, which the event also has as a field: the log line would name it twice`;
   const identity = event.userIdentity;
   if (identity) {
     const idFields = identity as unknown as Record<string, unknown>;
@@ -258,7 +274,19 @@ export function checkJsonMembers(event: ApiCallEvent): string | undefined {
       const text = idFields[name];
       if (typeof text === 'string' && !parses(text)) return `userIdentity.${name} is not valid JSON text`;
     }
-    if (!isObjectText(identity.additionalFields)) return 'userIdentity.additionalFields is not a JSON object';
+    const idExtra = objectText(identity.additionalFields);
+    if (idExtra === undefined) return 'userIdentity.additionalFields is not a JSON object';
+    const idTwice = collision(idExtra, idFields, IDENTITY_KIND);
+    if (idTwice !== undefined) return `userIdentity.additionalFields holds ${JSON.stringify(idTwice)}, which userIdentity also has as a field: the log line would name it twice`;
+  }
+  return undefined;
+}
+
+/** A member of additionalFields that is also a non-null typed field (toApiCallEvent never does that). */
+function collision(extra: Record<string, unknown> | null, fields: Record<string, unknown>, kinds: Map<string, Kind>): string | undefined {
+  if (extra === null) return undefined;
+  for (const name of Object.keys(extra)) {
+    if (kinds.has(name) && fields[name] !== null && fields[name] !== undefined) return name;
   }
   return undefined;
 }
@@ -279,11 +307,13 @@ function parses(text: string): boolean {
   }
 }
 
-function isObjectText(text: string | null): boolean {
-  if (text === null || text === '{}') return true;
+/** The object a JSON text holds (null for none), or undefined when it is not an object's text. */
+function objectText(text: string | null): Record<string, unknown> | null | undefined {
+  if (text === null || text === '{}') return null;
   try {
-    return isPlainObject(JSON.parse(text));
+    const value: unknown = JSON.parse(text);
+    return isPlainObject(value) ? value : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }

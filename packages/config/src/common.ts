@@ -52,6 +52,15 @@ export const topicsSchema = z.strictObject({
   replicationFactor: z.number().int().min(1).default(1),
 });
 
+export const recordsSchema = z.strictObject({
+  /**
+   * Region names accepted in awsRegion beyond those AWS had opened when this version was released
+   * (KNOWN_AWS_REGIONS of @opentrail/cloudtrail): a region opened since. The producer client takes
+   * the same list (RecorderOptions.additionalRegions). @default []
+   */
+  additionalRegions: z.array(z.string().regex(/^[a-z]{2,}(?:-[a-z0-9]+)*-\d+[a-z]*$/, 'must be a region name such as us-east-1')).default([]),
+});
+
 export const httpSchema = z.strictObject({
   /** Port of /metrics, /healthz and /readyz. 0 picks a free port. @default 9464 */
   port: z.number().int().min(0).max(65535).default(9464),
@@ -98,6 +107,7 @@ export const commonShape = {
   kafka: kafkaSchema,
   schemaRegistry: schemaRegistrySchema,
   topics: topicsSchema.default({ prefix: 'opentrail.', partitions: 6, replicationFactor: 1 }),
+  records: recordsSchema.default({ additionalRegions: [] }),
   http: httpSchema.default({ port: 9464, host: '0.0.0.0' }),
   log: logSchema.default({ level: 'info' }),
 };
@@ -119,6 +129,7 @@ export const commonBindings: EnvBinding[] = [
   { env: 'OPENTRAIL_TOPIC_PREFIX', path: 'topics.prefix' },
   { env: 'OPENTRAIL_TOPIC_PARTITIONS', path: 'topics.partitions', as: 'number' },
   { env: 'OPENTRAIL_TOPIC_REPLICATION_FACTOR', path: 'topics.replicationFactor', as: 'number' },
+  { env: 'OPENTRAIL_ADDITIONAL_REGIONS', path: 'records.additionalRegions', as: 'list' },
   { env: 'OPENTRAIL_HTTP_PORT', path: 'http.port', as: 'number' },
   { env: 'OPENTRAIL_HTTP_HOST', path: 'http.host' },
   { env: 'OPENTRAIL_LOG_LEVEL', path: 'log.level' },

@@ -1,13 +1,5 @@
 import { Kafka, Partitioners, logLevel, type KafkaConfig, type Message, type Producer } from 'kafkajs';
-import {
-  InvalidRecordError,
-  recordAccountId,
-  routingKey,
-  toApiCallEvent,
-  validateRecord,
-  withDefaults,
-  type CloudTrailRecord,
-} from '@opentrail/cloudtrail';
+import { acceptRecord, acceptedRegions, eventAccountId, routingKey, type CloudTrailRecord } from '@opentrail/cloudtrail';
 import { createSchemaRegistry, serdeFor, valueSubject, type AvroSerde, type ApiCallEvent, type RegistryOptions, type SchemaRegistry } from '@opentrail/serde';
 
 export interface RecorderOptions {
@@ -28,6 +20,12 @@ export interface RecorderOptions {
   maxBatchBytes?: number;
   /** Records accepted but not yet acknowledged; record() waits for room beyond this. @default 20000 */
   maxPendingRecords?: number;
+  /**
+   * Region names to accept beyond the regions AWS had opened when this version was released
+   * (KNOWN_AWS_REGIONS), e.g. a region opened since. The services take the same list
+   * (`records.additionalRegions`). @default []
+   */
+  additionalRegions?: string[];
 }
 
 /** What record() resolves to once Kafka has acknowledged the event. */
@@ -47,12 +45,15 @@ interface Pending {
 /**
  * The producer client: the public API for teams that publish API-call events.
  *
- * `record(event)` validates the event (cloudtrail-spec.md §1: required members, eventTime format,
- * 12-digit account, region shape, 256 KB), fills eventID, eventVersion and eventTime when absent,
- * encodes it with the registered Avro schema (registered once; the id is cached), keys it by
- * account and region, and batches it with others. The promise resolves when Kafka has the event
- * (idempotent producer, acks=all) and rejects with the reason otherwise: an InvalidRecordError
- * naming each bad member, or the Kafka error. Nothing fails silently.
+ * `record(event)` checks the event where it enters the pipeline, once (acceptRecord of
+ * @opentrail/cloudtrail; the rules are in this package's README): plain JSON data that comes out
+ * of the log file exactly as it went in, within RECORD_LIMITS, the members CloudTrail requires
+ * with the types it documents, a real eventTime, a known region, and at most 256 KB as the log
+ * line it will become. It fills eventID, eventVersion and eventTime when absent, encodes the
+ * event with the registered Avro schema (registered once; the id is cached), keys it by account
+ * and region, and batches it with others. The promise resolves when Kafka has the event
+ * (idempotent producer, acks=all) and rejects otherwise: with an InvalidRecordError naming each
+ * bad member and why (nothing was sent), or with Kafka's error. Nothing fails silently.
  */
 export class Recorder {
   private queue: Pending[] = [];
@@ -69,10 +70,13 @@ export class Recorder {
     readonly topic: string,
     private readonly options: Required<Pick<RecorderOptions, 'lingerMs' | 'maxBatchRecords' | 'maxBatchBytes' | 'maxPendingRecords'>>,
     private readonly ownsProducer: boolean,
+    private readonly regions: ReadonlySet<string>,
   ) {}
 
   static async create(options: RecorderOptions): Promise<Recorder> {
     const topic = options.topic ?? 'opentrail.events.raw';
+    // A bad additionalRegions entry is the caller's mistake: said before anything connects.
+    const regions = acceptedRegions({ additionalRegions: options.additionalRegions });
     const registry = 'url' in options.registry ? createSchemaRegistry(options.registry) : options.registry;
     const serde = serdeFor(registry, 'ApiCallEvent');
     await serde.register(valueSubject(topic));
@@ -84,25 +88,24 @@ export class Recorder {
       maxBatchRecords: options.maxBatchRecords ?? 1000,
       maxBatchBytes: options.maxBatchBytes ?? 768 * 1024,
       maxPendingRecords: options.maxPendingRecords ?? 20_000,
-    }, true);
+    }, true, regions);
   }
 
   /**
-   * Validates, encodes and queues one event. Rejects with InvalidRecordError (synchronously checked,
-   * nothing is sent) or with the error Kafka returned for its batch.
+   * Validates, encodes and queues one event. Rejects with InvalidRecordError (checked before
+   * anything is queued; nothing is sent) or with the error Kafka returned for its batch. Any
+   * value is accepted as the argument, so that `record(null)` is a refusal, not a TypeError.
    */
   async record(event: CloudTrailRecord): Promise<RecordReceipt> {
     if (this.closed) throw new Error('recorder is closed');
-    const filled = withDefaults(event);
-    const problems = validateRecord(filled);
-    if (problems.length > 0) throw new InvalidRecordError(problems);
-    const value = this.serde.encode(toApiCallEvent(filled));
-    const key = routingKey(recordAccountId(filled)!, filled.awsRegion!);
+    const accepted = acceptRecord(event, this.regions);
+    const value = this.serde.encode(accepted.event);
+    const key = routingKey(eventAccountId(accepted.event), accepted.event.awsRegion);
     while (this.queue.length + this.inFlight >= this.options.maxPendingRecords) {
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
     return new Promise<RecordReceipt>((resolve, reject) => {
-      this.queue.push({ message: { key, value }, receipt: { eventID: filled.eventID!, key }, resolve, reject });
+      this.queue.push({ message: { key, value }, receipt: { eventID: accepted.event.eventID, key }, resolve, reject });
       this.queuedBytes += value.length + key.length;
       if (this.queue.length >= this.options.maxBatchRecords || this.queuedBytes >= this.options.maxBatchBytes) this.drain();
       else this.timer ??= setTimeout(() => this.drain(), this.options.lingerMs);

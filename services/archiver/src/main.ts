@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { AwsClients, ensureBucket } from '@opentrail/aws';
-import { validateApiCallEvent } from '@opentrail/cloudtrail';
+import { acceptedRegions, validateApiCallEvent } from '@opentrail/cloudtrail';
 import { topicName } from '@opentrail/config';
 import { ensureTopics, main, partitionCount, retry, StreamProcessor } from '@opentrail/runtime';
 import { serdeFor, valueSubject, type EnrichedEvent } from '@opentrail/serde';
@@ -84,6 +84,7 @@ main({
       shutdownUploadBudgetMs: c.shutdownUploadBudgetMs,
     });
 
+    const regions = acceptedRegions({ additionalRegions: config.records.additionalRegions });
     const processor = new StreamProcessor<EnrichedEvent>({
       service: 'archiver',
       kafka,
@@ -92,7 +93,8 @@ main({
       serde: enrichedSerde,
       // The enricher validated these already; a producer writing to the enriched topic directly is
       // checked the same way, so a bad record becomes a dead letter instead of a broken log file.
-      validate: (value, bytes) => validateApiCallEvent(value.event, bytes),
+      // The same check, with the same size rule, as the enricher's: an event it let through is never refused here.
+      validate: (value, bytes) => validateApiCallEvent(value.event, bytes, regions),
       deadLetterTopic: topics.dlq,
       handler: archiver,
       logger,

@@ -1,5 +1,5 @@
 import { Partitioners } from 'kafkajs';
-import { validateApiCallEvent } from '@opentrail/cloudtrail';
+import { acceptedRegions, validateApiCallEvent } from '@opentrail/cloudtrail';
 import { topicName } from '@opentrail/config';
 import { ensureTopics, main, StreamProcessor } from '@opentrail/runtime';
 import { serdeFor, valueSubject, type ApiCallEvent } from '@opentrail/serde';
@@ -55,6 +55,7 @@ main({
     });
 
     const eventSerde = serdeFor(registry, 'ApiCallEvent');
+    const regions = acceptedRegions({ additionalRegions: config.records.additionalRegions });
     const processor = new StreamProcessor<ApiCallEvent>({
       service: 'enricher',
       kafka,
@@ -63,7 +64,7 @@ main({
       serde: eventSerde,
       // The raw topic is open to any producer: the enricher is the gate that refuses what the
       // pipeline cannot rely on (dead letter, reason VALIDATION).
-      validate: validateApiCallEvent,
+      validate: (event, bytes) => validateApiCallEvent(event, bytes, regions),
       deadLetterTopic: topics.dlq,
       handler: new Enricher({
         table,
