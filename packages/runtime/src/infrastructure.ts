@@ -96,7 +96,7 @@ export function isInfrastructureError(err: unknown): boolean {
   for (let seen = 0; seen < queue.length && seen < 16; seen++) {
     const e = queue[seen];
     if (e === null || typeof e !== 'object') continue;
-    if (e instanceof InfrastructureError || isInfrastructureShape(e as ErrorShape)) return true;
+    if (e instanceof InfrastructureError || isInfrastructureShape(e)) return true;
     const shape = e as ErrorShape;
     for (const inner of [shape.cause, shape.originalError, shape.lastError]) if (inner !== undefined) queue.push(inner);
     if (Array.isArray(shape.errors)) queue.push(...shape.errors.slice(0, 8));
