@@ -12,7 +12,7 @@ export interface IsolationSteps<R, W> {
   /** Runs the handler on a part of the batch (in offset order). */
   run(part: R[]): Promise<W>;
   /** A part succeeded: take its work now, so that a later infrastructure failure does not lose or repeat it. */
-  done(part: R[], work: W): void;
+  done(part: R[], work: W, isolating: boolean): void | Promise<void>;
   /** `record` fails on its own with an error of the data: set it aside. */
   poisoned(record: R, error: unknown): void;
   /** Whether an error is the infrastructure's: it ends the isolation and is thrown (the batch is retried from the first record not done). */
@@ -43,6 +43,6 @@ export async function processIsolating<R, W>(records: R[], steps: IsolationSteps
       stack.push({ part: part.slice(middle), rerun: true }, { part: part.slice(0, middle), rerun: true });
       continue;
     }
-    steps.done(part, work);
+    await steps.done(part, work, rerun);
   }
 }

@@ -320,9 +320,13 @@ export class StreamProcessor<T> {
         try {
           await processIsolating(records, {
             run: async (part) => (await this.options.handler.processBatch(part, context)) ?? undefined,
-            done: (part, work) => {
+            done: async (part, work, rerun) => {
               this.take(lane, work);
               advance(BigInt(part[part.length - 1]!.offset) + 1n);
+              // While isolating, each part's work is produced and committed before the next part
+              // runs: a handler that drops its state after a failed call and reads it back from its
+              // own outputs (the alerter's changelog) then finds the parts already done.
+              if (rerun) await this.emit(lane, 'batch');
             },
             poisoned: (record, err) => {
               this.m.deadLettered.inc({ reason: PROCESSING_FAILED });

@@ -16,8 +16,8 @@ function run(poison: Set<number>, outage?: { at: number }) {
       if (bad !== undefined) throw new TypeError(`cannot read record ${bad}`);
       return part.map((r) => `out-${r}`);
     },
-    done: (_part: number[], work: string[]) => done.push(...work.map((w) => Number(w.slice(4)))),
-    poisoned: (record: number) => poisoned.push(record),
+    done: (_part: number[], work: string[]) => void done.push(...work.map((w) => Number(w.slice(4)))),
+    poisoned: (record: number) => void poisoned.push(record),
     isInfrastructure: isInfrastructureError,
   };
   return { steps, calls, done, poisoned };

@@ -71,6 +71,18 @@ export class AlertEvaluation implements PartitionHandler<EnrichedEvent> {
 
   async processBatch(records: InputRecord<EnrichedEvent>[], context: TopicPartition) {
     const evaluator = await this.restored(context.partition);
+    try {
+      return this.evaluate(evaluator, records, context);
+    } catch (err) {
+      // The evaluator has taken part of the batch into its windows: a failed call must leave no
+      // such state (the runtime re-runs the batch, or its halves, to isolate a bad event), so the
+      // partition's state is read back from the changelog, as of the last committed batch.
+      this.partitions.delete(context.partition);
+      throw err;
+    }
+  }
+
+  private evaluate(evaluator: PartitionEvaluator, records: InputRecord<EnrichedEvent>[], context: TopicPartition) {
     const now = Date.now();
     const result = evaluator.process(
       records.map((r) => r.value),
