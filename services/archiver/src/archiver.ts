@@ -1,7 +1,7 @@
 import type { KMSClient } from '@aws-sdk/client-kms';
 import { deterministicUniqueString, eventAccountId, logFileKey, writeRecordJson } from '@opentrail/cloudtrail';
 import type { Logger } from '@opentrail/observability';
-import { failureDetail, RetryAbortedError, retry, type BatchContext, type InputRecord, type OutputMessage, type PartitionHandler, type RecordDeadLetter, type TopicPartition, type Work } from '@opentrail/runtime';
+import { failureDetail, InfrastructureError, RetryAbortedError, retry, type BatchContext, type InputRecord, type OutputMessage, type PartitionHandler, type RecordDeadLetter, type TopicPartition, type Work } from '@opentrail/runtime';
 import type { AvroSerde, Delivery, EnrichedEvent, Enrichment } from '@opentrail/serde';
 import type { CompiledTrail, TrailMatcher } from '@opentrail/trails';
 import { deliveryKey, deliveryRecord } from './deliveryRecord.js';
@@ -272,9 +272,10 @@ export class Archiver implements PartitionHandler<EnrichedEvent> {
 
   async processBatch(records: InputRecord<EnrichedEvent>[], context: BatchContext): Promise<Work | void> {
     const ps = this.partitions.get(context.partition);
-    if (!ps) throw new Error(`partition ${context.partition} is not assigned to this archiver`);
+    // Ownership, not data: retried (by then the rebalance has settled it), never dead-lettered.
+    if (!ps) throw new InfrastructureError(`partition ${context.partition} is not assigned to this archiver`);
     // A newer owner rewrote one of this partition's files: it is theirs; the rebalance will follow.
-    if (ps.superseded) throw new Error(`partition ${context.partition} belongs to a newer owner`);
+    if (ps.superseded) throw new InfrastructureError(`partition ${context.partition} belongs to a newer owner`);
     if (!ps.isReady) await this.whileWaiting(context, ps.ready);
     const { matcher, metrics } = this.options;
     const now = this.now();
@@ -471,7 +472,9 @@ export class Archiver implements PartitionHandler<EnrichedEvent> {
       };
       await Promise.all(Array.from({ length: Math.min(this.options.uploadConcurrency, ready.length) }, worker));
     } catch (err) {
-      if (!(err instanceof RetryAbortedError)) throw err;
+      // Storing is about files of many events, never one event's fault: whatever S3, KMS or a
+      // newer owner answered, the call is retried, and no event of the batch is dead-lettered for it.
+      if (!(err instanceof RetryAbortedError)) throw err instanceof InfrastructureError ? err : new InfrastructureError(`storing log files failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
       // Out of time (or stopping, or rebalancing): what is not stored stays held for the next call.
     } finally {
       if (heartbeat) clearInterval(heartbeat);
