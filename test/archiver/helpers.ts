@@ -141,6 +141,11 @@ export class EnrichedProducer {
     return this.serde.encode(value);
   }
 
+  /** An enriched event as given, e.g. one no enricher would write. */
+  encodeEnriched(value: EnrichedEvent): Buffer {
+    return this.serde.encode(value);
+  }
+
   async sendRaw(messages: Message[]): Promise<void> {
     await this.producer.send({ topic: this.topic, messages, acks: -1 });
   }

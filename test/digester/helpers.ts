@@ -118,7 +118,7 @@ export class DigestRun {
    * What the archiver does for one log file: the gzip object in S3 at a CloudTrail key, then its
    * delivery record on the deliveries topic.
    */
-  async deliverLogFile(region = REGION): Promise<string> {
+  async deliverLogFile(region = REGION, alter: (delivery: Delivery) => Delivery = (d) => d): Promise<string> {
     const i = this.sequence++;
     const now = Date.now();
     const records = { Records: [{ eventVersion: '1.10', eventID: `${this.prefix}${i}`, eventTime: new Date(now - 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'), eventName: 'GetCallerIdentity', awsRegion: region, recipientAccountId: ACCOUNT }] };
@@ -148,7 +148,7 @@ export class DigestRun {
       source: null,
       digest: null,
     };
-    await this.producer!.send({ topic: this.deliveriesTopic, acks: -1, messages: [{ key: `${this.trailName}/${ACCOUNT}/${region}`, value: this.serde!.encode(delivery) }] });
+    await this.producer!.send({ topic: this.deliveriesTopic, acks: -1, messages: [{ key: `${this.trailName}/${ACCOUNT}/${region}`, value: this.serde!.encode(alter(delivery)) }] });
     this.logKeysFor(region).push(key);
     return key;
   }

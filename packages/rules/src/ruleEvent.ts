@@ -85,7 +85,7 @@ export class RuleEvent {
     const identity = this.event.userIdentity;
     if (identity === null) {
       const fromExtra = this.extraMember('userIdentity');
-      return isObject(fromExtra) ? fromExtra[name] : undefined;
+      return isObject(fromExtra) ? ownValue(fromExtra, name) : undefined;
     }
     const fields = identity as unknown as Record<string, string | null>;
     if (IDENTITY_TYPED_MEMBERS.has(name)) {

@@ -140,6 +140,16 @@ describe('Sigma logsource category (newer SigmaHQ rules write category: manageme
     expect(withCategory('data').matches(ev({ eventName: 'DeleteDetector', eventCategory: 'Management' }))).toBe(false);
   });
 
+  it('refuses a category named like a member of Object.prototype (issue 19, class 1)', () => {
+    for (const name of ['constructor', 'toString', 'hasOwnProperty']) expect(() => withCategory(name)).toThrow(`logsource category '${name}' is not supported`);
+  });
+
+  it('refuses a modifier named like a member of Object.prototype as unknown, not as a refused one', () => {
+    const rule = (modifier: string) => compileSigmaRule(parse(`${header}detection:\n  sel:\n    eventName|${modifier}: x\n  condition: sel\n`) as Record<string, unknown>, 'test');
+    expect(() => rule('constructor')).toThrow(SigmaRuleError);
+    expect(() => rule('constructor')).not.toThrow(/function/);
+  });
+
   it('refuses a category CloudTrail does not have', () => {
     expect(() => withCategory('process_creation')).toThrow(
       "logsource category 'process_creation' is not supported with service: cloudtrail (supported: management, data, networkactivity, insight, CloudTrail's event categories)",

@@ -13,13 +13,46 @@ export const DLQ_HEADERS = {
 
 /**
  * Reason codes: the serde's (EMPTY, MAGIC_BYTE, UNKNOWN_SCHEMA_ID, INCOMPATIBLE_SCHEMA, AVRO_DECODE),
- * VALIDATION for a decoded value a service refuses, and codes services add (e.g. DELIVERY_FAILED).
+ * VALIDATION for a decoded value a service refuses, PROCESSING_FAILED for a record the handler fails
+ * on (not the infrastructure: see isInfrastructureError), and codes services add (e.g.
+ * ENRICHMENT_FAILED, DELIVERY_FAILED).
  */
 export type DeadLetterReason = string;
+
+/** The reason the runtime gives a record its handler fails on, found by isolating it (isolation.ts). */
+export const PROCESSING_FAILED = 'PROCESSING_FAILED';
 
 export interface DeadLetter {
   reason: DeadLetterReason;
   detail: string;
+}
+
+/** The parts of a consumed record a dead letter keeps (an InputRecord has them all). */
+export interface DeadLetterSource {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: Buffer | null;
+  /** The value as read (its original bytes, for a replay after a fix). */
+  raw?: Buffer;
+  headers: IHeaders;
+  timestamp: string;
+}
+
+/** A record a handler sets aside, returned in its Work: the runtime produces and counts it. */
+export interface RecordDeadLetter extends DeadLetter {
+  record: DeadLetterSource;
+}
+
+/** The dead-letter message for a consumed record (see deadLetterMessage). */
+export function recordDeadLetterMessage(record: DeadLetterSource, service: string, letter: DeadLetter) {
+  return deadLetterMessage({ key: record.key, value: record.raw ?? null, headers: record.headers, offset: record.offset, timestamp: record.timestamp }, { topic: record.topic, partition: record.partition, service }, letter);
+}
+
+/** An error as a dead letter's detail: its name and message (the stack stays in the logs). */
+export function failureDetail(err: unknown): string {
+  if (err instanceof Error) return `${err.name}: ${err.message}`;
+  return String(err);
 }
 
 /** The dead-letter message for `message`: its original key, bytes and headers, plus why and where from. */

@@ -1,7 +1,9 @@
 import { Partitioners, type Consumer, type ConsumerConfig, type EachBatchPayload, type IHeaders, type Admin, type Kafka, type KafkaMessage, type Message, type Producer, type TopicMessages } from 'kafkajs';
 import type { Logger, ServiceMetrics } from '@opentrail/observability';
 import { SerdeError, type AvroSerde } from '@opentrail/serde';
-import { deadLetterMessage, type DeadLetter } from './dead-letter.js';
+import { deadLetterMessage, failureDetail, PROCESSING_FAILED, recordDeadLetterMessage, type DeadLetter, type RecordDeadLetter } from './dead-letter.js';
+import { isInfrastructureError } from './infrastructure.js';
+import { processIsolating } from './isolation.js';
 import { OutputPartitioner, splitRequests } from './produceRequests.js';
 import { retry, RetryAbortedError } from './retry.js';
 
@@ -35,6 +37,12 @@ export interface OutputMessage extends Message {
  */
 export interface Work {
   outputs?: OutputMessage[];
+  /**
+   * Records the handler sets aside because something in them defeats its own stage (enrichment,
+   * rule evaluation, encoding, delivery formatting): produced to the dead-letter topic with the
+   * reason, like the outputs, and counted.
+   */
+  deadLetters?: RecordDeadLetter[];
 }
 
 export interface TopicPartition {
@@ -57,9 +65,12 @@ export interface BatchContext extends TopicPartition {
  */
 export interface PartitionHandler<T> {
   /**
-   * The decoded, valid records of one fetched batch (dead letters already set aside). Each offset is
-   * handed over once per ownership of the partition. If it throws, the batch is retried, so it must
-   * not keep partial state from a failed call.
+   * The decoded, valid records of one fetched batch (dead letters already set aside), or a part of
+   * one. Each offset is handed over once per ownership of the partition, unless a call fails: it
+   * must not keep partial state from a failed call. An infrastructure failure (isInfrastructureError:
+   * throw InfrastructureError or let the client's error through) retries the records from the first
+   * not yet done; any other failure is taken as the data's, and the runtime re-runs the batch in
+   * halves to find the record(s) it comes from and dead-letters them as PROCESSING_FAILED.
    */
   processBatch(records: InputRecord<T>[], context: BatchContext): Promise<Work | void>;
   /** Time-based work for an owned partition: every flushIntervalMs, and once at shutdown. */
@@ -170,7 +181,8 @@ export class StreamProcessor<T> {
       batchSeconds: metrics.histogram('batch_duration_seconds', 'Time to process, produce and commit one batch', [], [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]),
       recordAge: metrics.histogram('record_age_seconds', 'Age of a message (its Kafka timestamp) when processed', [], [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300]),
       commits: metrics.counter('offset_commits_total', 'Offset commits (plain or transactional)'),
-      errors: metrics.counter('processing_errors_total', 'Failures by stage; the work is retried', ['stage']),
+      errors: metrics.counter('processing_errors_total', 'Infrastructure failures by stage; the work is retried', ['stage']),
+      isolations: metrics.counter('batch_isolations_total', 'Batches the handler failed on with a data error, re-run in parts to isolate the record(s) it came from'),
       rebalances: metrics.counter('rebalances_total', 'Group joins'),
       assigned: metrics.gauge('assigned_partitions', 'Partitions this instance owns'),
     };
@@ -293,16 +305,53 @@ export class StreamProcessor<T> {
       if (fresh.length > 0) {
         const { records, deadLetters } = await this.decode(batch.topic, batch.partition, fresh);
         const context: BatchContext = { topic: batch.topic, partition: batch.partition, highWatermark: batch.highWatermark, heartbeat: () => payload.heartbeat(), signal: this.stopController.signal };
-        let work: Work | void;
+        // The lane's position moves as parts of the batch are done, with their work and the dead
+        // letters before them: an infrastructure failure half-way retries only what is not done.
+        let letters = 0;
+        const advance = (next: bigint) => {
+          for (; letters < deadLetters.length && deadLetters[letters]!.offset < next; letters++) {
+            const { message, reason } = deadLetters[letters]!;
+            this.m.deadLettered.inc({ reason });
+            lane.pending.push(message);
+          }
+          lane.position = next;
+        };
+        let isolating = false;
         try {
-          work = records.length > 0 ? await this.options.handler.processBatch(records, context) : undefined;
+          await processIsolating(records, {
+            run: async (part) => (await this.options.handler.processBatch(part, context)) ?? undefined,
+            done: async (part, work, rerun) => {
+              this.take(lane, work);
+              advance(BigInt(part[part.length - 1]!.offset) + 1n);
+              // While isolating, each part's work is produced and committed before the next part
+              // runs: a handler that drops its state after a failed call and reads it back from its
+              // own outputs (the alerter's changelog) then finds the parts already done.
+              if (rerun) await this.emit(lane, 'batch');
+            },
+            poisoned: (record, err) => {
+              this.m.deadLettered.inc({ reason: PROCESSING_FAILED });
+              this.options.logger.warn({ err, partition: record.partition, offset: record.offset }, 'the handler fails on this record: dead-lettered');
+              lane.pending.push({ topic: this.options.deadLetterTopic, ...recordDeadLetterMessage(record, this.options.service, { reason: PROCESSING_FAILED, detail: failureDetail(err) }) });
+              advance(BigInt(record.offset) + 1n);
+            },
+            isInfrastructure: (err) => {
+              // Stopping: whatever failed is left for the next owner, never dead-lettered.
+              if (this.stopping || isInfrastructureError(err)) return true;
+              if (!isolating) {
+                isolating = true;
+                this.m.isolations.inc();
+                this.options.logger.warn({ err, partition: batch.partition, offset: records[0]!.offset, records: records.length }, 'processing a batch failed on its data; isolating the record(s) it comes from');
+              }
+              return false;
+            },
+            beforeRerun: () => payload.heartbeat().catch(() => undefined),
+          });
         } catch (err) {
           this.m.errors.inc({ stage: 'process' });
-          this.options.logger.error({ err, partition: batch.partition, offset: fresh[0]!.offset }, 'processing a batch failed; it will be retried');
+          this.options.logger.error({ err, partition: batch.partition, offset: fresh[0]!.offset }, 'processing a batch failed (infrastructure); it will be retried');
           throw err;
         }
-        lane.position = BigInt(fresh[fresh.length - 1]!.offset) + 1n;
-        lane.pending.push(...deadLetters, ...(work?.outputs ?? []));
+        advance(BigInt(fresh[fresh.length - 1]!.offset) + 1n);
         this.m.eventsIn.inc({ topic: batch.topic }, fresh.length);
         const now = Date.now();
         for (const m of fresh) this.m.recordAge.observe(Math.max(0, now - Number(m.timestamp)) / 1000);
@@ -321,10 +370,10 @@ export class StreamProcessor<T> {
     // unreachable this throws (retriable): the batch is retried rather than dead-lettered.
     await serde.prepare(messages.map((m) => m.value));
     const records: InputRecord<T>[] = [];
-    const deadLetters: OutputMessage[] = [];
+    // Counted when handed over (see onBatch), so that a retried batch does not count them twice.
+    const deadLetters: { offset: bigint; reason: string; message: OutputMessage }[] = [];
     const reject = (message: KafkaMessage, letter: DeadLetter) => {
-      this.m.deadLettered.inc({ reason: letter.reason });
-      deadLetters.push({ topic: deadLetterTopic, ...deadLetterMessage(message, { topic, partition, service }, letter) });
+      deadLetters.push({ offset: BigInt(message.offset), reason: letter.reason, message: { topic: deadLetterTopic, ...deadLetterMessage(message, { topic, partition, service }, letter) } });
     };
     for (const message of messages) {
       let value: T;
@@ -343,7 +392,7 @@ export class StreamProcessor<T> {
       records.push({ topic, partition, offset: message.offset, key: message.key, value, headers: message.headers ?? {}, timestamp: message.timestamp, bytes: message.value?.length ?? 0, raw: message.value ?? undefined });
     }
     if (deadLetters.length > 0) {
-      this.options.logger.warn({ partition, count: deadLetters.length, reasons: [...new Set(deadLetters.map((d) => String(d.headers?.['opentrail-dlq-reason'])))] }, 'dead-lettered messages');
+      this.options.logger.warn({ partition, count: deadLetters.length, reasons: [...new Set(deadLetters.map((d) => d.reason))] }, 'dead-lettered messages');
     }
     return { records, deadLetters };
   }
@@ -417,8 +466,18 @@ export class StreamProcessor<T> {
   private async flushLane(lane: Lane, reason: 'tick' | 'shutdown') {
     if (this.lanes.get(lane.partition) !== lane) return;
     const work = await this.options.handler.flush?.({ topic: this.options.topic, partition: lane.partition }, reason);
-    lane.pending.push(...(work?.outputs ?? []));
+    if (work) this.take(lane, work);
     await this.emit(lane, 'flush');
+  }
+
+  /** Queues a handler's work on its lane: the outputs, and its dead letters (counted by reason). */
+  private take(lane: Lane, work: Work | undefined) {
+    if (!work) return;
+    if (work.outputs) lane.pending.push(...work.outputs);
+    for (const letter of work.deadLetters ?? []) {
+      this.m.deadLettered.inc({ reason: letter.reason });
+      lane.pending.push({ topic: this.options.deadLetterTopic, ...recordDeadLetterMessage(letter.record, this.options.service, letter) });
+    }
   }
 
   /**

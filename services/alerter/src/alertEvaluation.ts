@@ -1,6 +1,6 @@
 import type { Logger } from '@opentrail/observability';
 import type { RuleSet } from '@opentrail/rules';
-import type { InputRecord, OutputMessage, PartitionHandler, TopicPartition } from '@opentrail/runtime';
+import { InfrastructureError, type InputRecord, type OutputMessage, type PartitionHandler, type TopicPartition } from '@opentrail/runtime';
 import type { Alert, AvroSerde, EnrichedEvent } from '@opentrail/serde';
 import { insightMessage } from './insightRecord.js';
 import type { AlerterMetrics } from './metrics.js';
@@ -70,7 +70,22 @@ export class AlertEvaluation implements PartitionHandler<EnrichedEvent> {
   }
 
   async processBatch(records: InputRecord<EnrichedEvent>[], context: TopicPartition) {
-    const evaluator = await this.restored(context.partition);
+    // Reading the partition's state back is the state topic's business, not the batch's data.
+    const evaluator = await this.restored(context.partition).catch((err: unknown) => {
+      throw err instanceof InfrastructureError ? err : new InfrastructureError(`restoring the window state of partition ${context.partition} failed`, { cause: err });
+    });
+    try {
+      return this.evaluate(evaluator, records, context);
+    } catch (err) {
+      // The evaluator has taken part of the batch into its windows: a failed call must leave no
+      // such state (the runtime re-runs the batch, or its halves, to isolate a bad event), so the
+      // partition's state is read back from the changelog, as of the last committed batch.
+      this.partitions.delete(context.partition);
+      throw err;
+    }
+  }
+
+  private evaluate(evaluator: PartitionEvaluator, records: InputRecord<EnrichedEvent>[], context: TopicPartition) {
     const now = Date.now();
     const result = evaluator.process(
       records.map((r) => r.value),

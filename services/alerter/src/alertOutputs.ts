@@ -1,6 +1,6 @@
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import type { Logger } from '@opentrail/observability';
-import { deadLetterMessage, retry, type BatchContext, type InputRecord, type OutputMessage, type PartitionHandler, type TopicPartition } from '@opentrail/runtime';
+import { deadLetterMessage, failureDetail, InfrastructureError, retry, type BatchContext, type InputRecord, type OutputMessage, type PartitionHandler, type RecordDeadLetter, type TopicPartition } from '@opentrail/runtime';
 import type { Alert } from '@opentrail/serde';
 import { WebhookSender, targetName, type WebhookTarget } from '@opentrail/webhooks';
 import { alertJson, atLeast } from './alert.js';
@@ -43,21 +43,30 @@ export class AlertOutputs implements PartitionHandler<Alert> {
 
   async processBatch(records: InputRecord<Alert>[], context: BatchContext) {
     const outputs: OutputMessage[] = [];
+    const deadLetters: RecordDeadLetter[] = [];
     // kafkajs heartbeats only when asked: retries to a slow receiver (timeouts, backoff) can outlast
     // the session timeout, and losing the group membership would only redeliver the same alerts.
     const keepAlive = setInterval(() => void context.heartbeat().catch(() => undefined), 3_000);
     try {
-      await this.deliverAll(records, context, outputs);
+      await this.deliverAll(records, context, outputs, deadLetters);
     } finally {
       clearInterval(keepAlive);
     }
-    return { outputs };
+    return deadLetters.length > 0 ? { outputs, deadLetters } : { outputs };
   }
 
-  private async deliverAll(records: InputRecord<Alert>[], context: BatchContext, outputs: OutputMessage[]): Promise<void> {
+  private async deliverAll(records: InputRecord<Alert>[], context: BatchContext, outputs: OutputMessage[], deadLetters: RecordDeadLetter[]): Promise<void> {
     for (const record of records) {
       const alert = record.value;
-      const body = alertJson(alert);
+      let body: string;
+      try {
+        body = alertJson(alert);
+      } catch (err) {
+        // An alert that cannot be written as JSON (issue 19, class 2) is set aside; the others go out.
+        deadLetters.push({ record, reason: 'FORMATTING_FAILED', detail: failureDetail(err) });
+        this.options.logger.warn({ err, alertId: alert.alertId, partition: record.partition, offset: record.offset }, 'an alert cannot be formatted for its outputs: dead-lettered');
+        continue;
+      }
       const deliveries: Promise<void>[] = [];
       for (const target of this.options.webhooks) {
         if (!atLeast(alert.severity, target.minSeverity)) continue;
@@ -74,7 +83,7 @@ export class AlertOutputs implements PartitionHandler<Alert> {
     const name = targetName(target);
     this.options.metrics.webhookDeliveries.inc({ target: name, outcome: outcome.ok ? 'sent' : 'failed' });
     if (outcome.ok) return;
-    if (outcome.error?.code === 'ABORTED') throw new Error('stopping: the delivery is retried by the next owner');
+    if (outcome.error?.code === 'ABORTED') throw new InfrastructureError('stopping: the delivery is retried by the next owner');
     this.deadLetter('webhook', `webhook ${name}: ${outcome.error?.message ?? 'failed'} after ${outcome.attempts} attempt(s)`, alert, record, context, outputs);
   }
 
@@ -108,7 +117,7 @@ export class AlertOutputs implements PartitionHandler<Alert> {
       metrics.snsPublished.inc({ outcome: 'sent' });
     } catch (err) {
       metrics.snsPublished.inc({ outcome: 'failed' });
-      if (this.options.signal?.aborted) throw new Error('stopping: the delivery is retried by the next owner');
+      if (this.options.signal?.aborted) throw new InfrastructureError('stopping: the delivery is retried by the next owner');
       this.deadLetter('sns', `SNS ${sns.topicArn}: ${(err as Error).message}`, alert, record, context, outputs);
     }
   }

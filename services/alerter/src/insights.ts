@@ -121,7 +121,31 @@ export interface CallFacts {
   userAgent: string | null;
 }
 
-const emptyAttributes = (): AttributeCounts => ({ userIdentityArn: {}, userAgent: {}, errorCode: {} });
+/**
+ * A count table keyed by data (ARNs, user agents, error codes): without a prototype, so that
+ * `constructor` or `__proto__` is a value like any other and `in` sees only what was counted
+ * (issue 19, class 1). Tables stay plain enough for JSON, and come back the same way (parseSeriesJson).
+ */
+function countTable(): Record<string, number> {
+  return Object.create(null) as Record<string, number>;
+}
+
+const emptyAttributes = (): AttributeCounts => ({ userIdentityArn: countTable(), userAgent: countTable(), errorCode: countTable() });
+
+/** A copy that keeps the tables prototype-free (structuredClone would give them Object.prototype back). */
+function copyAttributes(attributes: AttributeCounts): AttributeCounts {
+  const copy = emptyAttributes();
+  for (const attribute of ATTRIBUTES) Object.assign(copy[attribute], attributes[attribute]);
+  return copy;
+}
+
+/**
+ * Series state as the changelog stores it, read back with every object prototype-free (see
+ * countTable): JSON.parse alone would give the tables Object.prototype, where `constructor` exists.
+ */
+export function parseSeriesJson(text: string): unknown {
+  return JSON.parse(text, (_key, value: unknown) => (value !== null && typeof value === 'object' && !Array.isArray(value) ? Object.assign(Object.create(null) as object, value) : value));
+}
 const emptyDetector = (): Detector => ({ baseline: { mean: 0, variance: 0, minutes: 0, attributes: emptyAttributes() }, episode: null });
 
 export function minuteOf(time: number): number {
@@ -133,7 +157,7 @@ export function seriesId(key: SeriesKey): string {
 }
 
 export function newSeries(key: SeriesKey, firstTime: number): SeriesState {
-  return { key, closedThrough: minuteOf(firstTime) - 1, open: {}, rate: emptyDetector(), error: emptyDetector(), lastSeen: firstTime };
+  return { key, closedThrough: minuteOf(firstTime) - 1, open: Object.create(null) as SeriesState['open'], rate: emptyDetector(), error: emptyDetector(), lastSeen: firstTime };
 }
 
 function bump(counts: AttributeCounts, facts: CallFacts): void {
@@ -220,8 +244,8 @@ function step(series: SeriesState, type: InsightType, detector: Detector, minute
       total: count,
       baselineAverage: baseline.mean,
       baselineDuration: baseline.minutes,
-      baselineAttributes: structuredClone(baseline.attributes),
-      insightAttributes: structuredClone(attributes ?? emptyAttributes()),
+      baselineAttributes: copyAttributes(baseline.attributes),
+      insightAttributes: attributes ? copyAttributes(attributes) : emptyAttributes(),
     };
     detector.episode = started;
     out.push(record(series.key, type, 'Start', started, minute * 60_000, {
@@ -254,7 +278,9 @@ function learn(baseline: Baseline, count: number, attributes: AttributeCounts | 
     const entries = Object.entries(means);
     if (entries.length > MAX_VALUES) {
       entries.sort((a, b) => b[1] - a[1]);
-      baseline.attributes[attribute] = Object.fromEntries(entries.slice(0, MAX_VALUES));
+      const kept = countTable();
+      for (const [value, mean] of entries.slice(0, MAX_VALUES)) kept[value] = mean;
+      baseline.attributes[attribute] = kept;
     }
   }
 }

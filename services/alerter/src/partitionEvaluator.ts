@@ -3,7 +3,7 @@ import { RuleEvent, ThresholdWindow, type CompiledRule, type RuleSet, type Thres
 import type { Alert, AlerterStateKind, EnrichedEvent } from '@opentrail/serde';
 import { buildAlert } from './alert.js';
 import { isInsightRecord } from './insightRecord.js';
-import { closeMinutes, minuteOf, needsClosing, newSeries, observe, seriesId, type InsightEvent, type InsightOptions, type SeriesState } from './insights.js';
+import { closeMinutes, minuteOf, needsClosing, newSeries, observe, parseSeriesJson, seriesId, type InsightEvent, type InsightOptions, type SeriesState } from './insights.js';
 
 export interface EvaluatorOptions {
   /** Default suppression after an alert (rules may set their own). */
@@ -68,7 +68,8 @@ export class PartitionEvaluator {
     const evaluator = new PartitionEvaluator(options, hooks);
     const openMinutes = new Map<string, SeriesState['open']>();
     for (const { kind, key, state } of entries) {
-      const value = JSON.parse(state) as Record<string, unknown>;
+      // Insights state holds tables keyed by data: read back prototype-free (insights.ts, countTable).
+      const value = (kind === 'INSIGHT_SERIES' || kind === 'INSIGHT_MINUTES' ? parseSeriesJson(state) : JSON.parse(state)) as Record<string, unknown>;
       switch (kind) {
         case 'WATERMARK':
           evaluator.maxTime = (value.maxTime as number | null) ?? -Infinity;
@@ -81,7 +82,7 @@ export class PartitionEvaluator {
           evaluator.suppressions.set(key, value.until as number);
           break;
         case 'INSIGHT_SERIES':
-          evaluator.series.set(key, { ...(value as unknown as Omit<SeriesState, 'open'>), open: {} });
+          evaluator.series.set(key, { ...(value as unknown as Omit<SeriesState, 'open'>), open: Object.create(null) as SeriesState['open'] });
           break;
         case 'INSIGHT_MINUTES':
           openMinutes.set(key, value as unknown as SeriesState['open']);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { RuleLibrary, RuleSet } from '@opentrail/rules';
 import { toCloudTrailRecord, validateRecord, writeRecordJson } from '@opentrail/cloudtrail';
 import type { EnrichedEvent } from '@opentrail/serde';
@@ -155,5 +156,38 @@ describe('Insights records', () => {
     expect(result.alerts.map((a) => [a.ruleId, a.ruleKind, a.groupKey])).toEqual([['insight-started', 'INSIGHT', '111122223333|eu-west-1|ec2.amazonaws.com|RunInstances|ApiCallRateInsight']]);
     // …and the same record evaluated afresh (a restart) names the same alert.
     expect(new PartitionEvaluator(options).process([start], insightsPack, 2).alerts[0]!.alertId).toBe(result.alerts[0]!.alertId);
+  });
+});
+
+describe('Insights: attribute values named like members of Object.prototype (issue 19, class 1)', () => {
+  const prototypeNames = fc.constantFrom(...Object.getOwnPropertyNames(Object.prototype), 'prototype');
+
+  it('are counted and attributed like any other value, before and after a restore', () => {
+    fc.assert(
+      fc.property(prototypeNames, prototypeNames, fc.boolean(), (agent, errorCode, restart) => {
+        const odd = { userAgent: agent, errorCode, userIdentity: { type: 'IAMUser', arn: `arn:aws:iam::111122223333:user/${agent}`, accountId: '111122223333' } };
+        const baseline = writes(0, 30, 2, odd);
+        const burst = [...writes(30, 2, 100, odd), ...writes(32, 1, 100, odd)];
+        let evaluator = new PartitionEvaluator(options);
+        let result = run([...baseline, ...burst], evaluator);
+        if (restart) {
+          const log = new Map<string, { kind: StateChange['kind']; key: string; state: string }>();
+          for (const c of result.changes) if (c.state !== null) log.set(`${c.kind}${c.key}`, { kind: c.kind, key: c.key, state: c.state });
+          evaluator = PartitionEvaluator.restore(log.values(), options);
+          result = { ...result, insights: [...result.insights, ...run([...writes(33, 1, 100, odd)], evaluator).insights] };
+        }
+        const all = [...result.insights, ...run([...writes(34, 2, 2, odd), ...writes(40, 1, 1, odd)], evaluator).insights];
+        const calls = all.filter((i) => i.insightType === 'ApiCallRateInsight');
+        expect(calls.map((i) => i.state)).toEqual(['Start', 'End']);
+        const [start, end] = calls as [InsightEvent, InsightEvent];
+        const byAttribute = (i: InsightEvent, a: string) => i.attributions.find((x) => x.attribute === a)!;
+        expect(byAttribute(start, 'userAgent').insight).toEqual([{ value: agent, average: 100 }]);
+        expect(byAttribute(start, 'userAgent').baseline).toEqual([{ value: agent, average: 2 }]);
+        expect(byAttribute(start, 'errorCode').insight).toEqual([{ value: errorCode, average: 100 }]);
+        expect(byAttribute(end, 'userAgent').insight).toEqual([{ value: agent, average: 100 }]);
+        expect(end.statistics.insightDuration).toBe(restart ? 4 : 3);
+      }),
+      { numRuns: 30 },
+    );
   });
 });

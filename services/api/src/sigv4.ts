@@ -61,9 +61,10 @@ export async function verifySigV4(req: IncomingSigned, secrets: Map<string, stri
   const claimed = req.headers['x-amz-content-sha256'];
   if (claimed !== undefined && claimed !== 'UNSIGNED-PAYLOAD' && claimed !== sha256Hex(req.body)) throw new AuthError('InvalidSignatureException', 'The provided x-amz-content-sha256 header does not match what was computed.');
 
-  const headers: Record<string, string> = {};
+  // Header names come from the client: only the request's own headers count (never Object.prototype's 'constructor').
+  const headers = Object.create(null) as Record<string, string>;
   for (const name of signedHeaders) {
-    const value = req.headers[name];
+    const value = Object.hasOwn(req.headers, name) ? req.headers[name] : undefined;
     if (value === undefined) throw new AuthError('InvalidSignatureException', `The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.`);
     headers[name] = value;
   }

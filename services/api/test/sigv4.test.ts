@@ -39,4 +39,13 @@ describe('verifySigV4', () => {
     await expect(verifySigV4(unsigned, SECRETS, options)).rejects.toMatchObject({ code: 'MissingAuthenticationTokenException' });
     await expect(verifySigV4(await signed('secret-of-opentrail'), SECRETS, { ...options, now: Date.now() + 3_600_000 })).rejects.toMatchObject({ code: 'InvalidSignatureException', message: expect.stringMatching(/^Signature expired/) });
   });
+
+  it('refuses a signature over header names of Object.prototype as not matching (issue 19, class 1)', async () => {
+    // Signed header names are lower-case letters, digits and dashes: of Object.prototype's, only this one fits.
+    for (const name of ['constructor']) {
+      const request = await signed('secret-of-opentrail');
+      request.headers.authorization = request.headers.authorization!.replace('SignedHeaders=', `SignedHeaders=${name};`);
+      await expect(verifySigV4(request, SECRETS, options)).rejects.toMatchObject({ code: 'InvalidSignatureException', message: expect.stringMatching(/^The request signature we calculated does not match/) });
+    }
+  });
 });

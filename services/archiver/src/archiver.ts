@@ -1,7 +1,7 @@
 import type { KMSClient } from '@aws-sdk/client-kms';
 import { deterministicUniqueString, eventAccountId, logFileKey, writeRecordJson } from '@opentrail/cloudtrail';
 import type { Logger } from '@opentrail/observability';
-import { RetryAbortedError, retry, type BatchContext, type InputRecord, type OutputMessage, type PartitionHandler, type TopicPartition, type Work } from '@opentrail/runtime';
+import { failureDetail, InfrastructureError, RetryAbortedError, retry, type BatchContext, type InputRecord, type OutputMessage, type PartitionHandler, type RecordDeadLetter, type TopicPartition, type Work } from '@opentrail/runtime';
 import type { AvroSerde, Delivery, EnrichedEvent, Enrichment } from '@opentrail/serde';
 import type { CompiledTrail, TrailMatcher } from '@opentrail/trails';
 import { deliveryKey, deliveryRecord } from './deliveryRecord.js';
@@ -128,6 +128,19 @@ type Mode = { kind: 'patient'; context: BatchContext } | { kind: 'bounded'; budg
 
 /** Idle groups (nothing held) are forgotten after this long; their marks come back from the state topic. */
 const IDLE_GROUP_MS = 10 * 60_000;
+
+/** Dates a Date can hold (ECMAScript: ±8.64e15 ms). */
+const MAX_DATE_MS = 8.64e15;
+
+/**
+ * The time a record gives its file's key (the Kafka timestamp of its first record). A producer may
+ * set any timestamp: one that is no date (none, or beyond ±275,760 years) gives way to the event
+ * time, which validation has checked.
+ */
+function fileTimestamp(kafkaTimestamp: string, eventTimeMs: number): number {
+  const ms = Number(kafkaTimestamp);
+  return ms > 0 && ms <= MAX_DATE_MS ? ms : eventTimeMs;
+}
 
 function enrichmentJson(enrichment: Enrichment): string {
   return JSON.stringify({ ...enrichment, enrichedAt: new Date(enrichment.enrichedAt).toISOString() });
@@ -259,53 +272,67 @@ export class Archiver implements PartitionHandler<EnrichedEvent> {
 
   async processBatch(records: InputRecord<EnrichedEvent>[], context: BatchContext): Promise<Work | void> {
     const ps = this.partitions.get(context.partition);
-    if (!ps) throw new Error(`partition ${context.partition} is not assigned to this archiver`);
+    // Ownership, not data: retried (by then the rebalance has settled it), never dead-lettered.
+    if (!ps) throw new InfrastructureError(`partition ${context.partition} is not assigned to this archiver`);
     // A newer owner rewrote one of this partition's files: it is theirs; the rebalance will follow.
-    if (ps.superseded) throw new Error(`partition ${context.partition} belongs to a newer owner`);
+    if (ps.superseded) throw new InfrastructureError(`partition ${context.partition} belongs to a newer owner`);
     if (!ps.isReady) await this.whileWaiting(context, ps.ready);
     const { matcher, metrics } = this.options;
     const now = this.now();
+    const deadLetters: RecordDeadLetter[] = [];
     for (const record of records) {
       const offset = BigInt(record.offset);
       if (ps.nextOffset !== undefined && offset < ps.nextOffset) continue;
       ps.nextOffset = offset + 1n;
       const { event, enrichment } = record.value;
-      const trails = matcher.select(event, enrichment.service?.readOnly ?? null);
-      if (trails.length === 0) {
-        metrics.eventsSkipped.inc({ reason: 'unselected' });
-        continue;
-      }
-      const kind: GroupKind = event.eventType === 'AwsCloudTrailInsight' ? 'INSIGHT' : 'LOG';
-      const accountId = eventAccountId(event);
-      const scope = `${accountId}/${event.awsRegion}`;
-      const timestampMs = Number(record.timestamp);
-      const eventTimeMs = Date.parse(event.eventTime);
-      const meta: RecordMeta = { offset, timestampMs: timestampMs > 0 ? timestampMs : eventTimeMs, eventTimeMs };
-      // Written once per event, shared by its trails; the free-form members are spliced in, never re-serialised.
-      let json: string | undefined;
-      let bytes = 0;
-      for (const trail of trails) {
-        const group = this.group(ps, trail, kind, accountId, event.awsRegion, scope, now);
-        if (offset <= group.hwm) {
-          metrics.eventsSkipped.inc({ reason: 'delivered' });
+      // Everything about the event is worked out before any file takes it: an event that defeats
+      // it (issue 19, class 2) is dead-lettered whole, and no file holds half of it.
+      let appends: { group: Group; text: string; bytes: number }[];
+      let meta: RecordMeta;
+      try {
+        const trails = matcher.select(event, enrichment.service?.readOnly ?? null);
+        if (trails.length === 0) {
+          metrics.eventsSkipped.inc({ reason: 'unselected' });
           continue;
         }
-        if (json === undefined) {
-          json = writeRecordJson(event);
-          bytes = Buffer.byteLength(json);
+        const kind: GroupKind = event.eventType === 'AwsCloudTrailInsight' ? 'INSIGHT' : 'LOG';
+        const accountId = eventAccountId(event);
+        const scope = `${accountId}/${event.awsRegion}`;
+        const eventTimeMs = Date.parse(event.eventTime);
+        meta = { offset, timestampMs: fileTimestamp(record.timestamp, eventTimeMs), eventTimeMs };
+        // Written once per event, shared by its trails; the free-form members are spliced in, never re-serialised.
+        let json: string | undefined;
+        let bytes = 0;
+        appends = [];
+        for (const trail of trails) {
+          const group = this.group(ps, trail, kind, accountId, event.awsRegion, scope, now);
+          if (offset <= group.hwm) {
+            metrics.eventsSkipped.inc({ reason: 'delivered' });
+            continue;
+          }
+          if (json === undefined) {
+            json = writeRecordJson(event);
+            bytes = Buffer.byteLength(json);
+          }
+          if (trail.trail.includeEnrichment) {
+            const text = withEnrichment(json, enrichment);
+            appends.push({ group, text, bytes: Buffer.byteLength(text) });
+          } else {
+            appends.push({ group, text: json, bytes });
+          }
         }
-        if (trail.trail.includeEnrichment) {
-          const text = withEnrichment(json, enrichment);
-          this.append(ps, group, text, Buffer.byteLength(text), meta, now);
-        } else {
-          this.append(ps, group, json, bytes, meta, now);
-        }
+      } catch (err) {
+        deadLetters.push({ record, reason: 'ARCHIVING_FAILED', detail: failureDetail(err) });
+        this.options.logger.warn({ err, partition: record.partition, offset: record.offset }, 'an event cannot be written to a log file: dead-lettered');
+        continue;
       }
+      for (const { group, text, bytes } of appends) this.append(ps, group, text, bytes, meta, now);
     }
     this.rollByAge(ps, now);
     this.relieveMemory(ps);
     await this.storeReady(ps, { kind: 'patient', context });
-    return this.handOver(ps);
+    const work = this.handOver(ps);
+    return deadLetters.length === 0 ? work : { ...work, deadLetters };
   }
 
   async flush(partition: TopicPartition, reason: 'tick' | 'shutdown'): Promise<Work | void> {
@@ -445,7 +472,9 @@ export class Archiver implements PartitionHandler<EnrichedEvent> {
       };
       await Promise.all(Array.from({ length: Math.min(this.options.uploadConcurrency, ready.length) }, worker));
     } catch (err) {
-      if (!(err instanceof RetryAbortedError)) throw err;
+      // Storing is about files of many events, never one event's fault: whatever S3, KMS or a
+      // newer owner answered, the call is retried, and no event of the batch is dead-lettered for it.
+      if (!(err instanceof RetryAbortedError)) throw err instanceof InfrastructureError ? err : new InfrastructureError(`storing log files failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
       // Out of time (or stopping, or rebalancing): what is not stored stays held for the next call.
     } finally {
       if (heartbeat) clearInterval(heartbeat);

@@ -2,13 +2,14 @@ import { createHash } from 'node:crypto';
 import { digestFileKey } from '@opentrail/cloudtrail';
 import { buildDigest, serializeDigest, stringToSign, type PreviousDigest } from '@opentrail/integrity';
 import type { Logger } from '@opentrail/observability';
-import type { BatchContext, InputRecord, OutputMessage, PartitionHandler, TopicPartition, Work } from '@opentrail/runtime';
+import type { BatchContext, InputRecord, OutputMessage, PartitionHandler, RecordDeadLetter, TopicPartition, Work } from '@opentrail/runtime';
 import type { AvroSerde, Delivery, DigesterState } from '@opentrail/serde';
 import { trailArn, type Trail } from '@opentrail/trails';
 import { groupKey, type ChainState } from './chainState.js';
 import type { DigestStore } from './digestStore.js';
 import type { KeyRing } from './keyRing.js';
 import type { DigesterMetrics } from './metrics.js';
+import { undigestible } from './digestEntry.js';
 import { filesForPeriod, nextPeriodEnd, periodStart } from './periods.js';
 
 interface PendingLogFile {
@@ -132,6 +133,7 @@ export class Digester implements PartitionHandler<Delivery> {
   }
 
   async processBatch(records: InputRecord<Delivery>[], context: BatchContext): Promise<Work | void> {
+    const deadLetters: RecordDeadLetter[] = [];
     for (const r of records) {
       const d = r.value;
       if (d.kind !== 'LOG') {
@@ -145,6 +147,12 @@ export class Digester implements PartitionHandler<Delivery> {
       }
       if (!trail.digests.enabled) {
         this.o.metrics.deliveriesSkipped.inc({ reason: 'digests_disabled' });
+        continue;
+      }
+      const problem = undigestible(d, this.o.periodMs(trail), this.now());
+      if (problem !== undefined) {
+        deadLetters.push({ record: r, reason: 'DIGEST_FAILED', detail: problem });
+        this.o.logger.warn({ trail: d.trailName, key: d.key, partition: r.partition, offset: r.offset, problem }, 'a delivery cannot be listed in a digest: dead-lettered');
         continue;
       }
       const id = groupKey(d.trailName, d.accountId, d.region);
@@ -165,6 +173,7 @@ export class Digester implements PartitionHandler<Delivery> {
       }
       g.pending.push({ offset, deliveredAt: d.deliveredAt, delivery: d });
     }
+    if (deadLetters.length > 0) return { deadLetters };
   }
 
   async flush(partition: TopicPartition, reason: 'tick' | 'shutdown'): Promise<Work | void> {

@@ -77,8 +77,8 @@ function harness() {
     source: null,
     digest: null,
   });
-  const feed = (i: number, offset: number, deliveredAt: number) =>
-    digester.processBatch([{ topic: 'deliveries', partition: 0, offset: String(offset), key: null, value: delivery(i, deliveredAt), headers: {}, timestamp: '0', bytes: 1 }], {
+  const feed = (i: number, offset: number, deliveredAt: number, overrides: Partial<Delivery> = {}) =>
+    digester.processBatch([{ topic: 'deliveries', partition: 0, offset: String(offset), key: null, value: { ...delivery(i, deliveredAt), ...overrides }, headers: {}, timestamp: '0', bytes: 1 }], {
       ...tp,
       highWatermark: '0',
       heartbeat: async () => undefined,
@@ -88,6 +88,23 @@ function harness() {
 }
 
 describe('Digester', () => {
+  it('dead-letters a delivery its digest could not list (issue 19, class 2), and digests the others', async () => {
+    const h = harness();
+    expect(await h.feed(1, 10, T0 + 1000)).toBeUndefined();
+    // Times no Date can hold, and a delivery from the far future whose period would never end.
+    const outOfRange = await h.feed(2, 11, T0 + 2000, { oldestEventTime: 9e15 });
+    const future = await h.feed(3, 12, T0 + 365 * 24 * 60 * MINUTE);
+    expect(outOfRange?.deadLetters).toMatchObject([{ reason: 'DIGEST_FAILED', detail: expect.stringMatching(/^RangeError: Invalid time value/), record: { offset: '11' } }]);
+    expect(future?.deadLetters).toMatchObject([{ reason: 'DIGEST_FAILED', detail: expect.stringMatching(/ahead of this clock/), record: { offset: '12' } }]);
+    await h.feed(4, 13, T0 + 3000);
+    h.setNow(T0 + MINUTE + 6000);
+    await h.digester.flush(h.tp, 'tick');
+    const digests = [...h.stored.values()].map((d) => inflateDigest(d.body));
+    expect(digests.map((d) => d.logFiles!.map((f) => f.s3Object))).toEqual([['log-1.json.gz', 'log-4.json.gz']]);
+    // Nothing is held back for the dead letters: the partition commits past them.
+    expect(h.digester.heldFrom(h.tp)).toBeUndefined();
+  });
+
   it('writes a starting digest, then chained and empty ones, holding offsets until listed', async () => {
     const h = harness();
     await h.feed(1, 10, T0 + 1000);

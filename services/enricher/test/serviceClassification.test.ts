@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { normalizeAccessLevel, readOnlyOf, serviceKeyCandidates, ServiceClassifier } from '../src/serviceClassification.js';
 import { asEvent, callRecord } from './records.js';
 
@@ -64,5 +65,32 @@ describe('service classification helpers', () => {
     expect(readOnlyOf('Tagging', 'X')).toBe(false);
     expect(readOnlyOf(null, 'DescribeThings')).toBe(true);
     expect(readOnlyOf(null, 'Getaway')).toBeNull();
+  });
+});
+
+describe('ServiceClassifier: names of Object.prototype (issue 19, class 1)', () => {
+  // Every member of a plain object, and `__proto__`: as eventName or eventSource prefix each is a name like any other.
+  const prototypeNames = fc.constantFrom(...Object.getOwnPropertyNames(Object.prototype), 'prototype');
+
+  it('classifies them as unknown operations, never throwing, in any service', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom('s3', 'iam', 'lambda', 'monitoring', 'ec2'), prototypeNames, fc.boolean(), async (service, name, asSource) => {
+        const classifier = new ServiceClassifier();
+        const eventSource = asSource ? `${name}.amazonaws.com` : `${service}.amazonaws.com`;
+        const event = asEvent(callRecord({ eventSource, eventName: name }));
+        await classifier.prepare([event]);
+        const classification = classifier.classify(event);
+        expect(classification).toMatchObject({ accessLevel: null });
+        expect(classification!.name).toBe(asSource ? name.toLowerCase() : serviceKeyCandidates(eventSource)[0]);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('still classifies the real operation of the same batch', async () => {
+    const classifier = new ServiceClassifier();
+    const events = ['constructor', 'GetObject', '__proto__', 'toString'].map((eventName) => asEvent(callRecord({ eventSource: 's3.amazonaws.com', eventName })));
+    await classifier.prepare(events);
+    expect(events.map((e) => classifier.classify(e)!.accessLevel)).toEqual([null, 'Read', null, null]);
   });
 });

@@ -1,6 +1,6 @@
 import type { IHeaders } from 'kafkajs';
 import type { Logger } from '@opentrail/observability';
-import { deadLetterMessage, type BatchContext, type InputRecord, type OutputMessage, type PartitionHandler, type TopicPartition, type Work } from '@opentrail/runtime';
+import { deadLetterMessage, failureDetail, type BatchContext, type InputRecord, type OutputMessage, type PartitionHandler, type RecordDeadLetter, type TopicPartition, type Work } from '@opentrail/runtime';
 import type { Delivery, DeliveryKind, Notification } from '@opentrail/serde';
 import type { WebhookSender, WebhookTarget } from '@opentrail/webhooks';
 import type { NotifierMetrics } from './metrics.js';
@@ -154,6 +154,7 @@ export class TargetNotifier implements PartitionHandler<Delivery> {
   async processBatch(records: InputRecord<Delivery>[], context: BatchContext): Promise<Work> {
     const lane = this.laneFor(context.partition);
     const outputs: OutputMessage[] = [];
+    const deadLetters: RecordDeadLetter[] = [];
     const { target, channel, metrics } = this.options;
     for (const record of records) {
       const offset = BigInt(record.offset);
@@ -167,10 +168,25 @@ export class TargetNotifier implements PartitionHandler<Delivery> {
         metrics.skipped.inc({ target: this.label, reason: 'kind' });
         continue;
       }
+      // The notification is formatted before anything is held for it: a delivery that defeats the
+      // formatting is dead-lettered (issue 19, class 2), and the others of the batch go on.
+      let output: OutputMessage | undefined;
+      let body: string | undefined;
+      try {
+        if (channel.kind === 'kafka') {
+          const notification = notificationRecord(delivery, this.now());
+          output = { topic: channel.topic, key: record.key, value: channel.encode(notification), headers: { [NOTIFICATION_ID_HEADER]: notification.notificationId } };
+        } else if (channel.kind === 'webhook') {
+          body = webhookBody(delivery);
+        }
+      } catch (err) {
+        deadLetters.push({ record, reason: 'NOTIFICATION_FAILED', detail: `${this.label}: ${failureDetail(err)}` });
+        this.options.logger.warn({ err, target: this.label, partition: record.partition, offset: record.offset }, 'a delivery cannot be formatted as a notification: dead-lettered');
+        continue;
+      }
       if (channel.kind === 'kafka') {
         // Produced by the runtime before the commit that passes this offset: nothing to hold.
-        const notification = notificationRecord(delivery, this.now());
-        outputs.push({ topic: channel.topic, key: record.key, value: channel.encode(notification), headers: { [NOTIFICATION_ID_HEADER]: notification.notificationId } });
+        outputs.push(output!);
         lane.produced.push(delivery.deliveredAt);
         continue;
       }
@@ -180,12 +196,11 @@ export class TargetNotifier implements PartitionHandler<Delivery> {
       if (channel.kind === 'sns') this.batcher!.add(delivery.trailName, delivery.bucket, delivery.key, notice);
       else {
         const id = notificationId([delivery.deliveryId]);
-        const body = webhookBody(delivery);
         this.enqueue({
           id,
           notices: [notice],
           send: async () => {
-            const outcome = await channel.sender.send(channel.webhook, { id, body });
+            const outcome = await channel.sender.send(channel.webhook, { id, body: body! });
             if (outcome.ok) return { ok: true, attempts: outcome.attempts };
             const code = outcome.error?.code ?? 'FAILED';
             return { ok: false, aborted: code === 'ABORTED', attempts: outcome.attempts, code, detail: `${outcome.error?.message ?? 'failed'} after ${outcome.attempts} attempt(s)` };
@@ -202,7 +217,7 @@ export class TargetNotifier implements PartitionHandler<Delivery> {
     }
     outputs.push(...this.drainOutbox(lane));
     this.updateLag(lane);
-    return { outputs };
+    return deadLetters.length > 0 ? { outputs, deadLetters } : { outputs };
   }
 
   async flush(tp: TopicPartition, reason: 'tick' | 'shutdown'): Promise<Work> {

@@ -21,16 +21,17 @@ export type EventTest = (event: RuleEvent) => boolean;
 
 const SUPPORTED = ['contains', 'startswith', 'endswith', 'all', 're', 'i', 'm', 's', 'cased', 'fieldref', 'exists', 'cidr', 'gt', 'gte', 'lt', 'lte'];
 /** Modifiers of the Sigma specification that encode Windows command lines and binary data; CloudTrail fields never need them. */
-const REFUSED: Record<string, string> = {
-  base64: 'it matches base64-encoded payloads, which CloudTrail fields do not carry',
-  base64offset: 'it matches base64-encoded payloads, which CloudTrail fields do not carry',
-  utf16le: 'it is a companion of base64 for Windows payloads',
-  utf16be: 'it is a companion of base64 for Windows payloads',
-  utf16: 'it is a companion of base64 for Windows payloads',
-  wide: 'it is a companion of base64 for Windows payloads',
-  windash: 'it expands Windows command-line dashes',
-  expand: 'it needs placeholder values configured for a SIEM backend',
-};
+/** A Map: the modifier names looked up come from the rule file. */
+const REFUSED = new Map<string, string>([
+  ['base64', 'it matches base64-encoded payloads, which CloudTrail fields do not carry'],
+  ['base64offset', 'it matches base64-encoded payloads, which CloudTrail fields do not carry'],
+  ['utf16le', 'it is a companion of base64 for Windows payloads'],
+  ['utf16be', 'it is a companion of base64 for Windows payloads'],
+  ['utf16', 'it is a companion of base64 for Windows payloads'],
+  ['wide', 'it is a companion of base64 for Windows payloads'],
+  ['windash', 'it expands Windows command-line dashes'],
+  ['expand', 'it needs placeholder values configured for a SIEM backend'],
+]);
 
 /** A field value as text for string matching: numbers and booleans stringified, objects as their JSON text. */
 function toText(value: unknown): string | undefined {
@@ -73,7 +74,8 @@ export function sigmaStringMatcher(pattern: string, cased: boolean): (text: stri
 
 function checkModifiers(field: string, modifiers: string[], path: readonly (string | number)[]): void {
   for (const m of modifiers) {
-    if (REFUSED[m]) throw new SigmaRuleError(`the modifier '${m}' of '${field}' is not supported: ${REFUSED[m]}`, path);
+    const refused = REFUSED.get(m);
+    if (refused) throw new SigmaRuleError(`the modifier '${m}' of '${field}' is not supported: ${refused}`, path);
     if (!SUPPORTED.includes(m)) throw new SigmaRuleError(`unknown modifier '${m}' on '${field}' (supported: ${SUPPORTED.join(', ')})`, path);
   }
   const transforms = modifiers.filter((m) => m === 'contains' || m === 'startswith' || m === 'endswith');

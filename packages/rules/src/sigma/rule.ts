@@ -47,12 +47,12 @@ function eventCategoryOf(e: Parameters<EventTest>[0]): string {
  * `logsource.category` under `service: cloudtrail` (newer SigmaHQ rules write `category: management`):
  * the rule applies only to events of that CloudTrail event category.
  */
-const CATEGORIES: Record<string, EventTest> = {
-  management: (e) => eventCategoryOf(e) === 'management',
-  data: (e) => eventCategoryOf(e) === 'data',
-  networkactivity: (e) => eventCategoryOf(e) === 'networkactivity',
-  insight: (e) => eventCategoryOf(e) === 'insight',
-};
+const CATEGORIES = new Map<string, EventTest>([
+  ['management', (e) => eventCategoryOf(e) === 'management'],
+  ['data', (e) => eventCategoryOf(e) === 'data'],
+  ['networkactivity', (e) => eventCategoryOf(e) === 'networkactivity'],
+  ['insight', (e) => eventCategoryOf(e) === 'insight'],
+]);
 
 type Doc = Record<string, unknown>;
 
@@ -99,9 +99,9 @@ export function compileSigmaRule(doc: Doc, fallbackId: string): CompiledSigmaRul
   if (product !== 'aws') throw new SigmaRuleError(`logsource product '${show(logsource.product ?? '(none)')}' is not supported: opentrail evaluates AWS CloudTrail events (product: aws)`, ['logsource', 'product']);
   if (service !== 'cloudtrail') throw new SigmaRuleError(`logsource service '${show(logsource.service ?? '(none)')}' is not supported: opentrail evaluates CloudTrail events (service: cloudtrail)`, ['logsource', 'service']);
   const category = logsource.category === undefined ? undefined : show(logsource.category).toLowerCase();
-  const inCategory = category === undefined ? undefined : CATEGORIES[category];
+  const inCategory = category === undefined ? undefined : CATEGORIES.get(category);
   if (category !== undefined && !inCategory) {
-    throw new SigmaRuleError(`logsource category '${show(logsource.category)}' is not supported with service: cloudtrail (supported: ${Object.keys(CATEGORIES).join(', ')}, CloudTrail's event categories)`, ['logsource', 'category']);
+    throw new SigmaRuleError(`logsource category '${show(logsource.category)}' is not supported with service: cloudtrail (supported: ${[...CATEGORIES.keys()].join(', ')}, CloudTrail's event categories)`, ['logsource', 'category']);
   }
 
   const detection = doc.detection;
