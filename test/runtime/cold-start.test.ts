@@ -77,7 +77,7 @@ describe('cold start', () => {
     // Not ready, alive, and saying what it waits for: the broker (topics first).
     const waiting = await waitFor(async () => {
       const r = await readyz(service);
-      return r.status === 503 && /waiting for topics/.test(r.body.checks?.started ?? '') && r;
+      return r.status === 503 && /waiting for topics/.test(r.body.checks?.started ?? '') ? r : undefined;
     }, 'readyz naming the topics step', 60_000);
     expect(waiting.body.checks?.started).toMatch(/ECONNREFUSED|Connection|retries/i);
     expect(service.child.exitCode).toBeNull();

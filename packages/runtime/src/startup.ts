@@ -1,13 +1,14 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { SERVICE_EXIT } from '@opentrail/config';
 import type { Logger, ServiceMetrics } from '@opentrail/observability';
 import { transientCounter } from '@opentrail/observability';
 import { backoffDelay, sleep } from './retry.js';
 import { transientCondition } from './transient.js';
 
 /** The process exit code of a service that could not start within its deadline (EX_TEMPFAIL). */
-export const EXIT_START_DEADLINE = 75;
+export const EXIT_START_DEADLINE = SERVICE_EXIT.startDeadline;
 /** The process exit code of a configuration error (EX_CONFIG). */
-export const EXIT_CONFIG = 78;
+export const EXIT_CONFIG = SERVICE_EXIT.config;
 
 /** A start that did not complete within the deadline: the step, and the last transient condition met. */
 export class StartDeadlineError extends Error {
