@@ -30,7 +30,7 @@ export function kafkaLogCreator(logger: Logger, metrics?: ServiceMetrics) {
     let level = LEVELS[entry.level] ?? 'info';
     if (level === 'error' || level === 'warn') {
       const error = (rest as { error?: unknown }).error;
-      const condition = transientConditionOfMessage(typeof error === 'string' ? `${message} ${error}` : message);
+      const condition = raceOfTopicCreation(message, error) ?? transientConditionOfMessage(typeof error === 'string' ? `${message} ${error}` : message);
       if (condition !== undefined) {
         level = 'info';
         counter?.inc({ source: 'kafka', condition });
@@ -40,6 +40,15 @@ export function kafkaLogCreator(logger: Logger, metrics?: ServiceMetrics) {
     }
     logger[level]({ kafkajs: entry.namespace, ...rest }, message);
   };
+}
+
+/**
+ * Services starting together create the same topics: the loser's CreateTopics answer is logged by
+ * kafkajs as an error before kafkajs itself (all TOPIC_ALREADY_EXISTS) or ensureTopics accepts it.
+ * Any other creation error is thrown to ensureTopics, which fails the start naming it.
+ */
+function raceOfTopicCreation(message: string, error: unknown): string | undefined {
+  return message.startsWith('Response CreateTopics') && error === 'Topic creation errors' ? 'TOPIC_ALREADY_EXISTS' : undefined;
 }
 
 /** A kafkajs client from validated configuration: TLS, SASL, and kafkajs's own logs as JSON lines. */

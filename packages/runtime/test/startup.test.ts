@@ -26,6 +26,9 @@ function capture() {
   return { logger: createLogger('test', 'debug', stream), lines };
 }
 
+/** The capture stream takes writes after the first on later ticks. */
+const flushed = () => new Promise((resolve) => setImmediate(resolve));
+
 describe('transientCondition', () => {
   it('names the Kafka conditions that pass by themselves, also when wrapped by kafkajs retries', () => {
     expect(transientCondition(kafkaError('NOT_LEADER_FOR_PARTITION'))).toBe('NOT_LEADER_FOR_PARTITION');
@@ -67,6 +70,7 @@ describe('Startup', () => {
     expect(calls).toBe(6);
     expect(seen[1]).toMatch(/^waiting for the consumer group g: /);
     expect(startup.waitingFor).toBeUndefined();
+    await flushed();
     expect(lines.filter((l) => String(l.msg).startsWith('waiting for the consumer group g'))).toHaveLength(1);
     expect(lines.every((l) => l.level !== 'error')).toBe(true);
     const metric = await metrics.registry.getSingleMetric('opentrail_test_transient_conditions_total')!.get();
@@ -105,11 +109,14 @@ describe('kafkaLogCreator', () => {
     log({ namespace: 'Connection', level: logLevel.ERROR, label: 'ERROR', log: { timestamp: '', message: 'Response InitProducerId(key: 22, version: 1)', error: concurrent } });
     log({ namespace: 'Consumer', level: logLevel.ERROR, label: 'ERROR', log: { timestamp: '', message: `Crash: KafkaJSNumberOfRetriesExceeded: ${notLeader}` } });
     log({ namespace: 'Connection', level: logLevel.ERROR, label: 'ERROR', log: { timestamp: '', message: 'Connection error: connect ECONNREFUSED 127.0.0.1:1' } });
+    log({ namespace: 'Connection', level: logLevel.ERROR, label: 'ERROR', log: { timestamp: '', message: 'Response CreateTopics(key: 19, version: 3)', error: 'Topic creation errors' } });
     log({ namespace: 'Connection', level: logLevel.ERROR, label: 'ERROR', log: { timestamp: '', message: 'SASL PLAIN authentication failed' } });
+    await flushed();
     expect(lines.map((l) => [l.level, l.transient])).toEqual([
       ['info', 'CONCURRENT_TRANSACTIONS'],
       ['info', 'NOT_LEADER_FOR_PARTITION'],
       ['info', 'CONNECTION'],
+      ['info', 'TOPIC_ALREADY_EXISTS'],
       ['error', undefined],
     ]);
     const metric = await metrics.registry.getSingleMetric('opentrail_test_transient_conditions_total')!.get();
@@ -117,6 +124,7 @@ describe('kafkaLogCreator', () => {
       ['kafka', 'CONCURRENT_TRANSACTIONS', 1],
       ['kafka', 'NOT_LEADER_FOR_PARTITION', 1],
       ['kafka', 'CONNECTION', 1],
+      ['kafka', 'TOPIC_ALREADY_EXISTS', 1],
     ]);
   });
 });
