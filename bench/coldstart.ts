@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { AwsClients } from '@opentrail/aws';
-import { DEMO_BUCKET } from '../packages/cli/src/demo/setup.js';
+import { DEMO_ACCOUNT, DEMO_BUCKET } from '../packages/cli/src/demo/setup.js';
 import { ENDPOINT_ENV } from '@opentrail/stack';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -33,6 +33,9 @@ const { values } = parseArgs({
   },
 });
 const runs = Number(values.runs);
+// moto takes any credentials; the demo hands its services the same.
+process.env.AWS_ACCESS_KEY_ID ??= 'test';
+process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
 const dir = resolve(ROOT, values.dir);
 const readyTimeoutMs = Number(values['ready-timeout']) * 1000;
 const s3TimeoutMs = Number(values['s3-timeout']) * 1000;
@@ -80,12 +83,20 @@ function errorLinesSince(before: Map<string, number>): string[] {
   return found;
 }
 
+/** CloudTrail log files (not digests) of the demo account written to the demo bucket since `since`. */
 async function logFilesSince(awsEndpoint: string, since: Date): Promise<number> {
   const aws = new AwsClients({ endpoint: awsEndpoint, region: 'us-east-1' });
   try {
-    const listed = await aws.s3.send(new ListObjectsV2Command({ Bucket: DEMO_BUCKET, Prefix: 'AWSLogs/' }));
-    return (listed.Contents ?? []).filter((o) => o.Key?.includes('/CloudTrail/') && o.Key.endsWith('.json.gz') && (o.LastModified ?? new Date(0)) >= since).length;
-  } catch {
+    let count = 0;
+    let token: string | undefined;
+    do {
+      const listed = await aws.s3.send(new ListObjectsV2Command({ Bucket: DEMO_BUCKET, Prefix: `AWSLogs/${DEMO_ACCOUNT}/CloudTrail/`, ContinuationToken: token }));
+      count += (listed.Contents ?? []).filter((o) => o.Key?.endsWith('.json.gz') && (o.LastModified ?? new Date(0)) >= since).length;
+      token = listed.NextContinuationToken;
+    } while (token && count === 0);
+    return count;
+  } catch (err) {
+    console.log(`  listing s3://${DEMO_BUCKET}: ${(err as Error).message}`);
     return 0;
   } finally {
     aws.destroy();

@@ -30,7 +30,7 @@ export function kafkaLogCreator(logger: Logger, metrics?: ServiceMetrics) {
     let level = LEVELS[entry.level] ?? 'info';
     if (level === 'error' || level === 'warn') {
       const error = (rest as { error?: unknown }).error;
-      const condition = raceOfTopicCreation(message, error) ?? transientConditionOfMessage(typeof error === 'string' ? `${message} ${error}` : message);
+      const condition = handledByKafkajs(message, error) ?? transientConditionOfMessage(typeof error === 'string' ? `${message} ${error}` : message);
       if (condition !== undefined) {
         level = 'info';
         counter?.inc({ source: 'kafka', condition });
@@ -43,12 +43,25 @@ export function kafkaLogCreator(logger: Logger, metrics?: ServiceMetrics) {
 }
 
 /**
- * Services starting together create the same topics: the loser's CreateTopics answer is logged by
- * kafkajs as an error before kafkajs itself (all TOPIC_ALREADY_EXISTS) or ensureTopics accepts it.
- * Any other creation error is thrown to ensureTopics, which fails the start naming it.
+ * Lines kafkajs logs as errors about what it handles itself. Services starting together create the
+ * same topics: the loser's CreateTopics answer is logged before kafkajs (all TOPIC_ALREADY_EXISTS)
+ * or ensureTopics accepts it; any other creation error is thrown to ensureTopics, which fails the
+ * start naming it. A consumer restart follows a retriable crash only (kafkajs decides).
  */
-function raceOfTopicCreation(message: string, error: unknown): string | undefined {
-  return message.startsWith('Response CreateTopics') && error === 'Topic creation errors' ? 'TOPIC_ALREADY_EXISTS' : undefined;
+function handledByKafkajs(message: string, error: unknown): string | undefined {
+  if (message.startsWith('Response CreateTopics') && error === 'Topic creation errors') return 'TOPIC_ALREADY_EXISTS';
+  if (message.startsWith('Restarting the consumer')) return 'CONSUMER_RESTART';
+  return undefined;
+}
+
+/**
+ * A kafkajs consumer's CRASH event: kafkajs restarts the consumer after a retriable error (a
+ * coordinator loading or moving, a leader election), which is logged at warn; a crash it does not
+ * restart from needs a person and is logged at error.
+ */
+export function logConsumerCrash(logger: Logger, payload: { error: Error; restart: boolean }, what: string): void {
+  if (payload.restart) logger.warn({ err: { message: payload.error.message }, restart: true }, `${what} crashed; kafkajs restarts it`);
+  else logger.error({ err: payload.error, restart: false }, `${what} crashed`);
 }
 
 /** A kafkajs client from validated configuration: TLS, SASL, and kafkajs's own logs as JSON lines. */

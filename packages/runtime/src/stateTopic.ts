@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from '@opentrail/observability';
+import { logConsumerCrash } from './kafka.js';
 import { startupStep } from './startup.js';
 
 /**
@@ -72,7 +73,7 @@ export abstract class StateTopicReader {
     this.consumer = consumer;
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => this.advance(payload.partition, BigInt(payload.lastOffset) + 1n));
     consumer.on(consumer.events.CRASH, ({ payload }) => {
-      logger.error({ err: payload.error, restart: payload.restart }, 'state reader crashed');
+      logConsumerCrash(logger, payload, 'state reader');
       if (!payload.restart) this.crashed = payload.error.message;
     });
     await startupStep(`reading ${this.readerOptions.what}`, () => consumer.connect());

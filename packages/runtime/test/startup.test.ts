@@ -110,6 +110,7 @@ describe('kafkaLogCreator', () => {
     log({ namespace: 'Consumer', level: logLevel.ERROR, label: 'ERROR', log: { timestamp: '', message: `Crash: KafkaJSNumberOfRetriesExceeded: ${notLeader}` } });
     log({ namespace: 'Connection', level: logLevel.ERROR, label: 'ERROR', log: { timestamp: '', message: 'Connection error: connect ECONNREFUSED 127.0.0.1:1' } });
     log({ namespace: 'Connection', level: logLevel.ERROR, label: 'ERROR', log: { timestamp: '', message: 'Response CreateTopics(key: 19, version: 3)', error: 'Topic creation errors' } });
+    log({ namespace: 'Consumer', level: logLevel.ERROR, label: 'ERROR', log: { timestamp: '', message: 'Restarting the consumer in 300ms' } });
     log({ namespace: 'Connection', level: logLevel.ERROR, label: 'ERROR', log: { timestamp: '', message: 'SASL PLAIN authentication failed' } });
     await flushed();
     expect(lines.map((l) => [l.level, l.transient])).toEqual([
@@ -117,6 +118,7 @@ describe('kafkaLogCreator', () => {
       ['info', 'NOT_LEADER_FOR_PARTITION'],
       ['info', 'CONNECTION'],
       ['info', 'TOPIC_ALREADY_EXISTS'],
+      ['info', 'CONSUMER_RESTART'],
       ['error', undefined],
     ]);
     const metric = await metrics.registry.getSingleMetric('opentrail_test_transient_conditions_total')!.get();
@@ -125,6 +127,7 @@ describe('kafkaLogCreator', () => {
       ['kafka', 'NOT_LEADER_FOR_PARTITION', 1],
       ['kafka', 'CONNECTION', 1],
       ['kafka', 'TOPIC_ALREADY_EXISTS', 1],
+      ['kafka', 'CONSUMER_RESTART', 1],
     ]);
   });
 });
