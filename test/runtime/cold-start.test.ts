@@ -85,7 +85,16 @@ describe('cold start', () => {
     await broker.up();
     // Then the registry answers 503 for a while.
     await waitFor(() => registry.served503() > 0, 'the registry to be asked', 90_000, 250);
-    await waitFor(async () => (await readyz(service)).status === 503 && registry.served503() > 2, 'registration retried against a 503', 60_000);
+    // Registration retried against the 503s, and /readyz then says the start waits for the registry.
+    await waitFor(
+      async () => {
+        const r = await readyz(service);
+        return r.status === 503 && /registering .*-value: .*503/.test(r.body.checks?.started ?? '');
+      },
+      '/readyz naming the registration',
+      90_000,
+      250,
+    );
     registry.up();
 
     await waitFor(async () => (await readyz(service)).status === 200, 'enricher ready', 180_000, 500);
@@ -94,6 +103,7 @@ describe('cold start', () => {
     const waits = service.logs().filter((l) => typeof l.msg === 'string' && /^waiting for /.test(l.msg));
     expect(waits.length).toBeGreaterThan(0);
     expect(new Set(waits.map((l) => l.step)).size).toBe(waits.length);
+    expect(service.logs().filter((l) => typeof l.msg === 'string' && l.msg.startsWith('enricher start met REGISTRY_UNAVAILABLE'))).toHaveLength(1);
     expect(await service.metric('opentrail_enricher_transient_conditions_total')).toBeGreaterThan(0);
   });
 

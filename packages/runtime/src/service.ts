@@ -165,7 +165,7 @@ async function startWithRetries<S extends z.ZodType<CommonConfig>>(
       const condition = transientCondition(err);
       if (condition === undefined) throw err;
       const delay = backoffDelay(attempt, 500, 10_000);
-      if (Date.now() + delay > startup.deadline) throw new StartDeadlineError(`${definition.name} to start`, config.start.deadlineSeconds * 1000, err);
+      startup.waitingOn(`${definition.name} to start`, condition, err, delay);
       if (!logged) {
         logged = true;
         logger.warn({ condition, err: { message: (err as Error).message } }, `${definition.name} start met ${condition}; starting again until the start deadline`);

@@ -58,6 +58,16 @@ export class Startup {
     return this.waiting && `waiting for ${this.waiting.step}: ${this.waiting.reason}`;
   }
 
+  /**
+   * Records a transient condition met by `step`, which will be tried again after `delayMs`: counted,
+   * shown on /readyz. Throws StartDeadlineError when the next attempt would come after the deadline.
+   */
+  waitingOn(step: string, condition: string, err: unknown, delayMs: number): void {
+    this.counter?.inc({ source: 'startup', condition });
+    if (Date.now() + delayMs > this.deadline) throw new StartDeadlineError(step, this.options.deadlineMs, err);
+    this.waiting = { step, reason: (err as Error)?.message ?? String(err) };
+  }
+
   /** Runs `fn` with this start as the ambient one: the runtime's steps inside it find it (startupStep). */
   run<T>(fn: () => Promise<T>): Promise<T> {
     return current.run({ startup: this, step: '' }, fn);
@@ -85,10 +95,8 @@ export class Startup {
       } catch (err) {
         const condition = transientCondition(err);
         if (condition === undefined) throw err;
-        this.counter?.inc({ source: 'startup', condition });
         const delay = backoffDelay(attempt, this.options.initialDelayMs ?? 250, this.options.maxDelayMs ?? 5000);
-        if (Date.now() + delay > this.deadline) throw new StartDeadlineError(what, this.options.deadlineMs, err);
-        this.waiting = { step: what, reason: (err as Error)?.message ?? String(err) };
+        this.waitingOn(what, condition, err, delay);
         if (!logged) {
           // Once per step: a broker electing leaders for a minute would otherwise fill the log.
           logged = true;

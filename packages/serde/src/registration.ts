@@ -45,13 +45,13 @@ function unavailable(err: unknown): boolean {
  *    subject owns its rule, so every instance wants the same setting and the winner does not matter.
  * 2. Registering a schema the subject already holds returns its existing id.
  *
- * A registry that cannot be reached is retried with backoff and jitter for a while, then reported
- * as REGISTRY_UNAVAILABLE (retriable: a service's start waits for it until its deadline). An
- * incompatible schema is refused at once.
+ * A registry that cannot be reached is retried with backoff and jitter for a few seconds (a blip, a
+ * race), then reported as REGISTRY_UNAVAILABLE: retriable, so a service's start logs that it waits
+ * for the registry and tries again until its deadline. An incompatible schema is refused at once.
  */
 export async function registerSubjectSchema(registry: SchemaRegistry, subject: string, schema: string, options: { attempts?: number } = {}): Promise<number> {
   const api = requests(registry);
-  const attempts = options.attempts ?? 12;
+  const attempts = options.attempts ?? 6;
   for (let attempt = 1; ; attempt++) {
     try {
       await ensureCompatibility(api, subject);
