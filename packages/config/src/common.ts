@@ -73,6 +73,15 @@ export const logSchema = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
+export const startSchema = z.strictObject({
+  /**
+   * How long a service may take to start: until then, failures that pass by themselves (a broker
+   * electing leaders, a registry still booting) are retried and /readyz says what it waits for;
+   * after it, the service exits (code 75) naming what it waited for. @default 300
+   */
+  deadlineSeconds: z.number().min(1).max(86_400).default(300),
+});
+
 export const awsSchema = z.strictObject({
   /** S3/KMS/SNS endpoint override (moto, MinIO, LocalStack); unset for AWS itself. */
   endpoint: z.url({ message: 'must be an http(s) URL' }).optional(),
@@ -110,6 +119,7 @@ export const commonShape = {
   records: recordsSchema.default({ additionalRegions: [] }),
   http: httpSchema.default({ port: 9464, host: '0.0.0.0' }),
   log: logSchema.default({ level: 'info' }),
+  start: startSchema.default({ deadlineSeconds: 300 }),
 };
 
 export const commonSchema = z.strictObject(commonShape);
@@ -133,6 +143,7 @@ export const commonBindings: EnvBinding[] = [
   { env: 'OPENTRAIL_HTTP_PORT', path: 'http.port', as: 'number' },
   { env: 'OPENTRAIL_HTTP_HOST', path: 'http.host' },
   { env: 'OPENTRAIL_LOG_LEVEL', path: 'log.level' },
+  { env: 'OPENTRAIL_START_DEADLINE_SECONDS', path: 'start.deadlineSeconds', as: 'number' },
 ];
 
 /** For services that talk to S3, KMS or SNS. */

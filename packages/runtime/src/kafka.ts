@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { Kafka, logLevel, type Admin, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
 import type { z } from 'zod';
 import type { kafkaSchema } from '@opentrail/config';
-import type { Logger } from '@opentrail/observability';
+import { transientCounter, type Logger, type ServiceMetrics } from '@opentrail/observability';
+import { startupStep } from './startup.js';
+import { transientConditionOfMessage } from './transient.js';
 
 export type KafkaClientConfig = z.infer<typeof kafkaSchema>;
 
@@ -13,8 +15,57 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
+/**
+ * kafkajs's own log lines as JSON lines. kafkajs logs at error level every response error and every
+ * consumer restart, including the ones it (or the runtime) retries: CONCURRENT_TRANSACTIONS while a
+ * transaction of the previous owner completes, NOT_LEADER_OR_FOLLOWER during a leader election, a
+ * refused connection while the broker starts. Those go out at info level and are counted
+ * (opentrail_<service>_transient_conditions_total{source="kafka"}); error level stays for what
+ * needs a person.
+ */
+export function kafkaLogCreator(logger: Logger, metrics?: ServiceMetrics) {
+  const counter = metrics ? transientCounter(metrics) : undefined;
+  return () => (entry: LogEntry) => {
+    const { message, ...rest } = entry.log;
+    let level = LEVELS[entry.level] ?? 'info';
+    if (level === 'error' || level === 'warn') {
+      const error = (rest as { error?: unknown }).error;
+      const condition = handledByKafkajs(message, error) ?? transientConditionOfMessage(typeof error === 'string' ? `${message} ${error}` : message);
+      if (condition !== undefined) {
+        level = 'info';
+        counter?.inc({ source: 'kafka', condition });
+        logger[level]({ kafkajs: entry.namespace, transient: condition, ...rest }, message);
+        return;
+      }
+    }
+    logger[level]({ kafkajs: entry.namespace, ...rest }, message);
+  };
+}
+
+/**
+ * Lines kafkajs logs as errors about what it handles itself. Services starting together create the
+ * same topics: the loser's CreateTopics answer is logged before kafkajs (all TOPIC_ALREADY_EXISTS)
+ * or ensureTopics accepts it; any other creation error is thrown to ensureTopics, which fails the
+ * start naming it. A consumer restart follows a retriable crash only (kafkajs decides).
+ */
+function handledByKafkajs(message: string, error: unknown): string | undefined {
+  if (message.startsWith('Response CreateTopics') && error === 'Topic creation errors') return 'TOPIC_ALREADY_EXISTS';
+  if (message.startsWith('Restarting the consumer')) return 'CONSUMER_RESTART';
+  return undefined;
+}
+
+/**
+ * A kafkajs consumer's CRASH event: kafkajs restarts the consumer after a retriable error (a
+ * coordinator loading or moving, a leader election), which is logged at warn; a crash it does not
+ * restart from needs a person and is logged at error.
+ */
+export function logConsumerCrash(logger: Logger, payload: { error: Error; restart: boolean }, what: string): void {
+  if (payload.restart) logger.warn({ err: { message: payload.error.message }, restart: true }, `${what} crashed; kafkajs restarts it`);
+  else logger.error({ err: payload.error, restart: false }, `${what} crashed`);
+}
+
 /** A kafkajs client from validated configuration: TLS, SASL, and kafkajs's own logs as JSON lines. */
-export function createKafka(config: KafkaClientConfig, clientId: string, logger: Logger): Kafka {
+export function createKafka(config: KafkaClientConfig, clientId: string, logger: Logger, metrics?: ServiceMetrics): Kafka {
   const options: KafkaConfig = {
     clientId: config.clientId ?? clientId,
     brokers: config.brokers,
@@ -31,11 +82,7 @@ export function createKafka(config: KafkaClientConfig, clientId: string, logger:
           },
     sasl: config.sasl ? ({ mechanism: config.sasl.mechanism, username: config.sasl.username, password: config.sasl.password } as SASLOptions) : undefined,
     logLevel: logLevel.WARN,
-    logCreator: () => (entry: LogEntry) => {
-      const { message, ...rest } = entry.log;
-      const level = LEVELS[entry.level] ?? 'info';
-      logger[level]({ kafkajs: entry.namespace, ...rest }, message);
-    },
+    logCreator: kafkaLogCreator(logger, metrics),
     retry: { initialRetryTime: 300, retries: 8 },
   };
   return new Kafka(options);
@@ -50,8 +97,15 @@ export interface TopicSpec {
   config?: Record<string, string>;
 }
 
-/** Creates the topics that do not exist yet; existing ones are left as they are. */
-export async function ensureTopics(kafka: Kafka, specs: TopicSpec[], defaults: { partitions: number; replicationFactor: number }): Promise<void> {
+/**
+ * Creates the topics that do not exist yet; existing ones are left as they are. A step of the start
+ * (startup.ts): a broker that is starting or electing leaders is waited for.
+ */
+export function ensureTopics(kafka: Kafka, specs: TopicSpec[], defaults: { partitions: number; replicationFactor: number }): Promise<void> {
+  return startupStep(`topics ${specs.map((s) => s.topic).join(', ')}`, () => createMissingTopics(kafka, specs, defaults));
+}
+
+async function createMissingTopics(kafka: Kafka, specs: TopicSpec[], defaults: { partitions: number; replicationFactor: number }): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -95,19 +149,21 @@ async function waitForLeaders(admin: Admin, topics: string[], timeoutMs = 30_000
       if (type !== 'UNKNOWN_TOPIC_OR_PARTITION' && type !== 'LEADER_NOT_AVAILABLE') throw err;
       if (Date.now() > deadline) throw err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for the leaders of ${topics.join(', ')}`);
+    if (Date.now() > deadline) throw Object.assign(new Error(`timed out after ${timeoutMs} ms waiting for the leaders of ${topics.join(', ')}`), { type: 'LEADER_NOT_AVAILABLE' });
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
 
 /** How many partitions a topic has (0 if it does not exist): state topics are sized to match their input. */
-export async function partitionCount(kafka: Kafka, topic: string): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
-    return topics[0]?.partitions.length ?? 0;
-  } finally {
-    await admin.disconnect();
-  }
+export function partitionCount(kafka: Kafka, topic: string): Promise<number> {
+  return startupStep(`the partitions of ${topic}`, async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+      return topics[0]?.partitions.length ?? 0;
+    } finally {
+      await admin.disconnect();
+    }
+  });
 }

@@ -6,6 +6,7 @@ import { isInfrastructureError } from './infrastructure.js';
 import { processIsolating } from './isolation.js';
 import { OutputPartitioner, splitRequests } from './produceRequests.js';
 import { retry, RetryAbortedError } from './retry.js';
+import { startupStep } from './startup.js';
 
 /** One decoded input message. */
 export interface InputRecord<T> {
@@ -218,10 +219,11 @@ export class StreamProcessor<T> {
   async start(): Promise<void> {
     const { options } = this;
     if (!options.transactional) {
-      this.producer = options.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
-      await this.producer.connect();
+      const producer = options.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+      this.producer = producer;
+      await startupStep('the producer', () => producer.connect());
     }
-    await this.consumer.connect();
+    await startupStep(`the consumer group ${options.groupId}`, () => this.consumer.connect());
     await this.consumer.subscribe({ topic: options.topic, fromBeginning: true });
     await this.consumer.run({
       autoCommit: false,

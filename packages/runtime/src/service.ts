@@ -4,6 +4,9 @@ import { createLogger, ServiceMetrics, startHealthServer, type Check, type Healt
 import { createSchemaRegistry, type SchemaRegistry } from '@opentrail/serde';
 import type { Kafka } from 'kafkajs';
 import { createKafka } from './kafka.js';
+import { backoffDelay, sleep } from './retry.js';
+import { EXIT_CONFIG, EXIT_START_DEADLINE, StartDeadlineError, Startup } from './startup.js';
+import { transientCondition } from './transient.js';
 
 /** What a service's start() receives: everything wired from validated configuration. */
 export interface ServiceContext<C extends CommonConfig> {
@@ -52,7 +55,7 @@ export async function runService<S extends z.ZodType<CommonConfig>>(definition: 
     if (err instanceof ConfigError) {
       process.stderr.write(`${JSON.stringify({ level: 'fatal', service: definition.name, time: new Date().toISOString(), msg: err.message, problems: err.problems })}\n`);
       process.stderr.write(`${definition.name}: ${err.message}\n`);
-      process.exit(78); // EX_CONFIG
+      process.exit(EXIT_CONFIG);
     }
     throw err;
   }
@@ -60,8 +63,8 @@ export async function runService<S extends z.ZodType<CommonConfig>>(definition: 
   const logger = createLogger(definition.name, config.log.level);
   for (const warning of loaded.warnings) logger.warn(warning);
   const metrics = new ServiceMetrics(definition.name);
-  const kafka = createKafka(config.kafka, `opentrail-${definition.name}`, logger);
   const registry = createSchemaRegistry(config.schemaRegistry);
+  const startup = new Startup({ deadlineMs: config.start.deadlineSeconds * 1000, logger, metrics });
 
   let running: RunningService | undefined;
   let startError: string | undefined;
@@ -70,16 +73,16 @@ export async function runService<S extends z.ZodType<CommonConfig>>(definition: 
     host: config.http.host,
     registry: metrics.registry,
     liveness: () => ({ started: () => startError ?? true, ...running?.liveness }),
-    readiness: () => ({ started: () => (running ? true : startError ?? 'starting'), ...running?.readiness }),
+    readiness: () => ({ started: () => (running ? true : (startError ?? startup.waitingFor ?? 'starting')), ...running?.readiness }),
     routes: (req, res) => running?.routes?.(req, res) ?? false,
   });
-  logger.info({ metrics: `${http.url}/metrics`, port: http.port }, `${definition.name} starting`);
+  logger.info({ metrics: `${http.url}/metrics`, port: http.port, startDeadlineSeconds: config.start.deadlineSeconds }, `${definition.name} starting`);
 
   try {
-    running = await definition.start({ config, logger, metrics, kafka, registry });
+    running = await startup.run(() => startWithRetries(definition, { config, logger, metrics, registry }, startup));
   } catch (err) {
     startError = (err as Error).message;
-    logger.fatal({ err }, `${definition.name} failed to start`);
+    logger.fatal({ err }, `${definition.name} failed to start: ${startError}`);
     await http.close();
     throw err;
   }
@@ -131,7 +134,71 @@ export function main<S extends z.ZodType<CommonConfig>>(definition: ServiceDefin
     },
     (err: unknown) => {
       process.stderr.write(`${definition.name}: ${(err as Error).stack ?? String(err)}\n`);
-      process.exit(1);
+      // A supervisor (the demo, Kubernetes) tells "gave up waiting" from a crash by the code.
+      process.exit(err instanceof StartDeadlineError ? EXIT_START_DEADLINE : 1);
     },
   );
+}
+
+/**
+ * The start itself. Every step the runtime offers (topics, state topics, the consumer group, schema
+ * registration through the serde) retries its own transient failures; a transient failure that
+ * still escapes start() (a step a service takes on its own: an S3 bucket check, a database) starts
+ * it again from the beginning, after closing every Kafka client the failed attempt opened, until
+ * the deadline. A fault that is not transient fails the start at once.
+ */
+async function startWithRetries<S extends z.ZodType<CommonConfig>>(
+  definition: ServiceDefinition<S>,
+  context: Omit<ServiceContext<z.infer<S>>, 'kafka'>,
+  startup: Startup,
+): Promise<RunningService> {
+  const { logger, metrics, config } = context;
+  let logged = false;
+  for (let attempt = 1; ; attempt++) {
+    const tracked = trackedKafka(createKafka(config.kafka, `opentrail-${definition.name}`, logger, metrics));
+    try {
+      const running = await definition.start({ ...context, kafka: tracked.kafka });
+      tracked.release();
+      return running;
+    } catch (err) {
+      await tracked.close();
+      const condition = transientCondition(err);
+      if (condition === undefined) throw err;
+      const delay = backoffDelay(attempt, 500, 10_000);
+      startup.waitingOn(`${definition.name} to start`, condition, err, delay);
+      if (!logged) {
+        logged = true;
+        logger.warn({ condition, err: { message: (err as Error).message } }, `${definition.name} start met ${condition}; starting again until the start deadline`);
+      }
+      await sleep(delay);
+    }
+  }
+}
+
+/**
+ * A Kafka client whose producers, consumers and admins are remembered, so that a failed start
+ * attempt leaves no connection, group membership or transactional id behind when the next begins.
+ */
+function trackedKafka(kafka: Kafka): { kafka: Kafka; close(): Promise<void>; release(): void } {
+  const opened: { disconnect(): Promise<void> }[] = [];
+  const producer = kafka.producer.bind(kafka);
+  const consumer = kafka.consumer.bind(kafka);
+  const admin = kafka.admin.bind(kafka);
+  kafka.producer = (...args) => remember(producer(...args));
+  kafka.consumer = (...args) => remember(consumer(...args));
+  kafka.admin = (...args) => remember(admin(...args));
+  let tracking = true;
+  // Only during the attempt: the services create admin clients all their life (catch-ups).
+  function remember<C extends { disconnect(): Promise<void> }>(client: C): C {
+    if (tracking) opened.push(client);
+    return client;
+  }
+  const close = async () => {
+    await Promise.all(opened.map((client) => client.disconnect().catch(() => undefined)));
+  };
+  const release = () => {
+    tracking = false;
+    opened.length = 0;
+  };
+  return { kafka, close, release };
 }

@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from '@opentrail/observability';
+import { logConsumerCrash } from './kafka.js';
+import { startupStep } from './startup.js';
 
 /**
  * Follows a compacted state topic that a transactional service writes beside its outputs: the
@@ -51,13 +53,16 @@ export abstract class StateTopicReader {
 
   async start(): Promise<void> {
     const { kafka, topic, logger } = this.readerOptions;
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      this.partitions = (await admin.fetchTopicOffsets(topic)).length;
-    } finally {
-      await admin.disconnect();
-    }
+    // A state topic created a moment ago by another instance may not have its leaders yet.
+    this.partitions = await startupStep(`the state topic ${topic}`, async () => {
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        return (await admin.fetchTopicOffsets(topic)).length;
+      } finally {
+        await admin.disconnect();
+      }
+    });
     const consumer = kafka.consumer({
       groupId: `${this.readerOptions.consumerGroup}-state-${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`,
       maxWaitTimeInMs: 250,
@@ -68,10 +73,10 @@ export abstract class StateTopicReader {
     this.consumer = consumer;
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => this.advance(payload.partition, BigInt(payload.lastOffset) + 1n));
     consumer.on(consumer.events.CRASH, ({ payload }) => {
-      logger.error({ err: payload.error, restart: payload.restart }, 'state reader crashed');
+      logConsumerCrash(logger, payload, 'state reader');
       if (!payload.restart) this.crashed = payload.error.message;
     });
-    await consumer.connect();
+    await startupStep(`reading ${this.readerOptions.what}`, () => consumer.connect());
     await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({ autoCommit: false, eachBatch: async ({ batch }) => this.apply(batch.partition, batch.messages) });
   }

@@ -1,6 +1,7 @@
-import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type avro from 'avsc';
 import { SerdeError } from './errors.js';
+import { registerSubjectSchema } from './registration.js';
 import type { LoadedSchema } from './schemas.js';
 
 /** Confluent wire format: magic byte 0, 4-byte big-endian schema id, Avro body. */
@@ -48,23 +49,11 @@ export class AvroSerde<T> {
 
   /**
    * Registers the schema under the subject (TopicNameStrategy: `<topic>-value`) with BACKWARD
-   * compatibility, and encodes with the returned id from then on. An incompatible schema is refused
-   * by the registry and this throws.
+   * compatibility, and encodes with the returned id from then on. Safe for any number of instances
+   * at once (registration.ts). An incompatible schema is refused by the registry and this throws.
    */
   async register(subject: string): Promise<number> {
-    let id: number;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        ({ id } = await this.registry.register({ type: SchemaType.AVRO, schema: this.schema.canonical }, { subject, compatibility: COMPATIBILITY.BACKWARD }));
-        break;
-      } catch (err) {
-        // Instances starting together race to create a new subject's compatibility rule: the
-        // registry answers the loser that the rule already exists. Another attempt finds the rule
-        // and registers. An incompatible schema is not retried.
-        if (attempt >= 5 || !/already exists/i.test((err as Error)?.message ?? '')) throw err;
-        await new Promise((resolve) => setTimeout(resolve, 100 * attempt + Math.random() * 200));
-      }
-    }
+    const id = await registerSubjectSchema(this.registry, subject, this.schema.canonical);
     this.writerId = id;
     this.readers.set(id, {});
     return id;

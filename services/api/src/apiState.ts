@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Consumer, Kafka } from 'kafkajs';
 import type { Logger } from '@opentrail/observability';
+import { logConsumerCrash } from '@opentrail/runtime';
 import { SerdeError, type AvroSerde, type Delivery, type DigestPublicKey } from '@opentrail/serde';
 
 export interface TrailActivity {
@@ -59,7 +60,7 @@ export class ApiState {
       if (payload.topic === keysTopic) this.keysPosition.set(payload.partition, BigInt(payload.lastOffset) + 1n);
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
-      logger.error({ err: payload.error, restart: payload.restart }, 'state reader crashed');
+      logConsumerCrash(logger, payload, 'state reader');
       if (!payload.restart) this.crashed = payload.error.message;
     });
     await consumer.connect();

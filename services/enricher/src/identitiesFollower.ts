@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Consumer, Kafka } from 'kafkajs';
 import type { Logger } from '@opentrail/observability';
+import { logConsumerCrash } from '@opentrail/runtime';
 import { SerdeError, type AvroSerde, type Identity } from '@opentrail/serde';
 import type { IdentityTable } from './identityTable.js';
 import type { EnricherMetrics } from './metrics.js';
@@ -82,7 +83,7 @@ export class IdentitiesFollower {
     // reach eachBatch: without it a topic ending in a marker would never count as read.
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => this.advance(payload.partition, BigInt(payload.lastOffset) + 1n));
     consumer.on(consumer.events.CRASH, ({ payload }) => {
-      logger.error({ err: payload.error, restart: payload.restart }, 'identities reader crashed');
+      logConsumerCrash(logger, payload, 'identities reader');
       if (!payload.restart) {
         this.crashed = payload.error.message;
         this.rejectCaughtUp(payload.error);

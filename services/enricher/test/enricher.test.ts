@@ -15,7 +15,9 @@ import { readDeadLetter } from '@opentrail/runtime';
 import { asEvent, assumedRole, assumeRoleRecord, callRecord, iamUser } from './records.js';
 
 /** The serdes need a schema id to frame values; no registry is involved in this unit test. */
-const fakeRegistry = (id: number) => ({ register: async () => ({ id }) }) as unknown as SchemaRegistry;
+// The requests AvroSerde.register makes (serde registration.ts): the subject is already BACKWARD, the schema gets `id`.
+const fakeRegistry = (id: number) =>
+  ({ api: { Subject: { config: async () => ({ data: () => ({ compatibilityLevel: 'BACKWARD' }) }), register: async () => ({ data: () => ({ id }) }) } } }) as unknown as SchemaRegistry;
 
 async function setUp(now = () => 1_700_000_000_000, geo?: GeoLocator) {
   const schemas = loadSchemas();

@@ -7,6 +7,7 @@ import { parse as fromYaml, stringify as toYaml } from 'yaml';
 import { Recorder, TrafficGenerator } from '@opentrail/producer';
 import { endpointsFromEnv, endpointsToEnv, freePort, givenEndpoints, startStack, type Stack, type StackEndpoints } from '@opentrail/stack';
 import { DEMO_ACCOUNT, DEMO_REGION, DEMO_TRAIL, DEMO_WRITES_PREFIX, demoConfig, prepareDemoResources, type DemoResources } from '../demo/setup.js';
+import { ServiceFailure, Supervisor, type ServiceSpec } from '../demo/supervisor.js';
 import { scenarioTraffic } from '../demo/traffic.js';
 import type { Command } from './index.js';
 import { sendTraffic } from './produce.js';
@@ -42,7 +43,8 @@ export function discoverServices(root = ROOT): string[] {
     .sort((a, b) => SERVICE_ORDER.indexOf(a) - SERVICE_ORDER.indexOf(b));
 }
 
-// Upstream first, so that topics and schemas exist before their readers start.
+// Upstream first: the order of the ports, and (reversed) of stopping, so that what is downstream
+// stops first. They start all at once: each waits for the topics and schemas it reads.
 const SERVICE_ORDER = ['enricher', 'archiver', 'digester', 'notifier', 'alerter', 'history', 'api'];
 
 export const demo: Command = {
@@ -63,7 +65,7 @@ export const demo: Command = {
 
     let stack: Stack | undefined;
     let endpoints: StackEndpoints | undefined = endpointsFromEnv();
-    const services: RunningService[] = [];
+    let supervisor: Supervisor | undefined;
     const traffic = new AbortController();
     let recorder: Recorder | undefined;
     let stopping: Promise<void> | undefined;
@@ -73,8 +75,9 @@ export const demo: Command = {
         note('stopping…');
         traffic.abort();
         await recorder?.close().catch(() => undefined);
+        supervisor?.stop();
         // Services stop in reverse order, each given time to flush and commit.
-        for (const service of [...services].reverse()) await stopChild(service.child);
+        for (const service of [...(supervisor?.children ?? [])].reverse()) await stopChild(service.child);
         await stack?.stop();
         note('stopped');
       })());
@@ -84,7 +87,7 @@ export const demo: Command = {
     let stopSignalAt = 0;
     const onSignal = () => {
       if (stopping) {
-        if (Date.now() - stopSignalAt > 3000) for (const service of services) service.child.kill('SIGKILL');
+        if (Date.now() - stopSignalAt > 3000) for (const service of supervisor?.children ?? []) service.child.kill('SIGKILL');
         return;
       }
       stopSignalAt = Date.now();
@@ -109,12 +112,15 @@ export const demo: Command = {
       const configFile = join(dir, 'opentrail.yaml');
       await writeFile(configFile, `# Written by opentrail demo; every service reads it (OPENTRAIL_CONFIG_FILE).\n${toYaml(demoConfig(endpoints, { resources, apiPort, dir }, overrides))}`);
 
-      const names = discoverServices();
-      const failed: string[] = [];
-      for (const [index, name] of names.entries()) {
-        if (stopping) break;
+      // Every service at once, as a deployment starts them after an upgrade or a node drain: each
+      // waits for what it needs (topics, schemas) within its start deadline.
+      const deadlineSeconds = Number(process.env.OPENTRAIL_START_DEADLINE_SECONDS ?? 300);
+      supervisor = new Supervisor({ readyDeadlineMs: (deadlineSeconds + 30) * 1000, say });
+      const specs: ServiceSpec[] = [];
+      for (const [index, name] of discoverServices().entries()) {
         const port = await portNear(9464 + index);
-        const child = startServiceProcess(name, {
+        const logFile = join(dir, 'logs', `${name}.log`);
+        const env = {
           // The configuration file names the stack; the endpoint variables would only repeat it
           // (and warn in services that read no AWS endpoint). Other OPENTRAIL_* variables pass.
           ...withoutKeys(process.env, Object.keys(endpointsToEnv(endpoints))),
@@ -123,23 +129,30 @@ export const demo: Command = {
           AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'test',
           AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'test',
           AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
-        }, join(dir, 'logs', `${name}.log`));
-        services.push({ name, child, port });
-        // One service that does not come up (a service still being built, a bad config section) is
-        // reported and the others go on: the demo shows what works, and the log says why.
-        try {
-          await waitReady(name, child, port);
-          say(`ready: ${name} metrics=http://127.0.0.1:${port}/metrics`);
-        } catch (err) {
-          failed.push(name);
-          say(`failed: ${name} ${(err as Error).message}`);
-          await stopChild(child);
-        }
+        };
+        specs.push({ name, port, logFile, spawn: () => startServiceProcess(name, env, logFile) });
+      }
+      supervisor.start(specs);
+      try {
+        await supervisor.allReady();
+      } catch (err) {
+        if (!(err instanceof ServiceFailure)) throw err;
+        say(`failed: ${err.message}`);
+        await stop();
+        return 1;
       }
       if (stopping) {
         await stopping;
         return 0;
       }
+      // A service that later keeps failing stops the demo too: traffic into a pipeline with a dead
+      // stage would only pile up.
+      void supervisor.failures.then(async (failure) => {
+        if (stopping) return;
+        say(`failed: ${failure.message}`);
+        await stop();
+        process.exit(1);
+      });
 
       recorder = await Recorder.create({ kafka: { brokers: endpoints.kafkaBrokers.split(','), clientId: 'opentrail-demo' }, registry: { url: endpoints.schemaRegistryUrl }, topic: `${PREFIX}events.raw` });
       const rate = Number(values.rate);
@@ -149,7 +162,7 @@ export const demo: Command = {
       void sendTraffic(recorder, scenarioTraffic(generator, rate), { rate, durationSeconds: 0, signal: traffic.signal, log: note });
       say(`ready: traffic ${rate} events/s into ${PREFIX}events.raw`);
       say('');
-      for (const line of await whereToLook(endpoints, resources, services.filter((s) => !failed.includes(s.name)), dir, apiPort)) say(line);
+      for (const line of await whereToLook(endpoints, resources, supervisor.children, dir, apiPort)) say(line);
       await new Promise(() => undefined); // until Ctrl-C
       return 0;
     } catch (err) {
@@ -174,20 +187,6 @@ function startServiceProcess(name: string, env: NodeJS.ProcessEnv, logFile: stri
   child.stdout.pipe(log);
   child.stderr.pipe(log);
   return child;
-}
-
-async function waitReady(name: string, child: ChildProcess, port: number, timeoutMs = 120_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${name} exited (${child.exitCode ?? child.signalCode}); see its log in .demo/logs/${name}.log`);
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(1000) })).ok) return;
-    } catch {
-      /* not listening yet */
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`${name} not ready after ${timeoutMs / 1000} s; see .demo/logs/${name}.log`);
 }
 
 async function stopChild(child: ChildProcess) {
