@@ -1,6 +1,7 @@
 import { Partitioners, type Consumer, type ConsumerConfig, type EachBatchPayload, type IHeaders, type Admin, type Kafka, type KafkaMessage, type Message, type Producer, type TopicMessages } from 'kafkajs';
 import type { Logger, ServiceMetrics } from '@opentrail/observability';
 import { SerdeError, type AvroSerde } from '@opentrail/serde';
+import { logConsumerCrash } from './kafka.js';
 import { deadLetterMessage, failureDetail, PROCESSING_FAILED, recordDeadLetterMessage, type DeadLetter, type RecordDeadLetter } from './dead-letter.js';
 import { isInfrastructureError } from './infrastructure.js';
 import { processIsolating } from './isolation.js';
@@ -192,7 +193,8 @@ export class StreamProcessor<T> {
       this.joined = false;
       this.m.errors.inc({ stage: 'consumer' });
       if (!event.payload.restart) this.crashed = event.payload.error.message;
-      options.logger.error({ err: event.payload.error, restart: event.payload.restart }, 'consumer crashed');
+      // kafkajs restarts the consumer after a retriable crash (coordinator moving, leader elections): that is a warning, not a page.
+      logConsumerCrash(options.logger, event.payload, 'consumer');
     });
   }
 

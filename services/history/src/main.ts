@@ -1,6 +1,7 @@
+import { acceptedRegions, validateApiCallEvent } from '@opentrail/cloudtrail';
 import { topicName } from '@opentrail/config';
 import { createPool, EventWriter, isDatabaseUnavailable, loadMigrations, migrate, PartitionManager } from '@opentrail/history';
-import { ensureTopics, main, retry, StreamProcessor } from '@opentrail/runtime';
+import { ensureTopics, InfrastructureError, main, startupStep, StreamProcessor } from '@opentrail/runtime';
 import { serdeFor, valueSubject, type EnrichedEvent } from '@opentrail/serde';
 import { bindings, configSchema } from './config.js';
 import { DatabaseHealth } from './databaseHealth.js';
@@ -28,13 +29,18 @@ main({
       onIdleError: (err) => logger.warn({ err }, 'an idle PostgreSQL connection failed'),
     });
     // Instances starting together: the advisory lock lets one migrate while the others wait.
-    // PostgreSQL not up yet is waited for, like Kafka.
+    // PostgreSQL not up yet is waited for like Kafka: a start step, retried up to the start deadline.
     const migrations = await loadMigrations();
-    const applied = await retry(() => migrate(pool, migrations), {
-      retries: Infinity,
-      maxDelayMs: 5000,
-      shouldRetry: (err) => isDatabaseUnavailable(err) || isDatabaseUnavailable((err as { cause?: unknown }).cause),
-      onRetry: (err, attempt) => logger.warn({ err, attempt }, 'PostgreSQL not reachable for migrations; retrying'),
+    const applied = await startupStep('PostgreSQL migrations', async () => {
+      try {
+        return await migrate(pool, migrations);
+      } catch (err) {
+        if (isDatabaseUnavailable(err) || isDatabaseUnavailable((err as { cause?: unknown }).cause)) {
+          // SQLSTATE 08006 (connection_failure) is what the start's transient check knows as DATABASE_UNAVAILABLE.
+          throw Object.assign(new InfrastructureError(`PostgreSQL not reachable: ${(err as Error).message}`, { cause: err }), { code: '08006' });
+        }
+        throw err;
+      }
     });
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
     const health = new DatabaseHealth(pool, migrations);
@@ -46,12 +52,16 @@ main({
     });
     const retention = startRetention({ partitions, retentionDays: c.retentionDays, intervalMs: c.retentionIntervalSeconds * 1000, metrics: m, logger });
 
+    const regions = acceptedRegions({ additionalRegions: config.records.additionalRegions });
     const processor = new StreamProcessor<EnrichedEvent>({
       service: 'history',
       kafka,
       groupId: c.groupId,
       topic: topics.enriched,
       serde,
+      // Checked as the archiver checks them, so that a record written straight to the enriched
+      // topic cannot put text in the store that the log files would refuse.
+      validate: (value, bytes) => validateApiCallEvent(value.event, bytes, regions),
       deadLetterTopic: topics.dlq,
       handler: new HistoryIngest({
         writer: new EventWriter(pool, partitions),
