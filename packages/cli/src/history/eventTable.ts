@@ -15,7 +15,9 @@ export interface PrintedEvent {
   Resources: { ResourceType: string | null; ResourceName: string }[];
 }
 
-const COLUMNS = ['TIME (UTC)', 'EVENT', 'SOURCE', 'USER', 'FROM', 'RESULT', 'RESOURCES'] as const;
+// ERROR CODE, not "result": a failed console sign-in has an errorMessage but no errorCode, so the
+// absence of a code does not prove success.
+const COLUMNS = ['TIME (UTC)', 'EVENT', 'SOURCE', 'USER', 'FROM', 'ERROR CODE', 'RESOURCES'] as const;
 // A free-form value (a user name, an error code) is shown, never interpreted: control characters
 // would let a recorded value rewrite the terminal.
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
@@ -28,7 +30,7 @@ function cells(e: PrintedEvent): string[] {
     e.EventSource.replace(/\.amazonaws\.com$/, ''),
     e.Username ?? '-',
     e.SourceIPAddress ?? '-',
-    e.ErrorCode ?? 'ok',
+    e.ErrorCode ?? '-',
     e.Resources.map((r) => r.ResourceName).join(', ') || '-',
   ].map(printable);
 }
