@@ -1,6 +1,7 @@
 /** Writing a benchmark's input: ApiCallEvents, encoded once, produced to a fresh topic before any timing starts. */
 import { Partitioners, type Kafka } from 'kafkajs';
 import { eventAccountId, routingKey } from '@opentrail/cloudtrail';
+import { splitRequests } from '@opentrail/runtime';
 import { serdeFor, valueSubject, type ApiCallEvent, type SchemaRegistry } from '@opentrail/serde';
 
 export async function createTopic(kafka: Kafka, topic: string, partitions: number, config: Record<string, string> = {}): Promise<void> {
@@ -23,7 +24,8 @@ export async function preProduce(kafka: Kafka, registry: SchemaRegistry, topic: 
   let count = 0;
   let batch: { key: string; value: Buffer }[] = [];
   const flush = async () => {
-    if (batch.length) await producer.send({ topic, acks: -1, messages: batch });
+    // In requests the broker accepts (1 MiB per partition), split as the runtime splits its outputs.
+    for (const request of batch.length ? splitRequests([{ topic, messages: batch }]) : []) await producer.sendBatch({ topicMessages: request, acks: -1 });
     batch = [];
   };
   try {
