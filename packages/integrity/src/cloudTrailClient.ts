@@ -61,7 +61,13 @@ export class CloudTrailApiClient implements PublicKeyProvider {
     this.signer = new SignatureV4({ service: 'cloudtrail', region: options.region, credentials: options.credentials, sha256: NodeSha256 });
   }
 
-  async call<T>(operation: string, input: Record<string, unknown>): Promise<T> {
+  /** Calls one of CloudTrail's operations (long X-Amz-Target form, as botocore sends it). */
+  call<T>(operation: string, input: Record<string, unknown>): Promise<T> {
+    return this.callTarget(`${CLOUDTRAIL_TARGET_PREFIX}${operation}`, input);
+  }
+
+  /** Calls any JSON 1.1 target of the endpoint (e.g. opentrail's own `OpenTrail_20261201.QueryEvents`). */
+  async callTarget<T>(target: string, input: Record<string, unknown>): Promise<T> {
     const body = JSON.stringify(input);
     const signed = await this.signer.sign({
       method: 'POST',
@@ -70,7 +76,7 @@ export class CloudTrailApiClient implements PublicKeyProvider {
       ...(this.url.port ? { port: Number(this.url.port) } : {}),
       path: this.url.pathname || '/',
       query: {},
-      headers: { host: this.url.host, 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `${CLOUDTRAIL_TARGET_PREFIX}${operation}` },
+      headers: { host: this.url.host, 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': target },
       body,
     });
     const response = await fetch(this.url, { method: 'POST', headers: signed.headers, body });
@@ -79,7 +85,7 @@ export class CloudTrailApiClient implements PublicKeyProvider {
     try {
       json = text ? (JSON.parse(text) as typeof json) : {};
     } catch {
-      throw new CloudTrailApiError('InvalidResponse', `${operation} answered ${response.status} with a body that is not JSON`, response.status);
+      throw new CloudTrailApiError('InvalidResponse', `${target} answered ${response.status} with a body that is not JSON`, response.status);
     }
     if (!response.ok) {
       const type = typeof json.__type === 'string' ? json.__type : `HTTP${response.status}`;

@@ -1,6 +1,5 @@
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
-import { NodeSha256 } from '@opentrail/integrity';
-import { SignatureV4 } from '@smithy/signature-v4';
+import { CloudTrailApiClient, CloudTrailApiError } from '@opentrail/integrity';
 
 /**
  * A JSON 1.1 client of opentrail's API for the history actions: CloudTrail's LookupEvents and
@@ -11,20 +10,13 @@ import { SignatureV4 } from '@smithy/signature-v4';
 export const OPENTRAIL_TARGET_PREFIX = 'OpenTrail_20261201.';
 export const CLOUDTRAIL_TARGET_PREFIX = 'CloudTrail_20131101.';
 
-export class HistoryApiError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly status: number,
-  ) {
-    super(`${code}: ${message}`);
-  }
-}
+/** The API's refusal: `code` is CloudTrail's error code (`ThrottlingException`, …), `status` the HTTP status. */
+export { CloudTrailApiError as HistoryApiError } from '@opentrail/integrity';
 
 export interface HistoryApiClientOptions {
   endpoint: string;
   region: string;
-  credentials?: ConstructorParameters<typeof SignatureV4>[0]['credentials'];
+  credentials?: ConstructorParameters<typeof CloudTrailApiClient>[0]['credentials'];
 }
 
 export interface HistoryPage<E> {
@@ -33,40 +25,15 @@ export interface HistoryPage<E> {
 }
 
 export class HistoryApiClient {
-  private readonly signer: SignatureV4;
-  private readonly url: URL;
+  // The signing and error decoding are validate-logs' CloudTrail client's; only the targets differ.
+  private readonly api: CloudTrailApiClient;
 
   constructor(options: HistoryApiClientOptions) {
-    this.url = new URL(options.endpoint);
-    this.signer = new SignatureV4({ service: 'cloudtrail', region: options.region, credentials: options.credentials ?? defaultProvider(), sha256: NodeSha256 });
+    this.api = new CloudTrailApiClient({ endpoint: options.endpoint, region: options.region, credentials: options.credentials ?? defaultProvider() });
   }
 
-  async call<T>(target: string, input: Record<string, unknown>): Promise<T> {
-    const body = JSON.stringify(input);
-    const signed = await this.signer.sign({
-      method: 'POST',
-      protocol: this.url.protocol,
-      hostname: this.url.hostname,
-      ...(this.url.port ? { port: Number(this.url.port) } : {}),
-      path: this.url.pathname || '/',
-      query: {},
-      headers: { host: this.url.host, 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': target },
-      body,
-    });
-    const response = await fetch(this.url, { method: 'POST', headers: signed.headers, body });
-    const text = await response.text();
-    let json: Record<string, unknown> = {};
-    try {
-      json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-    } catch {
-      throw new HistoryApiError('InvalidResponse', `answered ${response.status} with a body that is not JSON`, response.status);
-    }
-    if (!response.ok) {
-      const type = typeof json.__type === 'string' ? json.__type : `HTTP${response.status}`;
-      const message = typeof json.message === 'string' ? json.message : typeof json.Message === 'string' ? json.Message : text;
-      throw new HistoryApiError(type.slice(type.lastIndexOf('#') + 1).split(':')[0]!, message, response.status);
-    }
-    return json as T;
+  call<T>(target: string, input: Record<string, unknown>): Promise<T> {
+    return this.api.callTarget(target, input);
   }
 
   lookupEvents<E>(input: Record<string, unknown>): Promise<HistoryPage<E>> {
@@ -91,7 +58,7 @@ export class HistoryApiClient {
       try {
         result = await page({ ...input, MaxResults: Math.min(50, maxItems - events.length), ...(token ? { NextToken: token } : {}) });
       } catch (err) {
-        if (err instanceof HistoryApiError && err.code === 'ThrottlingException' && delay < 8000) {
+        if (err instanceof CloudTrailApiError && err.code === 'ThrottlingException' && delay < 8000) {
           await new Promise((r) => setTimeout(r, delay));
           delay *= 2;
           continue;
