@@ -157,7 +157,7 @@ describe('resource history', () => {
     const last = JSON.parse(await opentrail(['resource-history', group, '--last', '--output', 'json'])) as { Events: { EventId: string; Username: string }[] };
     expect(last.Events.map((e) => e.EventId)).toEqual([want[0]]);
     const table = await opentrail(['resource-history', group]);
-    expect(table.split('\n')[0]).toMatch(/^TIME \(UTC\)\s+EVENT\s+SOURCE\s+USER\s+FROM\s+RESULT\s+RESOURCES$/);
+    expect(table.split('\n')[0]).toMatch(/^TIME \(UTC\)\s+EVENT\s+SOURCE\s+USER\s+FROM\s+ERROR CODE\s+RESOURCES$/);
     expect(table.trim().split('\n')).toHaveLength(want.length + 1);
   });
 
