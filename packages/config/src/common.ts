@@ -162,6 +162,10 @@ export const TOPICS = {
   deliveries: 'deliveries',
   notifications: 'notifications',
   alerts: 'alerts',
+  /** Trail records (compacted, key = trail name): the control plane's source of truth. */
+  trails: 'trails',
+  /** What the services did for each trail (deliveries, digests, notifications, their errors), for GetTrailStatus. */
+  trailActivity: 'trails.activity',
 } as const;
 
 export type TopicName = keyof typeof TOPICS;

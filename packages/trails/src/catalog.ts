@@ -116,3 +116,16 @@ export class InMemoryTrailStore extends TrailTable implements TrailStore {
 export function configTrailRecord(trail: Trail, now: number): TrailRecord {
   return { definition: trail, isLogging: true, startLoggingTime: now, tags: [], createdAt: now, updatedAt: now, origin: 'config' };
 }
+
+/**
+ * The Kafka-backed catalog a service holds (see `openTrailCatalog`): the store, plus what its
+ * health checks need. Opened, it has read the trails topic to its end and seeded the configured
+ * trails (reconciliation rules in kafkaCatalog.ts).
+ */
+export interface TrailCatalogHandle extends TrailStore {
+  /** true once caught up; otherwise why not (for /readyz). */
+  readonly ready: boolean | string;
+  /** true while the reader runs; otherwise why it stopped (for /healthz). */
+  readonly healthy: boolean | string;
+  stop(): Promise<void>;
+}
