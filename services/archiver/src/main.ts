@@ -5,11 +5,11 @@ import { acceptedRegions, validateApiCallEvent } from '@opentrail/cloudtrail';
 import { topicName } from '@opentrail/config';
 import { ensureTopics, main, partitionCount, retry, StreamProcessor } from '@opentrail/runtime';
 import { serdeFor, valueSubject, type EnrichedEvent } from '@opentrail/serde';
-import { compileTrails } from '@opentrail/trails';
 import { Archiver } from './archiver.js';
 import { applyLifecycle } from './bucketSetup.js';
 import { bindings, configSchema } from './config.js';
 import { HighWaterMarks } from './highWaterMarks.js';
+import { staticTrails } from './liveTrails.js';
 import { LogFileStore } from './logFileStore.js';
 import { archiverMetrics } from './metrics.js';
 
@@ -39,7 +39,6 @@ main({
     await stateSerde.register(valueSubject(topics.state));
 
     const aws = new AwsClients(config.aws);
-    const matcher = compileTrails(config.trails);
     const instance = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`.replace(/[^A-Za-z0-9._-]/g, '_');
 
     // Buckets and lifecycle rules: in the background, patiently, so an S3 outage at start delays
@@ -68,7 +67,7 @@ main({
       sourceTopic: topics.source,
       deliveriesTopic: topics.deliveries,
       consumerGroup: c.groupId,
-      matcher,
+      trails: staticTrails(config.trails),
       store: new LogFileStore(aws.s3, { conditionalWrites: c.conditionalWrites, attemptTimeoutMs: c.uploadTimeoutMs }, m, logger),
       kms: aws.kms,
       marks,
