@@ -49,7 +49,7 @@ const input = (offset: number, r: CloudTrailRecord = record(offset), partition =
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => input(from + i));
 const context = (partition = 0): BatchContext => ({ topic: TOPIC, partition, highWatermark: '0', heartbeat: async () => undefined, signal: new AbortController().signal });
 const tp = (partition = 0) => ({ topic: TOPIC, partition });
-const ids = (o: ObjectToStore) => (JSON.parse(gunzipSync(o.body).toString()) as { Records: CloudTrailRecord[] }).Records.map((r) => Number(r.eventID.slice(-12)));
+const ids = (o: ObjectToStore) => (JSON.parse(gunzipSync(o.body).toString()) as { Records: CloudTrailRecord[] }).Records.map((r) => Number(r.eventID!.slice(-12)));
 
 const trail = (name: string, overrides: Partial<TrailInput> = {}): TrailInput => ({ name, accountId: '999988887777', homeRegion: 'us-east-1', bucket: `${name}-bucket`, roll: { intervalSeconds: 60 }, ...overrides });
 const configured = (name: string, overrides: Partial<TrailInput> = {}): TrailRecord => configTrailRecord(parseTrail(trail(name, overrides)), 1_000);

@@ -5,6 +5,7 @@ import { serdeFor, valueSubject, type Delivery } from '@opentrail/serde';
 import { ChainState } from './chainState.js';
 import { bindings, configSchema } from './config.js';
 import { Digester } from './digester.js';
+import { staticDigestTrails } from './digestTrails.js';
 import { DigestStore } from './digestStore.js';
 import { KeyRing } from './keyRing.js';
 import { digesterMetrics } from './metrics.js';
@@ -59,7 +60,7 @@ main({
       sourceTopic: topics.deliveries,
       deliveriesTopic: topics.deliveries,
       consumerGroup: c.groupId,
-      trails,
+      trails: staticDigestTrails(trails),
       periodMs: (trail) => (c.testPeriodSeconds ?? trail.digests.periodMinutes * 60) * 1000,
       graceMs: c.graceMs,
       maxCatchUpPeriods: c.maxCatchUpPeriods,
