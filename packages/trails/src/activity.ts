@@ -227,3 +227,41 @@ export class TrailActivityTable {
     return view;
   }
 }
+
+/** What `activityRecorder` needs of a Kafka producer and a serde (structural: no Kafka dependency here). */
+export interface ActivityProducer {
+  send(record: { topic: string; messages: { key: string; value: Buffer }[] }): Promise<unknown>;
+}
+
+/**
+ * A recorder writing to the trail activity topic through `producer` (a plain, non-transactional
+ * producer: activity is advisory, and a lost or repeated record only moves a timestamp), flushing
+ * every second. Stop it (`stop()`) before disconnecting the producer.
+ */
+export function activityRecorder(
+  service: string,
+  producer: ActivityProducer,
+  topic: string,
+  serde: { encode(value: TrailActivity): Buffer },
+  logger: { warn(fields: object, message: string): void },
+  intervalMs?: number,
+): ActivityRecorder {
+  let lastWarning = 0;
+  const recorder = new ActivityRecorder({
+    service,
+    ...(intervalMs !== undefined ? { intervalMs } : {}),
+    send: async (records) => {
+      try {
+        await producer.send({ topic, messages: records.map((r) => ({ key: r.key, value: serde.encode(r.value) })) });
+      } catch (err) {
+        if (Date.now() - lastWarning > 60_000) {
+          lastWarning = Date.now();
+          logger.warn({ err, topic }, 'writing trail activity failed; it is written again later');
+        }
+        throw err;
+      }
+    },
+  });
+  recorder.start();
+  return recorder;
+}

@@ -4,4 +4,4 @@ export { compileSelectors, compileBasicSelector, compileAdvancedSelector, compil
 export { checkAdvancedSelectors, checkBasicSelectors, TRAIL_FIELDS, OPERATORS, MAX_ADVANCED_VALUES, MAX_DATA_RESOURCE_VALUES } from './selectorRules.js';
 export { trailArn, describeTrail, eventSelectorsView, insightSelectorsView, type TrailDescription, type EventSelectorsView } from './describe.js';
 export { TrailTable, InMemoryTrailStore, configTrailRecord, type TrailCatalog, type TrailStore, type TrailRecord, type TrailChange, type TrailTag, type TrailOrigin } from './catalog.js';
-export { ActivityRecorder, TrailActivityTable, activityError, activityKey, type ActivityReport, type ActivityKind, type ActivityError, type ActivityRecorderOptions, type TrailActivityView } from './activity.js';
+export { ActivityRecorder, TrailActivityTable, activityError, activityKey, activityRecorder, type ActivityProducer, type ActivityReport, type ActivityKind, type ActivityError, type ActivityRecorderOptions, type TrailActivityView } from './activity.js';

@@ -149,7 +149,7 @@ describe('trail windows', () => {
     expect(windowOf(stoppedAt(startedAt('bbb', 5), 9))).toEqual({ from: BASE + 5, until: BASE + 9 });
     expect(windowOf(stoppedAt(configured('aaa'), 9))).toEqual({ until: BASE + 9 });
     // Stopped and never started (CreateTrail without StartLogging): takes nothing.
-    expect(windowOf({ ...startedAt('ccc', 1), isLogging: false, startLoggingTime: undefined } as TrailRecord)).toBeUndefined();
+    expect(windowOf({ ...startedAt('ccc', 1), isLogging: false, startLoggingTime: undefined })).toBeUndefined();
     // A configured trail stopped and started again through the API starts at the restart.
     expect(windowOf({ ...configured('aaa'), startLoggingTime: BASE + 20, stopLoggingTime: BASE + 9 })).toEqual({ from: BASE + 20 });
   });

@@ -2,10 +2,11 @@ import { AwsClients, ensureBucket } from '@opentrail/aws';
 import { topicName } from '@opentrail/config';
 import { ensureTopics, main, partitionCount, retry, StreamProcessor } from '@opentrail/runtime';
 import { serdeFor, valueSubject, type Delivery } from '@opentrail/serde';
+import { activityRecorder, configTrailRecord, InMemoryTrailStore } from '@opentrail/trails';
 import { ChainState } from './chainState.js';
 import { bindings, configSchema } from './config.js';
 import { Digester } from './digester.js';
-import { staticDigestTrails } from './digestTrails.js';
+import { catalogDigestTrails } from './digestTrails.js';
 import { DigestStore } from './digestStore.js';
 import { KeyRing } from './keyRing.js';
 import { digesterMetrics } from './metrics.js';
@@ -22,6 +23,7 @@ main({
       dlq: topicName(config, 'dlq'),
       state: c.stateTopic ?? `${config.topics.prefix}digester.state`,
       keys: c.keysTopic ?? `${config.topics.prefix}digester.keys`,
+      activity: topicName(config, 'trailActivity'),
     };
     await ensureTopics(kafka, [{ topic: topics.deliveries }, { topic: topics.dlq }], config.topics);
     await ensureTopics(
@@ -30,6 +32,7 @@ main({
         // One state partition per input partition: each has one transactional writer.
         { topic: topics.state, partitions: await partitionCount(kafka, topics.deliveries), compacted: true },
         { topic: topics.keys, partitions: 1, compacted: true },
+        { topic: topics.activity, partitions: 1, compacted: true },
       ],
       config.topics,
     );
@@ -44,12 +47,26 @@ main({
     await register(deliverySerde, topics.deliveries);
     await register(stateSerde, topics.state);
     await register(keySerde, topics.keys);
+    const activitySerde = serdeFor(registry, 'TrailActivity');
+    await register(activitySerde, topics.activity);
 
     const aws = new AwsClients(config.aws);
-    const trails = config.trails.filter((t) => t.digests.enabled);
+    // Until the Kafka-backed catalog is wired, the configured trails (the catalog's seed).
+    const catalog = new InMemoryTrailStore(config.trails.map((t) => configTrailRecord(t, Date.now())));
+    const trails = catalogDigestTrails(catalog);
+    const digesting = () => catalog.active().filter((t) => t.digests.enabled);
     if (c.createBuckets) {
-      for (const bucket of new Set(trails.map((t) => t.bucket))) await retry(() => ensureBucket(aws.s3, bucket, config.aws.region), { retries: 10, initialDelayMs: 500 });
+      for (const bucket of new Set(digesting().map((t) => t.bucket))) await retry(() => ensureBucket(aws.s3, bucket, config.aws.region), { retries: 10, initialDelayMs: 500 });
     }
+    // Buckets of trails that come later (local stacks and demos): the archiver creates them too; a digest waits for S3 on its own.
+    const stopCreatingBuckets = catalog.onChange((change) => {
+      if (!c.createBuckets || !change.after || change.after.definition.bucket === change.before?.definition.bucket) return;
+      const bucket = change.after.definition.bucket;
+      void retry(() => ensureBucket(aws.s3, bucket, config.aws.region), { retries: 10, initialDelayMs: 500 }).catch((err: unknown) => logger.warn({ err, bucket }, 'creating a bucket failed'));
+    });
+    const activityProducer = kafka.producer({ allowAutoTopicCreation: false });
+    await activityProducer.connect();
+    const activity = activityRecorder('digester', activityProducer, topics.activity, activitySerde, logger);
 
     const keys = new KeyRing({ signing: c.signing, kms: aws.kms, kafka, topic: topics.keys, serde: keySerde, logger });
     await keys.start();
@@ -60,7 +77,9 @@ main({
       sourceTopic: topics.deliveries,
       deliveriesTopic: topics.deliveries,
       consumerGroup: c.groupId,
-      trails: staticDigestTrails(trails),
+      trails,
+      stopDrainMs: c.stopDrainMs,
+      activity,
       periodMs: (trail) => (c.testPeriodSeconds ?? trail.digests.periodMinutes * 60) * 1000,
       graceMs: c.graceMs,
       maxCatchUpPeriods: c.maxCatchUpPeriods,
@@ -88,15 +107,19 @@ main({
     });
     await processor.start();
     logger.info(
-      { trails: trails.map((t) => ({ name: t.name, periodSeconds: c.testPeriodSeconds ?? t.digests.periodMinutes * 60 })), fingerprint: keys.current().fingerprint, deliveries: topics.deliveries, state: topics.state, keys: topics.keys },
+      { trails: digesting().map((t) => ({ name: t.name, periodSeconds: c.testPeriodSeconds ?? t.digests.periodMinutes * 60 })), fingerprint: keys.current().fingerprint, deliveries: topics.deliveries, state: topics.state, keys: topics.keys },
       'digesting',
     );
 
     return {
       stop: async () => {
         digester.stop();
+        stopCreatingBuckets();
+        trails.stop();
         await processor.stop();
         await state.stop();
+        await activity.stop();
+        await activityProducer.disconnect();
         await keys.stop();
         aws.destroy();
       },

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { inflateDigest, loadLocalKeys } from '@opentrail/integrity';
 import { createLogger, ServiceMetrics } from '@opentrail/observability';
 import { RetryAbortedError } from '@opentrail/runtime';
-import type { AvroSerde, Delivery, DigesterState } from '@opentrail/serde';
+import type { AvroSerde, Delivery } from '@opentrail/serde';
 import { InMemoryTrailStore, parseTrail, type TrailRecord } from '@opentrail/trails';
 import type { ChainState } from '../src/chainState.js';
 import { Digester } from '../src/digester.js';
@@ -108,7 +108,7 @@ function harness(records: TrailRecord[]) {
     [...stored.keys()]
       .filter((k) => k.includes(`_${trailName}_`))
       .sort()
-      .map((k) => ({ ...inflateDigest(stored.get(k)!.body), key: k }));
+      .map((k) => Object.assign(inflateDigest(stored.get(k)!.body), { key: k }));
   return { catalog, digester, stored, failing, activity, feed, tick, digests, tp, setNow: (t: number) => (now = t) };
 }
 
