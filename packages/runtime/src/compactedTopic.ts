@@ -3,7 +3,9 @@ import { hostname } from 'node:os';
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { Counter, Logger, ServiceMetrics } from '@opentrail/observability';
 import { logConsumerCrash } from './kafka.js';
+import { backoffDelay, sleep } from './retry.js';
 import { startupStep } from './startup.js';
+import { transientCondition } from './transient.js';
 
 /**
  * A compacted topic read as a table (a KTable): the identities, the trails, the services' states.
@@ -183,6 +185,18 @@ function abortReason(signal: AbortSignal): Error {
   return signal.reason instanceof Error ? signal.reason : new Error('aborted');
 }
 
+/** Runs `fn` again while it fails for a reason that passes by itself (a leader election), a few times; then throws its last error as is. */
+async function untilNotTransient<T>(fn: () => Promise<T>, attempts = 8): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (attempt >= attempts || transientCondition(err) === undefined) throw err;
+      await sleep(backoffDelay(attempt, 100, 2000));
+    }
+  }
+}
+
 export interface CompactedTopicReaderOptions<V> {
   kafka: Kafka;
   topic: string;
@@ -329,7 +343,9 @@ export class CompactedTopicReader<V> {
     await startupStep(`the end offsets of ${this.options.topic}`, async () => {
       await admin.connect();
       try {
-        for (const { partition, high, low } of await admin.fetchTopicOffsets(this.options.topic)) {
+        // A topic created a moment ago may not have its leaders yet; also outside a service's start.
+        const offsets = await untilNotTransient(() => admin.fetchTopicOffsets(this.options.topic));
+        for (const { partition, high, low } of offsets) {
           if (BigInt(high) > BigInt(low)) ends.set(partition, BigInt(high));
         }
       } finally {
