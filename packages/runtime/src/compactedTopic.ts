@@ -210,6 +210,8 @@ export interface CompactedTopicReaderOptions<V> {
   logger: Logger;
   /** Counts records read (opentrail_<service>_table_records_total{topic,kind}). */
   metrics?: ServiceMetrics;
+  /** Called for each record skipped as unreadable, after its warning (a service's own metric). */
+  onSkip?: (skipped: SkippedRecord) => void;
   /**
    * Read only committed records (read_committed). A transactional writer's aborted state describes
    * nothing that happened. @default true
@@ -308,7 +310,10 @@ export class CompactedTopicReader<V> {
       if (record.value === null) tombstones++;
       else values++;
     }
-    for (const skip of skipped) logger.warn({ topic, partition: skip.partition, offset: skip.offset, key: skip.key, reason: skip.reason }, `${what}: record skipped, it cannot be read`);
+    for (const skip of skipped) {
+      logger.warn({ topic, partition: skip.partition, offset: skip.offset, key: skip.key, reason: skip.reason }, `${what}: record skipped, it cannot be read`);
+      this.options.onSkip?.(skip);
+    }
     if (values) this.counter?.inc({ topic, kind: 'value' }, values);
     if (tombstones) this.counter?.inc({ topic, kind: 'tombstone' }, tombstones);
     if (skipped.length) this.counter?.inc({ topic, kind: 'skipped' }, skipped.length);
