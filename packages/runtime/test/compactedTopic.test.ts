@@ -1,6 +1,9 @@
+import { Writable } from 'node:stream';
 import fc from 'fast-check';
+import type { Kafka } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { decodeBatch, ReadPositions, type CompactedTopicDecoder } from '../src/compactedTopic.js';
+import { createLogger, ServiceMetrics } from '@opentrail/observability';
+import { CompactedTopicReader, decodeBatch, ReadPositions, type CompactedTopicDecoder } from '../src/compactedTopic.js';
 
 const message = (offset: number, key: string | null, value: string | null) => ({
   offset: String(offset),
@@ -151,5 +154,181 @@ describe('ReadPositions', () => {
         positions.fail(new Error('done'));
       }),
     );
+  });
+});
+
+/** Just enough of kafkajs for the reader: an admin that lists offsets, a consumer the test drives. */
+function fakeKafka(offsets: { partition: number; high: string; low: string }[]) {
+  const listeners = new Map<string, ((event: { payload: unknown }) => void)[]>();
+  let eachBatch: ((payload: { batch: { partition: number; messages: ReturnType<typeof message>[] } }) => Promise<void>) | undefined;
+  let disconnected = false;
+  const consumer = {
+    events: { END_BATCH_PROCESS: 'end_batch_process', CRASH: 'crash' },
+    on(event: string, listener: (event: { payload: unknown }) => void) {
+      listeners.set(event, [...(listeners.get(event) ?? []), listener]);
+    },
+    connect: async () => undefined,
+    subscribe: async () => undefined,
+    run: async (options: { eachBatch: typeof eachBatch }) => void (eachBatch = options.eachBatch),
+    disconnect: async () => void (disconnected = true),
+  };
+  const admin = { connect: async () => undefined, disconnect: async () => undefined, fetchTopicOffsets: async () => offsets };
+  const emit = (event: string, payload: unknown) => (listeners.get(event) ?? []).forEach((l) => l({ payload }));
+  return {
+    kafka: { admin: () => admin, consumer: () => consumer } as unknown as Kafka,
+    /** A fetched batch: eachBatch (if it holds records kafkajs hands over), then END_BATCH_PROCESS. */
+    async deliver(partition: number, messages: ReturnType<typeof message>[], lastOffset = Number(messages[messages.length - 1]?.offset)) {
+      if (messages.length) await eachBatch!({ batch: { partition, messages } });
+      emit('end_batch_process', { partition, lastOffset: String(lastOffset) });
+    },
+    crash: (error: Error, restart: boolean) => emit('crash', { error, restart }),
+    get disconnected() {
+      return disconnected;
+    },
+  };
+}
+
+function capture() {
+  const lines: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { logger: createLogger('compacted-test', 'info', sink), lines };
+}
+
+function tableReader(kafka: Kafka, options: { apply?: (key: string, value: number | null) => void; metrics?: ServiceMetrics; decoder?: CompactedTopicDecoder<number> } = {}) {
+  const table = new Map<string, number>();
+  const { logger, lines } = capture();
+  const skips: string[] = [];
+  const reader = new CompactedTopicReader<number>({
+    kafka,
+    topic: 'numbers',
+    groupIdPrefix: 'test',
+    what: 'the numbers topic',
+    decoder: options.decoder ?? numbers,
+    logger,
+    metrics: options.metrics,
+    onSkip: (s) => skips.push(s.offset),
+    apply:
+      options.apply ??
+      ((key, value) => {
+        if (value === null) table.delete(key);
+        else table.set(key, value);
+      }),
+  });
+  return { reader, table, lines, skips };
+}
+
+describe('CompactedTopicReader (kafkajs faked)', () => {
+  it('is caught up once every partition reached its end at start, counting a batch of markers only', async () => {
+    const fake = fakeKafka([
+      { partition: 0, high: '3', low: '0' },
+      { partition: 1, high: '2', low: '0' },
+      { partition: 2, high: '5', low: '5' },
+    ]);
+    const metrics = new ServiceMetrics('compactedtest');
+    const { reader, table, skips } = tableReader(fake.kafka, { metrics });
+    await reader.start();
+    expect(reader.ready).toBe('reading the numbers topic: 5 records to go');
+    await fake.deliver(0, [message(0, 'a', '1'), message(1, 'b', '2'), message(2, 'a', null)]);
+    expect(reader.ready).toBe('reading the numbers topic: 2 records to go');
+    await fake.deliver(1, [message(0, 'c', 'oops')]);
+    let caughtUp = false;
+    void reader.caughtUp.then(() => (caughtUp = true));
+    await Promise.resolve();
+    expect(caughtUp).toBe(false);
+    // Offset 1 of partition 1 is a commit marker: no records, only END_BATCH_PROCESS.
+    await fake.deliver(1, [], 1);
+    await reader.caughtUp;
+    expect(reader.ready).toBe(true);
+    expect(Object.fromEntries(table)).toEqual({ b: 2 });
+    expect(skips).toEqual(['0']);
+    const counted = (await metrics.registry.getSingleMetric('opentrail_compactedtest_table_records_total')!.get()).values.map((v) => [v.labels.kind, v.value]);
+    expect(counted).toEqual(
+      expect.arrayContaining([
+        ['value', 2],
+        ['tombstone', 1],
+        ['skipped', 1],
+      ]),
+    );
+  });
+
+  it('does not apply again what a restarted consumer reads a second time', async () => {
+    const fake = fakeKafka([{ partition: 0, high: '2', low: '0' }]);
+    const applied: [string, number | null][] = [];
+    const { reader } = tableReader(fake.kafka, { apply: (key, value) => void applied.push([key, value]) });
+    await reader.start();
+    await fake.deliver(0, [message(0, 'a', '1'), message(1, 'b', '2')]);
+    fake.crash(new Error('coordinator moved'), true);
+    expect(reader.healthy).toBe(true);
+    // kafkajs restarted the consumer; nothing was committed, so it reads from the beginning.
+    await fake.deliver(0, [message(0, 'a', '1'), message(1, 'b', '2'), message(2, 'a', '3')]);
+    expect(applied).toEqual([
+      ['a', 1],
+      ['b', 2],
+      ['a', 3],
+    ]);
+  });
+
+  it('logs an apply that throws and goes on with the next record', async () => {
+    const fake = fakeKafka([{ partition: 0, high: '2', low: '0' }]);
+    const applied: string[] = [];
+    const { reader, lines } = tableReader(fake.kafka, {
+      apply: (key) => {
+        if (key === 'boom') throw new Error('listener bug');
+        applied.push(key);
+      },
+    });
+    await reader.start();
+    await fake.deliver(0, [message(0, 'boom', '1'), message(1, 'fine', '2')]);
+    await reader.caughtUp;
+    expect(applied).toEqual(['fine']);
+    expect(lines.some((l) => l.level === 'error' && /applying a record of the numbers topic failed/.test(String(l.msg)))).toBe(true);
+  });
+
+  it('applies nothing of a batch whose decoding must be retried', async () => {
+    const fake = fakeKafka([{ partition: 0, high: '2', low: '0' }]);
+    const flaky: CompactedTopicDecoder<number> = {
+      decode: (value) => {
+        if (value.toString() === '2') throw Object.assign(new Error('registry unavailable'), { canRetry: true });
+        return Number(value.toString());
+      },
+    };
+    const { reader, table } = tableReader(fake.kafka, { decoder: flaky });
+    await reader.start();
+    await expect(fake.deliver(0, [message(0, 'a', '1'), message(1, 'b', '2')])).rejects.toThrow('registry unavailable');
+    expect(table.size).toBe(0);
+    expect(reader.position(0)).toBe(0n);
+  });
+
+  it('a crash kafkajs does not restart from: unhealthy, not ready, every wait rejects', async () => {
+    const fake = fakeKafka([{ partition: 0, high: '4', low: '0' }]);
+    const { reader } = tableReader(fake.kafka);
+    await reader.start();
+    const caughtUp = expect(reader.caughtUp).rejects.toThrow(/broker gone/);
+    const waiting = expect(reader.waitFor({ partition: 0, offset: '2' })).rejects.toThrow(/broker gone/);
+    fake.crash(new Error('broker gone'), false);
+    await caughtUp;
+    await waiting;
+    expect(reader.healthy).toBe('the numbers topic reader stopped: broker gone');
+    expect(reader.ready).toBe('the numbers topic reader stopped: broker gone');
+    await reader.stop();
+    expect(fake.disconnected).toBe(true);
+  });
+
+  it('resolves waitFor once the offset is applied, and rejects it on stop', async () => {
+    const fake = fakeKafka([]);
+    const { reader, table } = tableReader(fake.kafka);
+    await reader.start();
+    await reader.caughtUp;
+    const seen = reader.waitFor({ partition: 0, offset: '1' }).then(() => table.get('b'));
+    await fake.deliver(0, [message(0, 'a', '1'), message(1, 'b', '2')]);
+    expect(await seen).toBe(2);
+    const never = expect(reader.waitFor({ partition: 0, offset: 9n })).rejects.toThrow(/stopped/);
+    await reader.stop();
+    await never;
   });
 });
