@@ -17,6 +17,7 @@ export const SCHEMA_FILES = {
   DigesterState: 'digester-state.avsc',
   DigestPublicKey: 'digest-public-key.avsc',
   Notification: 'notification.avsc',
+  TrailRecord: 'trail.avsc',
   TrailActivity: 'trail-activity.avsc',
 } as const;
 
