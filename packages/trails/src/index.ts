@@ -6,3 +6,4 @@ export { trailArn, describeTrail, eventSelectorsView, insightSelectorsView, type
 export { TrailTable, InMemoryTrailStore, configTrailRecord, type TrailCatalog, type TrailCatalogHandle, type TrailStore, type TrailRecord, type TrailChange, type TrailTag, type TrailOrigin } from './catalog.js';
 export { openTrailCatalog, planSeed, canonicalJson, sameDefinition, trailRecordValue, trailRecordFromValue, trailRecordDecoder, TrailRecordError, type SeedPlan, type TrailCatalogOptions } from './kafkaCatalog.js';
 export { ActivityRecorder, TrailActivityTable, activityError, activityKey, activityRecorder, type ActivityProducer, type ActivityReport, type ActivityKind, type ActivityError, type ActivityRecorderOptions, type TrailActivityView } from './activity.js';
+export { openTrailActivityReader, openTrailActivityWriter, type TrailActivityReader, type TrailActivityWriter, type TrailActivityOptions } from './activityReader.js';

@@ -5,7 +5,7 @@ import { acceptedRegions, validateApiCallEvent } from '@opentrail/cloudtrail';
 import { topicName } from '@opentrail/config';
 import { ensureTopics, main, partitionCount, StreamProcessor } from '@opentrail/runtime';
 import { serdeFor, valueSubject, type EnrichedEvent } from '@opentrail/serde';
-import { activityRecorder, configTrailRecord, InMemoryTrailStore } from '@opentrail/trails';
+import { openTrailActivityWriter, openTrailCatalog } from '@opentrail/trails';
 import { Archiver } from './archiver.js';
 import { BucketSetup } from './bucketSetup.js';
 import { bindings, configSchema } from './config.js';
@@ -33,21 +33,18 @@ main({
     // One state partition per input partition: each input partition's marks have a partition that
     // only its transactional producer writes (fewer also work: p mod N).
     await ensureTopics(kafka, [{ topic: topics.state, partitions: await partitionCount(kafka, topics.source), compacted: true }], config.topics);
-    await ensureTopics(kafka, [{ topic: topics.activity, partitions: 1, compacted: true }], config.topics);
 
     const enrichedSerde = serdeFor(registry, 'EnrichedEvent');
     const deliverySerde = serdeFor(registry, 'Delivery');
     await deliverySerde.register(valueSubject(topics.deliveries));
     const stateSerde = serdeFor(registry, 'ArchiverState');
     await stateSerde.register(valueSubject(topics.state));
-    const activitySerde = serdeFor(registry, 'TrailActivity');
-    await activitySerde.register(valueSubject(topics.activity));
 
     const aws = new AwsClients(config.aws);
     const instance = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`.replace(/[^A-Za-z0-9._-]/g, '_');
 
-    // Until the Kafka-backed catalog is wired, the configured trails (the catalog's seed).
-    const catalog = new InMemoryTrailStore(config.trails.map((t) => configTrailRecord(t, Date.now())));
+    // Trails as data: the trails topic, seeded from the configuration file, followed live.
+    const catalog = await openTrailCatalog({ kafka, registry, logger, metrics, topic: topicName(config, 'trails'), seed: config.trails, groupIdPrefix: c.groupId, replicationFactor: config.topics.replicationFactor });
     const trails = new LiveTrails({ catalog, logger });
 
     // Buckets and lifecycle rules: in the background, patiently, so an S3 outage at start delays
@@ -58,9 +55,7 @@ main({
       if (change.after && JSON.stringify(change.after.definition) !== JSON.stringify(change.before?.definition)) buckets.setUp(catalog.all().map((r) => r.definition));
     });
 
-    const activityProducer = kafka.producer({ allowAutoTopicCreation: false });
-    await activityProducer.connect();
-    const activity = activityRecorder('archiver', activityProducer, topics.activity, activitySerde, logger);
+    const activity = await openTrailActivityWriter({ kafka, registry, topic: topics.activity, service: 'archiver', logger, replicationFactor: config.topics.replicationFactor });
 
     const m = archiverMetrics(metrics, { openGroups: () => archiver.openGroups, bufferedBytes: () => archiver.bufferedBytes, openFiles: () => archiver.openFiles });
     const marks = new HighWaterMarks({ kafka, topic: topics.state, serde: stateSerde, consumerGroup: c.groupId, sourceTopic: topics.source, logger });
@@ -70,7 +65,7 @@ main({
       deliveriesTopic: topics.deliveries,
       consumerGroup: c.groupId,
       trails,
-      activity,
+      activity: activity.recorder,
       store: new LogFileStore(aws.s3, { conditionalWrites: c.conditionalWrites, attemptTimeoutMs: c.uploadTimeoutMs }, m, logger),
       kms: aws.kms,
       marks,
@@ -117,11 +112,11 @@ main({
         await processor.stop();
         await marks.stop();
         await activity.stop();
-        await activityProducer.disconnect();
+        await catalog.stop();
         aws.destroy();
       },
-      readiness: { consumer: () => processor.ready },
-      liveness: { consumer: () => processor.healthy, state: () => marks.healthy },
+      readiness: { consumer: () => processor.ready, trails: () => catalog.ready },
+      liveness: { consumer: () => processor.healthy, state: () => marks.healthy, trails: () => catalog.healthy },
     };
   },
 });

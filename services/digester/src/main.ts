@@ -2,7 +2,7 @@ import { AwsClients, ensureBucket } from '@opentrail/aws';
 import { topicName } from '@opentrail/config';
 import { ensureTopics, main, partitionCount, retry, StreamProcessor } from '@opentrail/runtime';
 import { serdeFor, valueSubject, type Delivery } from '@opentrail/serde';
-import { activityRecorder, configTrailRecord, InMemoryTrailStore } from '@opentrail/trails';
+import { openTrailActivityWriter, openTrailCatalog } from '@opentrail/trails';
 import { ChainState } from './chainState.js';
 import { bindings, configSchema } from './config.js';
 import { Digester } from './digester.js';
@@ -32,7 +32,6 @@ main({
         // One state partition per input partition: each has one transactional writer.
         { topic: topics.state, partitions: await partitionCount(kafka, topics.deliveries), compacted: true },
         { topic: topics.keys, partitions: 1, compacted: true },
-        { topic: topics.activity, partitions: 1, compacted: true },
       ],
       config.topics,
     );
@@ -47,12 +46,10 @@ main({
     await register(deliverySerde, topics.deliveries);
     await register(stateSerde, topics.state);
     await register(keySerde, topics.keys);
-    const activitySerde = serdeFor(registry, 'TrailActivity');
-    await register(activitySerde, topics.activity);
 
     const aws = new AwsClients(config.aws);
-    // Until the Kafka-backed catalog is wired, the configured trails (the catalog's seed).
-    const catalog = new InMemoryTrailStore(config.trails.map((t) => configTrailRecord(t, Date.now())));
+    // Trails as data: the trails topic, seeded from the configuration file, followed live.
+    const catalog = await openTrailCatalog({ kafka, registry, logger, metrics, topic: topicName(config, 'trails'), seed: config.trails, groupIdPrefix: c.groupId, replicationFactor: config.topics.replicationFactor });
     const trails = catalogDigestTrails(catalog);
     const digesting = () => catalog.active().filter((t) => t.digests.enabled);
     if (c.createBuckets) {
@@ -64,9 +61,7 @@ main({
       const bucket = change.after.definition.bucket;
       void retry(() => ensureBucket(aws.s3, bucket, config.aws.region), { retries: 10, initialDelayMs: 500 }).catch((err: unknown) => logger.warn({ err, bucket }, 'creating a bucket failed'));
     });
-    const activityProducer = kafka.producer({ allowAutoTopicCreation: false });
-    await activityProducer.connect();
-    const activity = activityRecorder('digester', activityProducer, topics.activity, activitySerde, logger);
+    const activity = await openTrailActivityWriter({ kafka, registry, topic: topics.activity, service: 'digester', logger, replicationFactor: config.topics.replicationFactor });
 
     const keys = new KeyRing({ signing: c.signing, kms: aws.kms, kafka, topic: topics.keys, serde: keySerde, logger });
     await keys.start();
@@ -79,7 +74,7 @@ main({
       consumerGroup: c.groupId,
       trails,
       stopDrainMs: c.stopDrainMs,
-      activity,
+      activity: activity.recorder,
       periodMs: (trail) => (c.testPeriodSeconds ?? trail.digests.periodMinutes * 60) * 1000,
       graceMs: c.graceMs,
       maxCatchUpPeriods: c.maxCatchUpPeriods,
@@ -119,12 +114,12 @@ main({
         await processor.stop();
         await state.stop();
         await activity.stop();
-        await activityProducer.disconnect();
+        await catalog.stop();
         await keys.stop();
         aws.destroy();
       },
-      readiness: { consumer: () => processor.ready },
-      liveness: { consumer: () => processor.healthy, state: () => state.healthy },
+      readiness: { consumer: () => processor.ready, trails: () => catalog.ready },
+      liveness: { consumer: () => processor.healthy, state: () => state.healthy, trails: () => catalog.healthy },
     };
   },
 });

@@ -5,7 +5,7 @@ import { topicName } from '@opentrail/config';
 import type { Logger } from '@opentrail/observability';
 import { ensureTopics, main, StreamProcessor } from '@opentrail/runtime';
 import { serdeFor, valueSubject, type Delivery } from '@opentrail/serde';
-import { activityRecorder, configTrailRecord, InMemoryTrailStore } from '@opentrail/trails';
+import { openTrailActivityWriter, openTrailCatalog } from '@opentrail/trails';
 import { WebhookSender } from '@opentrail/webhooks';
 import { bindings, configSchema, type NotifierConfig } from './config.js';
 import { notifierMetrics } from './metrics.js';
@@ -61,16 +61,13 @@ main({
       activity: topicName(config, 'trailActivity'),
     };
     await ensureTopics(kafka, [{ topic: topics.deliveries }, { topic: topics.notifications }, { topic: topics.dlq }], config.topics);
-    await ensureTopics(kafka, [{ topic: topics.activity, partitions: 1, compacted: true }], config.topics);
-    const activitySerde = serdeFor(registry, 'TrailActivity');
-    await activitySerde.register(valueSubject(topics.activity));
     const deliverySerde = serdeFor(registry, 'Delivery');
     await deliverySerde.register(valueSubject(topics.deliveries));
     const notificationSerde = serdeFor(registry, 'Notification');
     await notificationSerde.register(valueSubject(topics.notifications));
 
-    // Until the Kafka-backed catalog is wired, the configured trails (the catalog's seed).
-    const catalog = new InMemoryTrailStore(config.trails.map((t) => configTrailRecord(t, Date.now())));
+    // Trails as data: the trails topic, seeded from the configuration file, followed live.
+    const catalog = await openTrailCatalog({ kafka, registry, logger, metrics, topic: topicName(config, 'trails'), seed: config.trails, groupIdPrefix: c.groupId, replicationFactor: config.topics.replicationFactor });
     let aws: AwsClients | undefined;
     const awsClients = () => (aws ??= new AwsClients(config.aws));
 
@@ -113,9 +110,7 @@ main({
       return { kind: 'kafka', topic: topics.notifications, encode: (n) => notificationSerde.encode(n) };
     };
 
-    const activityProducer = kafka.producer({ allowAutoTopicCreation: false });
-    await activityProducer.connect();
-    const activity = activityRecorder('notifier', activityProducer, topics.activity, activitySerde, logger);
+    const activity = await openTrailActivityWriter({ kafka, registry, topic: topics.activity, service: 'notifier', logger, replicationFactor: config.topics.replicationFactor });
 
     // Each target reads the deliveries in a consumer group of its own; targets follow the trails live.
     const live: LiveTargets = new LiveTargets({
@@ -138,7 +133,7 @@ main({
           abort,
           metrics: m,
           logger: logger.child({ target: target.label }),
-          activity,
+          activity: activity.recorder,
         });
         const processor = new StreamProcessor<Delivery>({
           service: 'notifier',
@@ -173,11 +168,11 @@ main({
       async stop() {
         await live.stop();
         await activity.stop();
-        await activityProducer.disconnect();
+        await catalog.stop();
         aws?.destroy();
       },
-      readiness: { targets: () => live.ready() },
-      liveness: { targets: () => live.healthy() },
+      readiness: { targets: () => live.ready(), trails: () => catalog.ready },
+      liveness: { targets: () => live.healthy(), trails: () => catalog.healthy },
     };
   },
 });
