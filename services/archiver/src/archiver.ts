@@ -75,6 +75,12 @@ class Group {
   commit: 'none' | 'outbox' | 'returned' = 'none';
   /** First offset of the stored file whose delivery is still in the outbox: still held. */
   outboxFirstOffset: bigint | undefined;
+  /**
+   * The trail's bucket or key refused the last attempt (no such bucket, access denied): the group's
+   * files stay held (and the partition's commit with them), but no call waits for them before this.
+   */
+  refusedUntilMs = 0;
+  refusals = 0;
   lastActiveMs: number;
 
   constructor(
@@ -157,6 +163,23 @@ function enrichmentJson(enrichment: Enrichment): string {
 /** A record with the enricher's findings as one extra member (trails with includeEnrichment). */
 function withEnrichment(recordJson: string, enrichment: Enrichment): string {
   return `${recordJson.slice(0, -1)}${recordJson.length > 2 ? ',' : ''}"opentrailEnrichment":${enrichmentJson(enrichment)}}`;
+}
+
+/** Longest wait between attempts at a group whose bucket refuses its files. */
+const REFUSED_RETRY_MAX_MS = 30_000;
+
+/**
+ * An answer that says the trail is misconfigured rather than that S3 or KMS is unwell: the bucket
+ * does not exist or refuses us (403, 404), the KMS key is missing, disabled or not ours to use.
+ * Such a group must not hold up the other trails' deliveries (CloudTrail reports it as the trail's
+ * LatestDeliveryError).
+ */
+export function isRefusal(err: unknown): boolean {
+  const e = err as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
+  const status = e?.$metadata?.httpStatusCode;
+  const code = e?.Code ?? e?.name ?? '';
+  if (status === 403 || status === 404) return true;
+  return ['NoSuchBucket', 'AccessDenied', 'AllAccessDisabled', 'InvalidBucketName', 'PermanentRedirect', 'NotFoundException', 'DisabledException', 'AccessDeniedException', 'KMSInvalidStateException', 'InvalidKeyUsageException', 'KeyUnavailableException'].includes(code);
 }
 
 function inWindow(window: TrailWindow | undefined, timestampMs: number): boolean {
@@ -498,7 +521,8 @@ export class Archiver implements PartitionHandler<EnrichedEvent> {
    * final flush): gives up after its budget, leaving the files for later.
    */
   private async storeReady(ps: PartitionState, mode: Mode): Promise<void> {
-    const ready = [...ps.active].filter((g) => g.sealed.length > 0 && g.commit === 'none');
+    const now = this.now();
+    const ready = [...ps.active].filter((g) => g.sealed.length > 0 && g.commit === 'none' && g.refusedUntilMs <= now);
     if (ready.length === 0) return;
     const stop = new AbortController();
     const signals = [stop.signal];
@@ -518,7 +542,17 @@ export class Archiver implements PartitionHandler<EnrichedEvent> {
       const worker = async () => {
         while (next < ready.length && !signal.aborted && !ps.superseded) {
           const g = ready[next++]!;
-          await this.deliver(ps, g, signal, keepAlive);
+          const refused = new AbortController();
+          try {
+            await this.deliver(ps, g, AbortSignal.any([signal, refused.signal]), keepAlive, refused);
+            g.refusals = 0;
+          } catch (err) {
+            if (!refused.signal.aborted || signal.aborted) throw err;
+            // The trail's configuration, not S3's health: the other groups go on, this one waits and tries again.
+            g.refusals++;
+            g.refusedUntilMs = this.now() + Math.min(REFUSED_RETRY_MAX_MS, 1000 * 2 ** Math.min(g.refusals, 5));
+            this.options.logger.warn({ partition: ps.partition, trail: g.trail.trail.name, bucket: g.trail.trail.bucket, err: (err as RetryAbortedError).lastError ?? err, retryInMs: g.refusedUntilMs - this.now(), heldFiles: g.sealed.length }, 'the trail\'s bucket refused its log file; its files are held and tried again, the other trails go on');
+          }
         }
       };
       await Promise.all(Array.from({ length: Math.min(this.options.uploadConcurrency, ready.length) }, worker));
@@ -532,14 +566,17 @@ export class Archiver implements PartitionHandler<EnrichedEvent> {
     }
   }
 
-  private async deliver(ps: PartitionState, g: Group, signal: AbortSignal, onWait: (() => void) | undefined): Promise<void> {
+  private async deliver(ps: PartitionState, g: Group, signal: AbortSignal, onWait: (() => void) | undefined, refused?: AbortController): Promise<void> {
     const sealed = g.sealed[0]!;
     const { activity } = this.options;
     const trailName = sealed.trail.trail.name;
-    const onError = activity ? (err: unknown) => activity.failed(trailName, 'LOG', err) : undefined;
+    const onError = (err: unknown) => {
+      activity?.failed(trailName, 'LOG', err);
+      if (refused && isRefusal(err)) refused.abort();
+    };
     sealed.object ??= await this.prepare(sealed, signal, onWait, onError);
     try {
-      await this.options.store.store(sealed.object, { owner: ps.owner, signal, onWait, ...(onError ? { onError } : {}) });
+      await this.options.store.store(sealed.object, { owner: ps.owner, signal, onWait, onError });
     } catch (err) {
       if (err instanceof StaleOwnerError) {
         this.options.logger.warn({ partition: ps.partition, key: sealed.key }, 'a newer owner took this partition; dropping what this instance held of it');

@@ -90,7 +90,7 @@ function harness(records: TrailRecord[], shared?: { stored: ObjectToStore[]; mar
       if (failure) {
         // As LogFileStore does: report, retry until the call's budget runs out.
         options.onError?.(failure);
-        await new Promise((resolve) => options.signal.addEventListener('abort', resolve, { once: true }));
+        if (!options.signal.aborted) await new Promise((resolve) => options.signal.addEventListener('abort', resolve, { once: true }));
         throw new RetryAbortedError(failure);
       }
       // A rewrite of the same key replaces the object, as S3 does.
@@ -288,19 +288,31 @@ describe('Archiver following the trail catalog', () => {
     );
   });
 
-  it('reports delivery failures with the store\'s error code, and the success that follows', async () => {
-    const h = harness([configured('broken')]);
+  it('a trail whose bucket refuses its files holds them and reports the code, while the other trails go on', async () => {
+    const h = harness([configured('broken'), configured('stay')]);
     await h.archiver.onAssigned([tp()]);
     h.commit(await h.archiver.processBatch(range(0, 2), context()));
-    h.failures.set('broken-bucket', Object.assign(new Error('The specified bucket does not exist'), { name: 'NoSuchBucket' }));
+    h.failures.set('broken-bucket', Object.assign(new Error('The specified bucket does not exist'), { name: 'NoSuchBucket', $metadata: { httpStatusCode: 404 } }));
     h.clock.now += 61_000;
-    await h.archiver.flush(tp(), 'tick');
-    expect(h.activity[0]).toEqual({ trail: 'broken', kind: 'LOG', ok: false, code: 'NoSuchBucket' });
-    // Nothing delivered: the commit stays.
+    // A batch (which waits as long as S3 needs for the others) does not wait for the refused trail.
+    const delivered = h.commit(await h.archiver.processBatch(range(3, 4), context()));
+    expect(delivered.map((d) => d.trailName)).toEqual(['stay']);
+    expect(h.activity).toContainEqual({ trail: 'broken', kind: 'LOG', ok: false, code: 'NoSuchBucket' });
+    expect(h.activity).toContainEqual({ trail: 'stay', kind: 'LOG', ok: true });
+    // Nothing of the refused trail is lost: the commit stays at its first record.
     expect(h.archiver.heldFrom(tp())).toBe(0n);
     h.failures.clear();
+    // Tried again after a backoff, not at once.
+    h.commit(await h.archiver.flush(tp(), 'tick'));
+    expect(idsOf(h, 'broken')).toEqual([]);
+    h.clock.now += 3000;
     h.commit(await h.archiver.flush(tp(), 'tick'));
     expect(h.activity.at(-1)).toEqual({ trail: 'broken', kind: 'LOG', ok: true });
-    expect(idsOf(h, 'broken')).toEqual(seq(0, 2));
+    // The file closed by age in that batch, with the records it had taken by then.
+    expect(idsOf(h, 'broken')).toEqual(seq(0, 4));
+    h.commit(await h.archiver.flush(tp(), 'shutdown'));
+    expect(idsOf(h, 'broken')).toEqual(seq(0, 4));
+    expect(idsOf(h, 'stay')).toEqual(seq(0, 4));
+    expect(h.archiver.heldFrom(tp())).toBeUndefined();
   });
 });
