@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { digestFileKey } from '@opentrail/cloudtrail';
 import { buildDigest, serializeDigest, stringToSign, type PreviousDigest } from '@opentrail/integrity';
 import type { Logger } from '@opentrail/observability';
-import { RetryAbortedError, type BatchContext, type InputRecord, type OutputMessage, type PartitionHandler, type RecordDeadLetter, type TopicPartition, type Work } from '@opentrail/runtime';
+import { InfrastructureError, RetryAbortedError, type BatchContext, type InputRecord, type OutputMessage, type PartitionHandler, type RecordDeadLetter, type TopicPartition, type Work } from '@opentrail/runtime';
 import type { AvroSerde, Delivery, DigesterState } from '@opentrail/serde';
 import { trailArn, type ActivityReport, type Trail } from '@opentrail/trails';
 import { groupKey, type ChainState } from './chainState.js';
@@ -12,6 +12,9 @@ import type { DigesterMetrics } from './metrics.js';
 import { undigestible } from './digestEntry.js';
 import type { DigestTrail, DigestTrails } from './digestTrails.js';
 import { filesForPeriod, nextPeriodEnd, periodStart } from './periods.js';
+
+/** How long a delivery of a trail not (yet) in the catalog may wait for it before it is skipped as unknown. */
+const UNKNOWN_TRAIL_WAIT_MS = 30_000;
 
 interface PendingLogFile {
   offset: bigint;
@@ -143,6 +146,15 @@ export class Digester implements PartitionHandler<Delivery> {
   }
 
   async processBatch(records: InputRecord<Delivery>[], context: BatchContext): Promise<Work | void> {
+    // A trail the archiver already delivers for may not have reached this process's catalog yet:
+    // a recent delivery of a trail not known here waits for it (before anything of the batch is taken).
+    const now = this.now();
+    for (const r of records) {
+      const d = r.value;
+      if (d.kind === 'LOG' && !this.o.trails.get(d.trailName) && now - d.deliveredAt < UNKNOWN_TRAIL_WAIT_MS && d.deliveredAt <= now) {
+        throw new InfrastructureError(`a delivery of trail "${d.trailName}", unknown to this digester's trail catalog yet: waiting for the catalog`);
+      }
+    }
     const deadLetters: RecordDeadLetter[] = [];
     for (const r of records) {
       const d = r.value;

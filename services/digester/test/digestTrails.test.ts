@@ -170,6 +170,18 @@ describe('Digester following the trail catalog', () => {
     expect(added[0]!.logFiles!.map((f) => f.s3Object)).toEqual(['added-log-2.json.gz']);
   });
 
+  it('a recent delivery of a trail the catalog does not hold yet waits for it; an old one is skipped', async () => {
+    const h = harness([]);
+    h.setNow(T0 + 10_000);
+    await expect(h.feed('early', 1, T0 + 5000)).rejects.toThrow(/unknown to this digester's trail catalog yet/);
+    await h.catalog.put(apiTrail('early', T0));
+    await h.feed('early', 1, T0 + 5000);
+    await h.tick(T0 + MINUTE + 6000);
+    expect(h.digests('early')[0]!.logFiles!.map((f) => f.s3Object)).toEqual(['early-log-1.json.gz']);
+    // Long delivered: not waited for.
+    expect(await h.feed('never', 1, T0)).toBeUndefined();
+  });
+
   it('reports a digest write that fails with S3\'s code, and the success after it', async () => {
     const h = harness([apiTrail('denied', T0 - MINUTE)]);
     await h.feed('denied', 1, T0 + 1000);
