@@ -15,6 +15,9 @@ import { delivery, DeliveryWriter, notifierEnv, notifierTopics, trail } from './
  * SNS's NotFound as its notification error; a deleted trail's target stops.
  */
 
+process.env.AWS_ACCESS_KEY_ID ??= 'test';
+process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
+
 const cleanups: (() => Promise<unknown> | void)[] = [];
 afterAll(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
