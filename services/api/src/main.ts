@@ -1,13 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { topicName } from '@opentrail/config';
+import { AwsClients } from '@opentrail/aws';
 import { HistoryQueries, NextTokenCodec, openQueryPool } from '@opentrail/history';
 import { ensureTopics, main } from '@opentrail/runtime';
 import { serdeFor } from '@opentrail/serde';
+import { configTrailRecord, InMemoryTrailStore } from '@opentrail/trails';
 import { ApiServer } from './apiServer.js';
 import { ApiState } from './apiState.js';
 import { bindings, configSchema } from './config.js';
 import { Operations, type HistoryOperations } from './operations.js';
 import { RateLimiter } from './rateLimit.js';
+import { AwsTrailResources } from './trailResources.js';
 
 main({
   name: 'api',
@@ -47,13 +50,30 @@ main({
       lookupEventsLimit: new RateLimiter(h.lookupEventsPerSecond),
       queryEventsLimit: new RateLimiter(h.queryEventsPerSecond),
     };
+    // The trails: until the Kafka-backed catalog is wired, the configured trails in memory (API
+    // changes then live as long as this process and reach no other service).
+    const started = Date.now();
+    const store = new InMemoryTrailStore(config.trails.map((t) => configTrailRecord(t, started)));
+    const aws = c.checkTrailResources ? new AwsClients(config.aws) : undefined;
+    const accounts = new Map(c.accessKeys.map((k) => [k.accessKeyId, k.accountId ?? c.defaultAccountId]));
     const server = new ApiServer({
       port: c.port,
       host: c.host,
       secrets: new Map(c.accessKeys.map((k) => [k.accessKeyId, k.secretAccessKey])),
+      accountOf: (accessKeyId) => accounts.get(accessKeyId) ?? c.defaultAccountId,
       maxClockSkewSeconds: c.maxClockSkewSeconds,
       maxBodyBytes: c.maxBodyBytes,
-      operations: new Operations(config.trails, state, history),
+      operations: new Operations({
+        store,
+        keys: state,
+        activity: state,
+        ...(history ? { history } : {}),
+        ...(aws ? { resources: new AwsTrailResources(aws) } : {}),
+        ...(c.organizationId ? { organizationId: c.organizationId } : {}),
+        maxTrailsPerRegion: c.maxTrailsPerRegion,
+        limits: { reads: new RateLimiter(c.trailReadsPerSecond), writes: new RateLimiter(c.trailWritesPerSecond) },
+        now: Date.now,
+      }),
       logger,
       metrics,
     });
@@ -68,6 +88,7 @@ main({
         await server.stop();
         await state.stop();
         await Promise.all([pool?.end(), lookupPool?.end()]);
+        aws?.destroy();
       },
       readiness: { keys: () => state.ready },
       liveness: { state: () => state.healthy },
