@@ -39,7 +39,13 @@ export async function startTrailApi(extra: Record<string, string> = {}): Promise
     }),
   );
   const url = await waitFor(() => service.logs().find((l) => typeof l.api === 'string')?.api as string | undefined, 'the API to log its URL');
-  return { service, url, stop: () => service.stop() };
+  return {
+    service,
+    url,
+    stop: async () => {
+      await service.stop();
+    },
+  };
 }
 
 export function awsClients(): AwsClients {

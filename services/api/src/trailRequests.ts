@@ -103,7 +103,10 @@ export function prefixProblem(prefix: string): string | undefined {
   if (prefix.length > 200) return `Prefix is too long. Maximum allowed length: 200 characters. Specified prefix length: ${prefix.length} characters.`;
   if (prefix.startsWith('/') || prefix.endsWith('/') || prefix.includes('//')) return `Invalid S3 key prefix: ${prefix}. It must not start or end with "/" or contain "//".`;
   // Control characters would make keys no client can write back.
-  if (/[\u0000-\u001f\u007f]/.test(prefix)) return `Invalid S3 key prefix: it contains control characters.`;
+  for (let i = 0; i < prefix.length; i++) {
+    const c = prefix.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return 'Invalid S3 key prefix: it contains control characters.';
+  }
   return undefined;
 }
 
