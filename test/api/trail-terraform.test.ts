@@ -3,7 +3,9 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
+import { CreateKeyCommand } from '@aws-sdk/client-kms';
 import { PutBucketPolicyCommand } from '@aws-sdk/client-s3';
+import { CreateTopicCommand } from '@aws-sdk/client-sns';
 import { CloudTrailClient, GetEventSelectorsCommand, GetInsightSelectorsCommand, GetTrailCommand, GetTrailStatusCommand, ListTagsCommand, ListTrailsCommand } from '@aws-sdk/client-cloudtrail';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stackEndpoints } from '../helpers/env.js';
@@ -43,6 +45,8 @@ const bucket = uniqueBucket('trail-tf');
 const stamp = Date.now().toString(36);
 const basicName = `tf-basic-${stamp}`;
 const advancedName = `tf-advanced-${stamp}`;
+let keyArn: string;
+let topicArn: string;
 
 interface Result {
   code: number;
@@ -117,6 +121,10 @@ resource "aws_cloudtrail" "basic" {
   is_multi_region_trail         = ${v === 1 ? 'true' : 'false'}
   enable_log_file_validation    = true
   enable_logging                = ${v === 1 ? 'true' : 'false'}
+  kms_key_id                    = "${keyArn}"
+  sns_topic_name                = "${topicArn}"
+  cloud_watch_logs_group_arn    = "arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${v === 1 ? 'trail' : 'trail2'}:*"
+  cloud_watch_logs_role_arn     = "arn:aws:iam::${ACCOUNT}:role/cloudtrail-to-logs"
 
   event_selector {
     read_write_type           = "${v === 1 ? 'WriteOnly' : 'All'}"
@@ -198,6 +206,9 @@ beforeAll(async () => {
       }),
     }),
   );
+  // moto's key and topic, named by ARN (they live in moto's account, not the trail's).
+  keyArn = (await aws.kms.send(new CreateKeyCommand({ Description: 'trail-tf' }))).KeyMetadata!.Arn!;
+  topicArn = (await aws.sns.send(new CreateTopicCommand({ Name: `trail-tf-${stamp}` }))).TopicArn!;
   dir = mkdtempSync(join(tmpdir(), 'trail-tf-'));
   writeFileSync(
     join(dir, 'cli.tfrc'),
@@ -232,7 +243,7 @@ describe('Terraform aws_cloudtrail against opentrail', () => {
 
     const ct = client();
     const basic = (await ct.send(new GetTrailCommand({ Name: basicName }))).Trail!;
-    expect(basic).toMatchObject({ S3KeyPrefix: 'tf', IsMultiRegionTrail: true, LogFileValidationEnabled: true, HasCustomEventSelectors: true, HasInsightSelectors: true, TrailARN: `arn:aws:cloudtrail:${REGION}:${ACCOUNT}:trail/${basicName}` });
+    expect(basic).toMatchObject({ KmsKeyId: keyArn, SnsTopicARN: topicArn, CloudWatchLogsLogGroupArn: `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:trail:*`, S3KeyPrefix: 'tf', IsMultiRegionTrail: true, LogFileValidationEnabled: true, HasCustomEventSelectors: true, HasInsightSelectors: true, TrailARN: `arn:aws:cloudtrail:${REGION}:${ACCOUNT}:trail/${basicName}` });
     expect((await ct.send(new GetTrailStatusCommand({ Name: basicName }))).IsLogging).toBe(true);
     expect((await ct.send(new GetEventSelectorsCommand({ TrailName: basicName }))).EventSelectors).toEqual([
       { ReadWriteType: 'WriteOnly', IncludeManagementEvents: true, DataResources: [{ Type: 'AWS::S3::Object', Values: [`arn:aws:s3:::${bucket}/`] }], ExcludeManagementEventSources: [] },
@@ -254,7 +265,7 @@ describe('Terraform aws_cloudtrail against opentrail', () => {
     expect(plan.code, plan.out).toBe(0);
 
     const ct = client();
-    expect((await ct.send(new GetTrailCommand({ Name: basicName }))).Trail).toMatchObject({ S3KeyPrefix: 'tf2', IsMultiRegionTrail: false });
+    expect((await ct.send(new GetTrailCommand({ Name: basicName }))).Trail).toMatchObject({ S3KeyPrefix: 'tf2', IsMultiRegionTrail: false, CloudWatchLogsLogGroupArn: `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:trail2:*` });
     expect((await ct.send(new GetTrailStatusCommand({ Name: basicName }))).IsLogging).toBe(false);
     expect((await ct.send(new GetInsightSelectorsCommand({ TrailName: basicName }))).InsightSelectors?.map((s) => s.InsightType).sort()).toEqual(['ApiCallRateInsight', 'ApiErrorRateInsight']);
     const arn = `arn:aws:cloudtrail:${REGION}:${ACCOUNT}:trail/${basicName}`;
