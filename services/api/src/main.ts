@@ -4,7 +4,7 @@ import { AwsClients } from '@opentrail/aws';
 import { HistoryQueries, NextTokenCodec, openQueryPool } from '@opentrail/history';
 import { ensureTopics, main } from '@opentrail/runtime';
 import { serdeFor } from '@opentrail/serde';
-import { configTrailRecord, InMemoryTrailStore } from '@opentrail/trails';
+import { openTrailCatalog } from '@opentrail/trails';
 import { ApiServer } from './apiServer.js';
 import { ApiState } from './apiState.js';
 import { bindings, configSchema } from './config.js';
@@ -50,10 +50,17 @@ main({
       lookupEventsLimit: new RateLimiter(h.lookupEventsPerSecond),
       queryEventsLimit: new RateLimiter(h.queryEventsPerSecond),
     };
-    // The trails: until the Kafka-backed catalog is wired, the configured trails in memory (API
-    // changes then live as long as this process and reach no other service).
-    const started = Date.now();
-    const store = new InMemoryTrailStore(config.trails.map((t) => configTrailRecord(t, started)));
+    // The trails: the compacted trails topic every service follows, seeded from config.trails.
+    const store = await openTrailCatalog({
+      kafka,
+      registry,
+      logger,
+      metrics,
+      topic: topicName(config, 'trails'),
+      seed: config.trails,
+      groupIdPrefix: 'opentrail-api',
+      replicationFactor: config.topics.replicationFactor,
+    });
     const aws = c.checkTrailResources ? new AwsClients(config.aws) : undefined;
     const accounts = new Map(c.accessKeys.map((k) => [k.accessKeyId, k.accountId ?? c.defaultAccountId]));
     const server = new ApiServer({
@@ -82,16 +89,17 @@ main({
     metrics.gauge('public_keys', 'Digest public keys known (from the keys topic)', [], function collect() {
       this.set(state.keys.size);
     });
-    logger.info({ api: server.url, trails: config.trails.map((t) => t.name), keysTopic: topics.keys, history: pool !== undefined }, 'CloudTrail API listening');
+    logger.info({ api: server.url, trails: store.all().map((r) => r.definition.name), keysTopic: topics.keys, history: pool !== undefined }, 'CloudTrail API listening');
     return {
       stop: async () => {
         await server.stop();
         await state.stop();
+        await store.stop();
         await Promise.all([pool?.end(), lookupPool?.end()]);
         aws?.destroy();
       },
-      readiness: { keys: () => state.ready },
-      liveness: { state: () => state.healthy },
+      readiness: { keys: () => state.ready, trails: () => store.ready },
+      liveness: { state: () => state.healthy, trails: () => store.healthy },
     };
   },
 });

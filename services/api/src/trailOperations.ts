@@ -131,7 +131,13 @@ export class TrailOperations {
       this.requireHome(record, caller);
       const next = await apply(record);
       if (next === null) await this.o.store.delete(record.definition.name);
-      else if (next !== record) await this.o.store.put({ ...next, updatedAt: this.o.now() });
+      else if (next !== record) {
+        // A definition changed through the API is the API's from now on: the configuration file's
+        // seed no longer overwrites it (packages/trails README, "Trails as data"). Logging and tags
+        // are not the file's business and keep the origin.
+        const origin = next.definition !== record.definition ? 'api' : next.origin;
+        await this.o.store.put({ ...next, origin, updatedAt: this.o.now() });
+      }
       return next;
     });
   }

@@ -179,6 +179,14 @@ describe('logging and status', () => {
     expect(store.active().map((t) => t.name)).toEqual(['configured']);
   });
 
+  it('makes a configured trail the API\'s when its definition changes, not when logging or tags do', async () => {
+    await call('StopLogging', { Name: 'configured' });
+    await call('AddTags', { ResourceId: arnOf('configured'), TagsList: [{ Key: 'k' }] });
+    expect(store.get('configured')!.origin).toBe('config');
+    await call('PutEventSelectors', { TrailName: 'configured', EventSelectors: [{ ReadWriteType: 'WriteOnly' }] });
+    expect(store.get('configured')!).toMatchObject({ origin: 'api', isLogging: false, tags: [{ key: 'k' }] });
+  });
+
   it('deletes a trail', async () => {
     await call('DeleteTrail', { Name: 'configured' });
     expect(store.get('configured')).toBeUndefined();
