@@ -19,13 +19,14 @@ export const KEY = { id: 'AKIATRAILOPSTEST01', secret: 'trail-ops-test-secret' }
 export const ORGANIZATION = 'o-trailopstest1';
 
 export interface TrailApi {
+  /** The topic prefix: another API started with it shares the trails topic. */
+  prefix: string;
   service: ServiceProcess;
   url: string;
   stop(): Promise<void>;
 }
 
-export async function startTrailApi(extra: Record<string, string> = {}): Promise<TrailApi> {
-  const prefix = uniquePrefix('trailops');
+export async function startTrailApi(extra: Record<string, string> = {}, prefix = uniquePrefix('trailops')): Promise<TrailApi> {
   const service = await startService(
     'api',
     serviceEnv(prefix, {
@@ -40,6 +41,7 @@ export async function startTrailApi(extra: Record<string, string> = {}): Promise
   );
   const url = await waitFor(() => service.logs().find((l) => typeof l.api === 'string')?.api as string | undefined, 'the API to log its URL');
   return {
+    prefix,
     service,
     url,
     stop: async () => {

@@ -22,6 +22,7 @@ import { CreateKeyCommand } from '@aws-sdk/client-kms';
 import { PutBucketPolicyCommand } from '@aws-sdk/client-s3';
 import { CreateTopicCommand } from '@aws-sdk/client-sns';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/wait.js';
 import { ACCOUNT, awsClients, cloudTrailBucketPolicy, createTrailBucket, KEY, ORGANIZATION, REGION, startTrailApi, uniqueBucket, type TrailApi } from './trail-helpers.js';
 
 /**
@@ -219,6 +220,19 @@ describe('trail operations through @aws-sdk/client-cloudtrail', () => {
     await expect(ct.send(new DeleteTrailCommand({ Name: 'no-such-trail' }))).rejects.toMatchObject({ name: 'TrailNotFoundException' });
     await expect(ct.send(new ListPublicKeysCommand({ NextToken: 'bm90IGEgdG9rZW4' }))).rejects.toMatchObject({ name: 'InvalidTokenException' });
     expect((await ct.send(new ListPublicKeysCommand({}))).PublicKeyList).toEqual([]);
+  });
+
+  it('keeps trails in the trails topic: a second API on the same topics serves them, and sees changes live', async () => {
+    const second = await startTrailApi({ OPENTRAIL_API_TRAIL_WRITES_PER_SECOND: '100', OPENTRAIL_API_TRAIL_READS_PER_SECOND: '100' }, api.prefix);
+    try {
+      const other = new CloudTrailClient({ endpoint: second.url, region: REGION, credentials: { accessKeyId: KEY.id, secretAccessKey: KEY.secret }, maxAttempts: 1 });
+      expect((await other.send(new GetTrailCommand({ Name: name }))).Trail).toEqual((await client().send(new GetTrailCommand({ Name: name }))).Trail);
+      await other.send(new StartLoggingCommand({ Name: name }));
+      await waitFor(async () => (await client().send(new GetTrailStatusCommand({ Name: name }))).IsLogging === true || undefined, 'the first API to see StartLogging made through the second');
+      await client().send(new StopLoggingCommand({ Name: name }));
+    } finally {
+      await second.stop();
+    }
   });
 
   it('holds organization trails and the per-region quota', async () => {
