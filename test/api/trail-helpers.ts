@@ -74,6 +74,17 @@ export function cloudTrailBucketPolicy(bucket: string, prefix?: string, account 
   });
 }
 
+/** A KMS key policy that lets CloudTrail encrypt log files (what CloudTrail checks). */
+export function cloudTrailKeyPolicy(): string {
+  return JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [
+      { Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::123456789012:root' }, Action: 'kms:*', Resource: '*' },
+      { Sid: 'Allow CloudTrail to encrypt logs', Effect: 'Allow', Principal: { Service: 'cloudtrail.amazonaws.com' }, Action: 'kms:GenerateDataKey*', Resource: '*' },
+    ],
+  });
+}
+
 export async function createTrailBucket(s3: S3Client, bucket: string, options: { prefix?: string; policy?: string | null } = {}): Promise<void> {
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
   const policy = options.policy === undefined ? cloudTrailBucketPolicy(bucket, options.prefix) : options.policy;

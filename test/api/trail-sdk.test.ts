@@ -23,7 +23,7 @@ import { PutBucketPolicyCommand } from '@aws-sdk/client-s3';
 import { CreateTopicCommand } from '@aws-sdk/client-sns';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/wait.js';
-import { ACCOUNT, awsClients, cloudTrailBucketPolicy, createTrailBucket, KEY, ORGANIZATION, REGION, startTrailApi, uniqueBucket, type TrailApi } from './trail-helpers.js';
+import { ACCOUNT, awsClients, cloudTrailBucketPolicy, cloudTrailKeyPolicy, createTrailBucket, KEY, ORGANIZATION, REGION, startTrailApi, uniqueBucket, type TrailApi } from './trail-helpers.js';
 
 /**
  * Every trail operation through the AWS SDK for JavaScript v3 (the Smithy short X-Amz-Target),
@@ -48,7 +48,7 @@ beforeAll(async () => {
   api = await startTrailApi({ OPENTRAIL_API_TRAIL_WRITES_PER_SECOND: '100', OPENTRAIL_API_TRAIL_READS_PER_SECOND: '100', OPENTRAIL_API_MAX_TRAILS_PER_REGION: '3' });
   await createTrailBucket(aws.s3, bucket, { prefix: 'audit' });
   await createTrailBucket(aws.s3, bare, { policy: null });
-  keyArn = (await aws.kms.send(new CreateKeyCommand({ Description: 'trail-sdk' }))).KeyMetadata!.Arn!;
+  keyArn = (await aws.kms.send(new CreateKeyCommand({ Description: 'trail-sdk', Policy: cloudTrailKeyPolicy() }))).KeyMetadata!.Arn!;
   topicArn = (await aws.sns.send(new CreateTopicCommand({ Name: `trail-sdk-${Date.now().toString(36)}` }))).TopicArn!;
 }, 120_000);
 
@@ -211,6 +211,8 @@ describe('trail operations through @aws-sdk/client-cloudtrail', () => {
     await expect(create({ S3KeyPrefix: '/lead' })).rejects.toMatchObject({ name: 'InvalidS3PrefixException' });
     await expect(create({ KmsKeyId: 'not a key' })).rejects.toMatchObject({ name: 'InvalidKmsKeyIdException' });
     await expect(create({ KmsKeyId: '00000000-0000-0000-0000-000000000000' })).rejects.toMatchObject({ name: 'KmsKeyNotFoundException' });
+    const privateKey = (await aws.kms.send(new CreateKeyCommand({ Description: 'no cloudtrail grant' }))).KeyMetadata!.Arn!;
+    await expect(create({ KmsKeyId: privateKey })).rejects.toMatchObject({ name: 'InsufficientEncryptionPolicyException' });
     await expect(create({ SnsTopicName: 'no-such-topic' })).rejects.toMatchObject({ name: 'InsufficientSnsTopicPolicyException' });
     await expect(create({ SnsTopicName: 'bad topic!' })).rejects.toMatchObject({ name: 'InvalidSnsTopicNameException' });
     await expect(create({ IsMultiRegionTrail: true, IncludeGlobalServiceEvents: false })).rejects.toMatchObject({ name: 'InvalidParameterCombinationException' });

@@ -9,7 +9,7 @@ import { CreateTopicCommand } from '@aws-sdk/client-sns';
 import { CloudTrailClient, GetEventSelectorsCommand, GetInsightSelectorsCommand, GetTrailCommand, GetTrailStatusCommand, ListTagsCommand, ListTrailsCommand } from '@aws-sdk/client-cloudtrail';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stackEndpoints } from '../helpers/env.js';
-import { ACCOUNT, awsClients, createTrailBucket, KEY, REGION, startTrailApi, uniqueBucket, type TrailApi } from './trail-helpers.js';
+import { ACCOUNT, awsClients, cloudTrailKeyPolicy, createTrailBucket, KEY, REGION, startTrailApi, uniqueBucket, type TrailApi } from './trail-helpers.js';
 
 /**
  * Terraform's AWS provider (5.100.0, from a filesystem mirror: no network) drives `aws_cloudtrail`
@@ -207,7 +207,7 @@ beforeAll(async () => {
     }),
   );
   // moto's key and topic, named by ARN (they live in moto's account, not the trail's).
-  keyArn = (await aws.kms.send(new CreateKeyCommand({ Description: 'trail-tf' }))).KeyMetadata!.Arn!;
+  keyArn = (await aws.kms.send(new CreateKeyCommand({ Description: 'trail-tf', Policy: cloudTrailKeyPolicy() }))).KeyMetadata!.Arn!;
   topicArn = (await aws.sns.send(new CreateTopicCommand({ Name: `trail-tf-${stamp}` }))).TopicArn!;
   dir = mkdtempSync(join(tmpdir(), 'trail-tf-'));
   writeFileSync(
@@ -235,7 +235,8 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-describe('Terraform aws_cloudtrail against opentrail', () => {
+// Terraform's steps are slow on a loaded machine (each apply retries CloudTrail's 1 TPS quota).
+describe('Terraform aws_cloudtrail against opentrail', { timeout: 420_000 }, () => {
   it('applies, then plans no changes: every member reads back as written', async () => {
     await tfOk(['apply', '-auto-approve', '-no-color']);
     const plan = await tf(['plan', '-detailed-exitcode', '-no-color']);

@@ -1,4 +1,4 @@
-import { DescribeKeyCommand } from '@aws-sdk/client-kms';
+import { DescribeKeyCommand, GetKeyPolicyCommand } from '@aws-sdk/client-kms';
 import { GetBucketPolicyCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
 import { GetTopicAttributesCommand } from '@aws-sdk/client-sns';
 import type { AwsClients } from '@opentrail/aws';
@@ -12,7 +12,11 @@ import { ApiError } from './errors.js';
 export interface TrailResources {
   /** S3BucketDoesNotExistException, InsufficientS3BucketPolicyException. */
   checkBucket(o: { bucket: string; prefix?: string; accountId: string; organizationId?: string }): Promise<void>;
-  /** The key's ARN (what CloudTrail stores and returns as KmsKeyId); KmsKeyNotFoundException, KmsKeyDisabledException, InvalidKmsKeyIdException. */
+  /**
+   * The key's ARN (what CloudTrail stores and returns as KmsKeyId); KmsKeyNotFoundException,
+   * KmsKeyDisabledException, InvalidKmsKeyIdException, and InsufficientEncryptionPolicyException
+   * when the key policy does not let cloudtrail.amazonaws.com kms:GenerateDataKey*.
+   */
   resolveKmsKey(keyId: string): Promise<string>;
   /** InsufficientSnsTopicPolicyException when the topic does not exist or does not let CloudTrail publish. */
   checkSnsTopic(topicArn: string): Promise<void>;
@@ -132,6 +136,10 @@ export class AwsTrailResources implements TrailResources {
     if (metadata.KeyState === 'PendingDeletion' || metadata.KeyState === 'PendingReplicaDeletion') throw new ApiError('KmsException', `KMS key is pending deletion: ${metadata.Arn}`);
     if ((metadata.KeySpec ?? 'SYMMETRIC_DEFAULT') !== 'SYMMETRIC_DEFAULT' || (metadata.KeyUsage ?? 'ENCRYPT_DECRYPT') !== 'ENCRYPT_DECRYPT') {
       throw new ApiError('InvalidKmsKeyIdException', `KMS key ${metadata.Arn} is not a symmetric encryption key`);
+    }
+    const policy = (await this.aws.kms.send(new GetKeyPolicyCommand({ KeyId: metadata.Arn, PolicyName: 'default' }))).Policy;
+    if (!policy || !policyAllows(policy, CLOUDTRAIL_PRINCIPAL, 'kms:GenerateDataKey', metadata.Arn)) {
+      throw new ApiError('InsufficientEncryptionPolicyException', `Insufficient permissions to access KMS key ${metadata.Arn}: its key policy must allow cloudtrail.amazonaws.com kms:GenerateDataKey*.`);
     }
     return metadata.Arn;
   }

@@ -27,6 +27,7 @@ class FakeResources implements TrailResources {
   }
 
   async resolveKmsKey(keyId: string) {
+    if (keyId === 'alias/no-grant') throw new ApiError('InsufficientEncryptionPolicyException', 'Insufficient permissions to access KMS key');
     const arn = this.keys.get(keyId) ?? [...this.keys.values()].find((a) => a === keyId);
     if (!arn) throw new ApiError('KmsKeyNotFoundException', `KMS key not found: ${keyId}`);
     return arn;
@@ -85,6 +86,7 @@ describe('CreateTrail', () => {
     [{ SnsTopicName: 'other' }, 'InsufficientSnsTopicPolicyException'],
     [{ KmsKeyId: 'nope nope' }, 'InvalidKmsKeyIdException'],
     [{ KmsKeyId: 'alias/missing' }, 'KmsKeyNotFoundException'],
+    [{ KmsKeyId: 'alias/no-grant' }, 'InsufficientEncryptionPolicyException'],
     [{ IsMultiRegionTrail: true, IncludeGlobalServiceEvents: false }, 'InvalidParameterCombinationException'],
     [{ IsMultiRegionTrail: 'yes' }, 'SerializationException'],
     [{ CloudWatchLogsLogGroupArn: 'arn:aws:logs:us-east-1:111122223333:log-group:g:*' }, 'InvalidCloudWatchLogsRoleArnException'],
