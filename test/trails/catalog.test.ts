@@ -185,11 +185,15 @@ describe('trail catalog on Kafka', () => {
     expect(catalog.all().map((r) => r.definition.name)).toEqual(['after-the-bad-ones', 'later']);
   });
 
-  it('refuses to write a definition the trails schema refuses', async () => {
+  it('refuses to write a definition the trails schema refuses, and anything once stopped', async () => {
     const topic = `${uniquePrefix('catalog')}trails`;
     const catalog = await openCatalog(topic, []);
     const bad = apiRecord({ ...trail('fine'), bucket: 'Not_A_Bucket' });
     await expect(catalog.put(bad)).rejects.toThrow(/bucket/);
+    expect(await endOffset(topic)).toBe(0n);
+    await catalog.stop();
+    await expect(catalog.put(apiRecord(trail('fine')))).rejects.toThrow(/stopped/);
+    await expect(catalog.delete('fine')).rejects.toThrow(/stopped/);
     expect(await endOffset(topic)).toBe(0n);
   });
 });

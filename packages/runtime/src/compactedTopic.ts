@@ -365,10 +365,13 @@ export class CompactedTopicReader<V> {
     return this.positions.wait(position.partition, BigInt(position.offset), signal);
   }
 
-  /** Resolves once everything written to the topic before this call has been applied. */
-  async catchUp(signal?: AbortSignal): Promise<void> {
-    const ends = await this.endOffsets();
-    await Promise.all([...ends].map(([partition, end]) => this.positions.wait(partition, end - 1n, signal)));
+  /**
+   * Resolves once everything committed to the topic before this call has been applied: of every
+   * partition, or only of `partitions` (a state partition, after its new owner fenced the old one).
+   */
+  async catchUp(signal?: AbortSignal, partitions?: readonly number[]): Promise<void> {
+    const ends = [...(await this.endOffsets())].filter(([partition]) => partitions === undefined || partitions.includes(partition));
+    await Promise.all(ends.map(([partition, end]) => this.positions.wait(partition, end - 1n, signal)));
   }
 
   async stop(): Promise<void> {

@@ -332,3 +332,25 @@ describe('CompactedTopicReader (kafkajs faked)', () => {
     await never;
   });
 });
+
+describe('CompactedTopicReader.catchUp (kafkajs faked)', () => {
+  it('waits for what the topic holds now, of every partition or of the ones named', async () => {
+    const fake = fakeKafka([
+      { partition: 0, high: '2', low: '0' },
+      { partition: 1, high: '1', low: '0' },
+    ]);
+    const { reader } = tableReader(fake.kafka);
+    await reader.start();
+    let all = false;
+    let first = false;
+    const everything = reader.catchUp().then(() => (all = true));
+    const partitionZero = reader.catchUp(undefined, [0]).then(() => (first = true));
+    await fake.deliver(0, [message(0, 'a', '1'), message(1, 'b', '2')]);
+    await partitionZero;
+    expect(first).toBe(true);
+    expect(all).toBe(false);
+    await fake.deliver(1, [message(0, 'c', '3')]);
+    await everything;
+    expect(all).toBe(true);
+  });
+});

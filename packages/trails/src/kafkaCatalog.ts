@@ -226,7 +226,9 @@ class KafkaTrailCatalog implements TrailCatalogHandle {
     if (!written) throw new Error(`writing trail "${name}": the broker acknowledged nothing`);
     const timeoutMs = this.options.writeTimeoutMs ?? 30_000;
     try {
-      await this.reader.waitFor({ partition: written.partition, offset: written.baseOffset ?? '0' }, AbortSignal.timeout(timeoutMs));
+      const signal = AbortSignal.timeout(timeoutMs);
+      // Without the offset (kafkajs types it optional), everything written so far covers this write.
+      await (written.baseOffset !== undefined ? this.reader.waitFor({ partition: written.partition, offset: written.baseOffset }, signal) : this.reader.catchUp(signal));
     } catch (err) {
       throw new Error(`trail "${name}" was written (partition ${written.partition}, offset ${written.baseOffset}) but not read back within ${timeoutMs} ms: ${(err as Error).message}`, { cause: err });
     }

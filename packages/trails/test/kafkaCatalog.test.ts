@@ -1,3 +1,4 @@
+import avsc from 'avsc';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadSchemas, type TrailRecord as TrailRecordValue } from '@opentrail/serde';
@@ -149,6 +150,16 @@ describe('trail record values', () => {
     expect(() => trailRecordFromValue('beta', good)).toThrow(/under the key "beta"/);
     expect(() => trailRecordFromValue('alpha', { ...good, definition: '[]' })).toThrow(TrailRecordError);
     expect(trailRecordFromValue('alpha', good)).toEqual(apiRecord(trail('alpha')));
+  });
+
+  it('read an origin this code does not know (a newer writer) as api, which the file never overwrites', () => {
+    const schema = JSON.parse(loadSchemas().TrailRecord.canonical) as { fields: { name: string; type: { symbols?: string[] } }[] };
+    schema.fields.find((f) => f.name === 'origin')!.type.symbols = ['config', 'api', 'operator'];
+    const writer = avsc.Type.forSchema(schema as avsc.Schema);
+    const written = writer.toBuffer({ ...trailRecordValue(configTrailRecord(trail('alpha'), 1)), origin: 'operator' });
+    const record = trailRecordFromValue('alpha', avro.fromBuffer(written, avro.createResolver(writer)) as TrailRecordValue);
+    expect(record.origin).toBe('api');
+    expect(planSeed([record], [trail('alpha', { bucket: 'other-bucket' })], 2).writes).toEqual([]);
   });
 
   it('is never retriable', () => {
