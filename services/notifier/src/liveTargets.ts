@@ -14,6 +14,8 @@ export interface LiveTargetsOptions {
   /** Starts a target's consumer group (a new group starts at the end of the deliveries topic: newTargetsStartAt). */
   start: (target: TargetSpec) => Promise<RunningTarget>;
   logger: Logger;
+  /** After a failed start of a target, how long until the targets are brought up to date again. @default 5000 */
+  retryMs?: number;
 }
 
 /** What makes two specs of one id the same target: a changed URL, secret or topic means a new sender. */
@@ -33,6 +35,7 @@ export class LiveTargets {
   private queue: Promise<void> = Promise.resolve();
   private unsubscribe: (() => void) | undefined;
   private stopped = false;
+  private retry: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: LiveTargetsOptions) {}
 
@@ -42,9 +45,17 @@ export class LiveTargets {
     await this.sync();
   }
 
-  /** Brings the running targets to the catalog's trails (queued behind any sync in progress). */
+  /** Brings the running targets to the catalog's trails (queued behind any sync in progress); a failure is tried again after `retryMs`. */
   sync(): Promise<void> {
-    this.queue = this.queue.then(() => this.apply(this.options.catalog.all().map((r) => r.definition))).catch((err: unknown) => this.options.logger.error({ err }, 'following a trail change failed; the next change tries again'));
+    this.queue = this.queue
+      .then(() => this.apply(this.options.catalog.all().map((r) => r.definition)))
+      .catch((err: unknown) => {
+        this.options.logger.error({ err, retryInMs: this.options.retryMs ?? 5000 }, 'following a trail change failed; trying again');
+        if (!this.stopped) this.retry ??= setTimeout(() => {
+          this.retry = undefined;
+          void this.sync();
+        }, this.options.retryMs ?? 5000).unref();
+      });
     return this.queue;
   }
 
@@ -72,6 +83,7 @@ export class LiveTargets {
   async stop(): Promise<void> {
     this.stopped = true;
     this.unsubscribe?.();
+    if (this.retry) clearTimeout(this.retry);
     await this.queue;
     await Promise.all([...this.running.values()].map((r) => r.target.stop()));
     this.running.clear();

@@ -61,6 +61,26 @@ describe('LiveTargets', () => {
     expect(events.slice(6).sort()).toEqual([`stop sns:${topic('own')}`, 'stop webhook:siem']);
   });
 
+  it('tries a target whose start failed again, without waiting for another change', async () => {
+    const catalog = new InMemoryTrailStore([trail('one', { snsTopicArn: topic('flaky') })]);
+    let attempts = 0;
+    const targets = new LiveTargets({
+      catalog,
+      logger: createLogger('notifier', 'silent'),
+      retryMs: 10,
+      start: async () => {
+        if (++attempts < 3) throw new Error('SNS unreachable');
+        return { stop: async () => undefined, ready: () => true, healthy: () => true };
+      },
+    });
+    await targets.start();
+    expect(targets.targets).toEqual([]);
+    for (let i = 0; i < 50 && targets.targets.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(attempts).toBe(3);
+    expect(targets.targets.map((t) => t.label)).toEqual([`sns:${topic('flaky')}`]);
+    await targets.stop();
+  });
+
   it('reports readiness of every target by name', async () => {
     const catalog = new InMemoryTrailStore([trail('one', { snsTopicArn: topic('slow') })]);
     const targets = new LiveTargets({ catalog, logger: createLogger('notifier', 'silent'), start: async () => ({ stop: async () => undefined, ready: () => 'joining the group', healthy: () => true }) });
