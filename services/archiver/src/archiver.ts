@@ -54,6 +54,11 @@ export interface ArchiverOptions {
   shutdownUploadBudgetMs: number;
   /** How long onAssigned waits for the high-water marks before leaving it to the first batch. @default 10000 */
   catchUpWaitMs?: number;
+  /**
+   * Bytes a partition may hold for groups whose bucket refuses their files before its batches wait
+   * for them again (backpressure, as for an S3 outage), so memory stays bounded. @default memoryBudgetBytes / 4
+   */
+  refusedBudgetBytes?: number;
   now?: () => number;
 }
 
@@ -522,7 +527,11 @@ export class Archiver implements PartitionHandler<EnrichedEvent> {
    */
   private async storeReady(ps: PartitionState, mode: Mode): Promise<void> {
     const now = this.now();
-    const ready = [...ps.active].filter((g) => g.sealed.length > 0 && g.commit === 'none' && g.refusedUntilMs <= now);
+    // Refused groups are tried after their backoff; past their share of memory, a batch waits for them like any other.
+    let refusedBytes = 0;
+    for (const g of ps.active) if (g.refusals > 0) for (const f of g.sealed) refusedBytes += f.memory;
+    const patientWithRefused = mode.kind === 'patient' && refusedBytes > (this.options.refusedBudgetBytes ?? this.options.memoryBudgetBytes / 4);
+    const ready = [...ps.active].filter((g) => g.sealed.length > 0 && g.commit === 'none' && (patientWithRefused || g.refusedUntilMs <= now));
     if (ready.length === 0) return;
     const stop = new AbortController();
     const signals = [stop.signal];
@@ -544,7 +553,7 @@ export class Archiver implements PartitionHandler<EnrichedEvent> {
           const g = ready[next++]!;
           const refused = new AbortController();
           try {
-            await this.deliver(ps, g, AbortSignal.any([signal, refused.signal]), keepAlive, refused);
+            await this.deliver(ps, g, AbortSignal.any([signal, refused.signal]), keepAlive, patientWithRefused ? undefined : refused);
             g.refusals = 0;
           } catch (err) {
             if (!refused.signal.aborted || signal.aborted) throw err;

@@ -77,7 +77,7 @@ interface Harness {
   commit(work: { outputs?: OutputMessage[] } | void): Delivery[];
 }
 
-function harness(records: TrailRecord[], shared?: { stored: ObjectToStore[]; marks: Map<string, bigint>; catalog: InMemoryTrailStore }): Harness {
+function harness(records: TrailRecord[], shared?: { stored: ObjectToStore[]; marks: Map<string, bigint>; catalog: InMemoryTrailStore }, refusedBudgetBytes?: number): Harness {
   const stored = shared?.stored ?? [];
   const marks = shared?.marks ?? new Map<string, bigint>();
   const catalog = shared?.catalog ?? new InMemoryTrailStore(records);
@@ -86,12 +86,14 @@ function harness(records: TrailRecord[], shared?: { stored: ObjectToStore[]; mar
   const activity: Harness['activity'] = [];
   const store = {
     store: async (object: ObjectToStore, options: { onError?: (err: unknown) => void; signal: AbortSignal }) => {
-      const failure = failures.get(object.bucket);
-      if (failure) {
-        // As LogFileStore does: report, retry until the call's budget runs out.
+      // As LogFileStore does: report every failed attempt, retry until the call's signal aborts.
+      for (;;) {
+        const failure = failures.get(object.bucket);
+        if (!failure) break;
         options.onError?.(failure);
-        if (!options.signal.aborted) await new Promise((resolve) => options.signal.addEventListener('abort', resolve, { once: true }));
-        throw new RetryAbortedError(failure);
+        if (options.signal.aborted) throw new RetryAbortedError(failure);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        if (options.signal.aborted) throw new RetryAbortedError(failure);
       }
       // A rewrite of the same key replaces the object, as S3 does.
       const at = stored.findIndex((o) => o.bucket === object.bucket && o.key === object.key);
@@ -127,6 +129,7 @@ function harness(records: TrailRecord[], shared?: { stored: ObjectToStore[]; mar
     uploadConcurrency: 4,
     tickUploadBudgetMs: 200,
     shutdownUploadBudgetMs: 200,
+    ...(refusedBudgetBytes !== undefined ? { refusedBudgetBytes } : {}),
     now: () => clock.now,
   });
   const commit = (work: { outputs?: OutputMessage[] } | void) => {
@@ -314,5 +317,28 @@ describe('Archiver following the trail catalog', () => {
     expect(idsOf(h, 'broken')).toEqual(seq(0, 4));
     expect(idsOf(h, 'stay')).toEqual(seq(0, 4));
     expect(h.archiver.heldFrom(tp())).toBeUndefined();
+  });
+
+  it('past its share of memory, a refused trail holds up the batches again (backpressure), so memory stays bounded', async () => {
+    const h = harness([configured('broken'), configured('stay')], undefined, 1);
+    await h.archiver.onAssigned([tp()]);
+    h.commit(await h.archiver.processBatch(range(0, 2), context()));
+    const refusal = Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+    h.failures.set('broken-bucket', refusal);
+    h.clock.now += 61_000;
+    // The first refusal: the batch goes on without it.
+    h.commit(await h.archiver.processBatch(range(3, 4), context()));
+    h.clock.now += 61_000;
+    // Now over its share: the next batch waits until the bucket takes the files.
+    let done = false;
+    const batch = h.archiver.processBatch(range(5, 6), context()).then((work) => {
+      done = true;
+      return work;
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(done).toBe(false);
+    h.failures.clear();
+    h.commit(await batch);
+    expect(idsOf(h, 'broken')).toEqual(seq(0, 4));
   });
 });
