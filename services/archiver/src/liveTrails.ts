@@ -73,8 +73,8 @@ export interface LiveTrailsOptions {
 export class LiveTrails implements TrailSource {
   private version = 0;
   private current: TrailSnapshot | undefined;
-  /** Deleted trails still draining: their last definition and deletion time. */
-  private readonly deleted = new Map<string, { trail: Trail; at: number }>();
+  /** Deleted trails still draining: their last definition, window and deletion time. */
+  private readonly deleted = new Map<string, { trail: Trail; window: TrailWindow; at: number }>();
   private readonly definitions = new Map<string, { json: string; revision: number }>();
   private revision = 0;
   private readonly unsubscribe: () => void;
@@ -83,8 +83,13 @@ export class LiveTrails implements TrailSource {
   constructor(private readonly options: LiveTrailsOptions) {
     this.now = options.now ?? Date.now;
     this.unsubscribe = options.catalog.onChange((change) => {
-      if (!change.after && change.before) this.deleted.set(change.name, { trail: change.before.definition, at: this.now() });
-      else this.deleted.delete(change.name);
+      this.deleted.delete(change.name);
+      if (!change.after && change.before) {
+        // Deleted while logging: it stops now; deleted while stopped: it stopped at its StopLogging.
+        const window = windowOf(change.before);
+        const at = this.now();
+        if (window) this.deleted.set(change.name, { trail: change.before.definition, window: change.before.isLogging ? { ...window, until: at } : window, at });
+      }
       this.current = undefined;
     });
   }
@@ -109,7 +114,7 @@ export class LiveTrails implements TrailSource {
     }
     for (const [name, d] of this.deleted) {
       trails.push(d.trail);
-      windows.set(name, { until: d.at });
+      windows.set(name, d.window);
     }
     const revisions = new Map<string, number>();
     for (const trail of trails) {

@@ -209,6 +209,16 @@ describe('Archiver following the trail catalog', () => {
     expect(idsOf(h, 'stay')).toEqual(seq(0, 20));
   });
 
+  it('a trail deleted while stopped keeps its stop as its end, and one started through the API its start', async () => {
+    const h = harness([stoppedAt(startedAt('stopped-then-deleted', 3), 6)]);
+    await h.archiver.onAssigned([tp()]);
+    h.clock.now = BASE + 10;
+    await h.catalog.delete('stopped-then-deleted');
+    h.commit(await h.archiver.processBatch(range(0, 9), context()));
+    h.commit(await h.archiver.flush(tp(), 'shutdown'));
+    expect(idsOf(h, 'stopped-then-deleted')).toEqual(seq(3, 6));
+  });
+
   it('changed selectors close the open file and apply to the records after the change', async () => {
     const h = harness([configured('stay'), configured('changed')]);
     await h.archiver.onAssigned([tp()]);
