@@ -4,13 +4,14 @@ import { AwsClients } from '@opentrail/aws';
 import { HistoryQueries, NextTokenCodec, openQueryPool } from '@opentrail/history';
 import { ensureTopics, main } from '@opentrail/runtime';
 import { serdeFor } from '@opentrail/serde';
-import { openTrailCatalog } from '@opentrail/trails';
+import { openTrailActivityReader, openTrailCatalog } from '@opentrail/trails';
 import { ApiServer } from './apiServer.js';
 import { ApiState } from './apiState.js';
 import { bindings, configSchema } from './config.js';
 import { Operations, type HistoryOperations } from './operations.js';
 import { RateLimiter } from './rateLimit.js';
 import { AwsTrailResources } from './trailResources.js';
+import { combinedActivity } from './trailStatus.js';
 
 main({
   name: 'api',
@@ -61,6 +62,8 @@ main({
       groupIdPrefix: 'opentrail-api',
       replicationFactor: config.topics.replicationFactor,
     });
+    // What the archiver, digester and notifier did for each trail (GetTrailStatus' errors and attempts).
+    const activity = await openTrailActivityReader({ kafka, registry, logger, metrics, topic: topicName(config, 'trailActivity'), groupIdPrefix: 'opentrail-api', replicationFactor: config.topics.replicationFactor });
     const aws = c.checkTrailResources ? new AwsClients(config.aws) : undefined;
     const accounts = new Map(c.accessKeys.map((k) => [k.accessKeyId, k.accountId ?? c.defaultAccountId]));
     const server = new ApiServer({
@@ -73,11 +76,12 @@ main({
       operations: new Operations({
         store,
         keys: state,
-        activity: state,
+        activity: combinedActivity(state, activity),
         ...(history ? { history } : {}),
         ...(aws ? { resources: new AwsTrailResources(aws) } : {}),
         ...(c.organizationId ? { organizationId: c.organizationId } : {}),
         maxTrailsPerRegion: c.maxTrailsPerRegion,
+        newTrails: c.newTrails,
         limits: { reads: new RateLimiter(c.trailReadsPerSecond), writes: new RateLimiter(c.trailWritesPerSecond) },
         now: Date.now,
       }),
@@ -95,11 +99,12 @@ main({
         await server.stop();
         await state.stop();
         await store.stop();
+        await activity.stop();
         await Promise.all([pool?.end(), lookupPool?.end()]);
         aws?.destroy();
       },
-      readiness: { keys: () => state.ready, trails: () => store.ready },
-      liveness: { state: () => state.healthy, trails: () => store.healthy },
+      readiness: { keys: () => state.ready, trails: () => store.ready, trailActivity: () => activity.ready },
+      liveness: { state: () => state.healthy, trails: () => store.healthy, trailActivity: () => activity.healthy },
     };
   },
 });
