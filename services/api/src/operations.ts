@@ -46,6 +46,12 @@ const ARN = /^arn:aws[\w-]*:cloudtrail:([a-z0-9-]+):(\d{12}):trail\/(.+)$/;
 export interface Caller {
   accessKeyId: string;
   region: string;
+  /** The account of the caller's principal (authorization.ts): the account of the trails it creates. */
+  accountId?: string;
+  /** The principal's ARN (an IAM user, the root, or a role session). */
+  principalArn?: string;
+  /** The user name, or a role session's name. */
+  userName?: string;
 }
 
 /**
