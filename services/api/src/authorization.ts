@@ -169,8 +169,8 @@ export interface AccessKeyGrant {
 /** What the API's configuration says about callers (config.ts: `api.principals`, `api.accessKeys`). */
 export interface AuthorizationConfig {
   principals: { arn: string; sessionName?: string | undefined; principalId?: string | undefined; accessKeys: { accessKeyId: string; secretAccessKey: string }[]; allow: string[]; deny: string[] }[];
-  /** Keys with full access, each its own IAM user in `defaultAccountId` (the configuration before principals existed). */
-  accessKeys: { accessKeyId: string; secretAccessKey: string }[];
+  /** Keys with full access, each its own IAM user in its `accountId`, else `defaultAccountId` (the configuration before principals existed). */
+  accessKeys: { accessKeyId: string; secretAccessKey: string; accountId?: string | undefined }[];
   defaultAccountId: string;
   additionalRegions?: string[];
 }
@@ -204,7 +204,7 @@ export class Authorizer {
       for (const k of p.accessKeys) grants.push({ accessKeyId: k.accessKeyId, secretAccessKey: k.secretAccessKey, principal, policy });
     }
     for (const k of c.accessKeys) {
-      const principal = principalOf(`arn:aws:iam::${c.defaultAccountId}:user/${legacyUserName(k.accessKeyId)}`)!;
+      const principal = principalOf(`arn:aws:iam::${k.accountId ?? c.defaultAccountId}:user/${legacyUserName(k.accessKeyId)}`)!;
       grants.push({ accessKeyId: k.accessKeyId, secretAccessKey: k.secretAccessKey, principal, policy: ActionPolicy.FULL_ACCESS });
     }
     return new Authorizer(grants, c.additionalRegions ? { additionalRegions: c.additionalRegions } : {});
