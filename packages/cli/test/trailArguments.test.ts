@@ -91,7 +91,7 @@ describe('opentrail trails output', () => {
   });
 
   it('shows status times as ISO-8601, and never prints control characters', () => {
-    const text = statusTable({ IsLogging: false, StopLoggingTime: 1_765_083_600, LatestDeliveryError: 'AccessDenied\u001b[2J', TimeLoggingStopped: '2025-12-07T05:00:00Z' });
+    const text = statusTable({ IsLogging: false, StopLoggingTime: 1_765_083_600.908, LatestDeliveryError: 'AccessDenied\u001b[2J', TimeLoggingStopped: '2025-12-07T05:00:00Z' });
     expect(text).toBe('IsLogging            no\nStopLoggingTime      2025-12-07T05:00:00Z\nLatestDeliveryError  AccessDenied?[2J\n');
     expect(render('start', { Name: 'a\u0007b' }, {}, 'table')).toBe('logging started: a?b\n');
     expect(render('status', { Name: 'x' }, { IsLogging: true }, 'json')).toBe('{\n  "IsLogging": true\n}\n');

@@ -40,7 +40,8 @@ export function trailListTable(trails: DescribedTrail[]): string {
 const STATUS_TIMES = ['LatestDeliveryTime', 'LatestDigestDeliveryTime', 'LatestNotificationTime', 'LatestCloudWatchLogsDeliveryTime', 'StartLoggingTime', 'StopLoggingTime'];
 const STATUS_ORDER = ['IsLogging', 'StartLoggingTime', 'StopLoggingTime', 'LatestDeliveryTime', 'LatestDeliveryError', 'LatestDigestDeliveryTime', 'LatestDigestDeliveryError', 'LatestNotificationTime', 'LatestNotificationError', 'LatestCloudWatchLogsDeliveryTime', 'LatestCloudWatchLogsDeliveryError'];
 
-const isoTime = (seconds: number) => new Date(seconds * 1000).toISOString().replace(/\.000Z$/, 'Z');
+// Second precision, as the AWS CLI shows times.
+const isoTime = (seconds: number) => new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 function cell(value: unknown): string {
   if (typeof value === 'boolean') return value ? 'yes' : 'no';
