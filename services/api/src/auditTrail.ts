@@ -51,6 +51,14 @@ export interface AuditTrailOptions {
   retries?: number;
   /** Backoff before the first retry; doubles per attempt. @default 100 */
   initialDelayMs?: number;
+  /**
+   * How long a mutating call waits for its record at most (kafkajs retries inside each attempt
+   * too); past it the call is answered as not on record, and the record, if it lands later, is
+   * counted `late`. @default 15000
+   */
+  syncTimeoutMs?: number;
+  /** Read records being published at most; beyond, a read's record is dropped (logged, counted) rather than queued without bound. @default 10000 */
+  maxPendingReads?: number;
   now?: () => number;
 }
 
@@ -144,14 +152,18 @@ export class AuditTrail {
   private readonly retries: number;
   private readonly initialDelayMs: number;
   private readonly now: () => number;
+  private readonly syncTimeoutMs: number;
+  private readonly maxPendingReads: number;
   private readonly m;
 
   constructor(private readonly o: AuditTrailOptions) {
     this.retries = o.retries ?? 3;
     this.initialDelayMs = o.initialDelayMs ?? 100;
     this.now = o.now ?? Date.now;
+    this.syncTimeoutMs = o.syncTimeoutMs ?? 15_000;
+    this.maxPendingReads = o.maxPendingReads ?? 10_000;
     this.m = {
-      records: o.metrics.counter('audit_records_total', "Records of the API's own calls, by how they were published (sync: before the answer; async: after) and outcome (published, failed)", ['mode', 'outcome']),
+      records: o.metrics.counter('audit_records_total', "Records of the API's own calls, by how they were published (sync: before the answer; async: after) and outcome (published, failed, late: after its call was answered as not on record, dropped: too many reads pending)", ['mode', 'outcome']),
       retries: o.metrics.counter('audit_publish_retries_total', 'Attempts to publish an audit record again after Kafka refused it'),
       trimmed: o.metrics.counter('audit_parameters_omitted_total', 'Audit records published without their request parameters and response elements, which the record could not hold'),
     };
@@ -163,16 +175,8 @@ export class AuditTrail {
    */
   async record(call: ApiCall): Promise<void> {
     const event = auditRecord(call, randomUUID(), this.now());
-    if (!event.readOnly) {
-      try {
-        await this.publish(event);
-        this.m.records.inc({ mode: 'sync', outcome: 'published' });
-      } catch (err) {
-        this.failed('sync', event, err);
-        throw new AuditRecordError(`the audit record of ${call.operation} (requestID ${call.requestId}) could not be published`);
-      }
-      return;
-    }
+    if (!event.readOnly) return this.recordNow(event);
+    if (this.pending.size >= this.maxPendingReads) return this.failed('async', event, new Error(`${this.pending.size} read records are still being published`), 'dropped');
     const background = this.publish(event).then(
       () => this.m.records.inc({ mode: 'async', outcome: 'published' }),
       (err: unknown) => this.failed('async', event, err),
@@ -186,8 +190,35 @@ export class AuditTrail {
     while (this.pending.size) await Promise.allSettled([...this.pending]);
   }
 
-  private failed(mode: 'sync' | 'async', event: CloudTrailRecord, err: unknown) {
-    this.m.records.inc({ mode, outcome: 'failed' });
+  /** A mutating call's record: published and acknowledged within syncTimeoutMs, or AuditRecordError. */
+  private async recordNow(event: CloudTrailRecord): Promise<void> {
+    const publishing = this.publish(event);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), this.syncTimeoutMs)));
+    try {
+      const outcome = await Promise.race([publishing.then(() => 'published' as const), deadline]);
+      if (outcome === 'published') {
+        this.m.records.inc({ mode: 'sync', outcome });
+        return;
+      }
+      // Still trying: what becomes of the record is counted when it is known.
+      publishing.then(
+        () => {
+          this.m.records.inc({ mode: 'sync', outcome: 'late' });
+          this.o.logger.warn({ eventID: event.eventID, requestID: event.requestID }, 'audit record published after its call was answered as not on record');
+        },
+        (err: unknown) => this.failed('sync', event, err),
+      );
+    } catch (err) {
+      this.failed('sync', event, err);
+    } finally {
+      clearTimeout(timer);
+    }
+    throw new AuditRecordError(`the audit record of ${event.eventName} (requestID ${event.requestID}) could not be published`);
+  }
+
+  private failed(mode: 'sync' | 'async', event: CloudTrailRecord, err: unknown, outcome: 'failed' | 'dropped' = 'failed') {
+    this.m.records.inc({ mode, outcome });
     // The record in full: an operator can publish it again from the log. It holds no secret (an
     // access key id is not one; the request's signature never reaches this point).
     this.o.logger.error({ err: { message: (err as Error).message, name: (err as Error).name }, record: event }, 'audit record not published');

@@ -163,6 +163,34 @@ describe('AuditTrail', () => {
     expect(await metricValue(metrics, 'audit_records_total', { mode: 'async', outcome: 'failed' })).toBe(1);
   });
 
+  it('answers a mutating call as not on record past its deadline, and counts the record when it lands late', async () => {
+    const publisher = new FakePublisher();
+    const metrics = new ServiceMetrics('api');
+    const trail = new AuditTrail({ publisher, logger, metrics, syncTimeoutMs: 30, now: () => T });
+    let release!: () => void;
+    publisher.hold = new Promise((r) => (release = r));
+    const started = performance.now();
+    await expect(trail.record(createTrail())).rejects.toBeInstanceOf(AuditRecordError);
+    expect(performance.now() - started).toBeLessThan(1000);
+    release();
+    await waitUntil(() => publisher.records.length === 1);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(await metricValue(metrics, 'audit_records_total', { mode: 'sync', outcome: 'late' })).toBe(1);
+  });
+
+  it('drops read records beyond maxPendingReads rather than queueing without bound', async () => {
+    const publisher = new FakePublisher();
+    const metrics = new ServiceMetrics('api');
+    const trail = new AuditTrail({ publisher, logger, metrics, maxPendingReads: 2, now: () => T });
+    let release!: () => void;
+    publisher.hold = new Promise((r) => (release = r));
+    for (let i = 0; i < 5; i++) await trail.record(createTrail({ operation: 'DescribeTrails', requestId: `r${i}` }));
+    release();
+    await trail.drain();
+    expect(publisher.records.map((r) => r.requestID)).toEqual(['r0', 'r1']);
+    expect(await metricValue(metrics, 'audit_records_total', { mode: 'async', outcome: 'dropped' })).toBe(3);
+  });
+
   it('records a call without the parameters the producer refuses, rather than not at all', async () => {
     const refusing = {
       records: [] as CloudTrailRecord[],
