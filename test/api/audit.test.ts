@@ -5,6 +5,7 @@
  * it so that LookupEvents finds it. A caller without the action is refused with CloudTrail's
  * AccessDeniedException, and the refusal is on record too.
  */
+import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { CloudTrailClient, DescribeTrailsCommand } from '@aws-sdk/client-cloudtrail';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +13,7 @@ import { writeRecordJson, type CloudTrailRecord } from '@opentrail/cloudtrail';
 import { CloudTrailApiClient } from '@opentrail/integrity';
 import { RuleEvent, RuleLibrary, type CompiledRule } from '@opentrail/rules';
 import { serdeFor } from '@opentrail/serde';
+import { awsCliPath } from '../digester/helpers.js';
 import { followEnriched, readToEnd, startEnricher } from '../enricher/enricher.js';
 import { serviceEnv, testKafka, testRegistry, uniquePrefix } from '../helpers/env.js';
 import { createTopics } from '../helpers/kafka.js';
@@ -139,6 +141,23 @@ describe('audited API calls', () => {
     const legacy = await waitFor(async () => (await rawRecords()).find((x) => x.userIdentity?.accessKeyId === LEGACY.id), 'the legacy key record');
     expect(legacy).toMatchObject({ userIdentity: { type: 'IAMUser', arn: `arn:aws:iam::${ACCOUNT}:user/${LEGACY.id}`, accountId: ACCOUNT }, errorCode: 'TrailNotFoundException', readOnly: true });
     expect(await api.service.metric('opentrail_api_audit_records_total', { mode: 'async', outcome: 'published' })).toBeGreaterThanOrEqual(3);
+  });
+
+  it('the real AWS CLI shows the refusal as it shows CloudTrail\'s, and its call is on record with its user agent', async () => {
+    const result = await new Promise<{ code: number; stderr: string }>((resolve) => {
+      execFile(
+        awsCliPath(),
+        ['cloudtrail', 'stop-logging', '--name', 'cli-denied', '--endpoint-url', api.url, '--region', REGION],
+        { env: { ...process.env, AWS_ACCESS_KEY_ID: READER.id, AWS_SECRET_ACCESS_KEY: READER.secret, AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null', AWS_MAX_ATTEMPTS: '1' }, timeout: 120_000 },
+        (err, _stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr }),
+      );
+    });
+    expect(result.code).not.toBe(0);
+    expect(result.stderr.trim()).toBe(
+      `An error occurred (AccessDeniedException) when calling the StopLogging operation: User: arn:aws:sts::${ACCOUNT}:assumed-role/SecurityAudit/auditor is not authorized to perform: cloudtrail:StopLogging on resource: arn:aws:cloudtrail:${REGION}:${ACCOUNT}:trail/cli-denied because no identity-based policy allows the cloudtrail:StopLogging action`,
+    );
+    const r = (await rawRecords()).find((x) => x.eventName === 'StopLogging' && (x.requestParameters as { name?: string } | null)?.name === 'cli-denied');
+    expect(r).toMatchObject({ errorCode: 'AccessDenied', userAgent: expect.stringMatching(/^aws-cli\//), readOnly: false });
   });
 
   it('does not record requests without a valid signature', async () => {
