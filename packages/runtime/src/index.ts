@@ -9,3 +9,4 @@ export { MAX_PARTITION_BYTES, MAX_REQUEST_BYTES, OutputPartitioner, splitRequest
 export { StateTopicReader, type StateTopicReaderOptions } from './stateTopic.js';
 export { Startup, startupStep, StartDeadlineError, EXIT_CONFIG, EXIT_START_DEADLINE, type StartupOptions } from './startup.js';
 export { transientCondition, transientConditionOfMessage, type TransientCondition } from './transient.js';
+export { CompactedTopicReader, ReadPositions, decodeBatch, type CompactedTopicDecoder, type CompactedTopicReaderOptions, type DecodedBatch, type SkippedRecord, type TableRecord, type TopicPosition } from './compactedTopic.js';

@@ -17,6 +17,7 @@ export const SCHEMA_FILES = {
   DigesterState: 'digester-state.avsc',
   DigestPublicKey: 'digest-public-key.avsc',
   Notification: 'notification.avsc',
+  TrailRecord: 'trail.avsc',
 } as const;
 
 export type SchemaName = keyof typeof SCHEMA_FILES;

@@ -3,4 +3,5 @@ export { compileTrails, GLOBAL_SERVICE_SOURCES, type CompiledTrail, type TrailMa
 export { compileSelectors, compileBasicSelector, compileAdvancedSelector, compileFieldSelector, eventCategoryOf, readOnlyOf, resourcesOf, type ResourceView, DEFAULT_EVENT_SELECTORS, type EventPredicate } from './selectors.js';
 export { checkAdvancedSelectors, checkBasicSelectors, TRAIL_FIELDS, OPERATORS, MAX_ADVANCED_VALUES, MAX_DATA_RESOURCE_VALUES } from './selectorRules.js';
 export { trailArn, describeTrail, eventSelectorsView, insightSelectorsView, type TrailDescription, type EventSelectorsView } from './describe.js';
-export { TrailTable, InMemoryTrailStore, configTrailRecord, type TrailCatalog, type TrailStore, type TrailRecord, type TrailChange, type TrailTag, type TrailOrigin } from './catalog.js';
+export { TrailTable, InMemoryTrailStore, configTrailRecord, type TrailCatalog, type TrailCatalogHandle, type TrailStore, type TrailRecord, type TrailChange, type TrailTag, type TrailOrigin } from './catalog.js';
+export { openTrailCatalog, planSeed, canonicalJson, sameDefinition, trailRecordValue, trailRecordFromValue, trailRecordDecoder, TrailRecordError, type SeedPlan, type TrailCatalogOptions } from './kafkaCatalog.js';

@@ -820,6 +820,53 @@ export interface DevOpentrailNotification {
     message: string;
 }
 
+export type DevOpentrailTrailOrigin = "config" | "api";
+
+export interface DevOpentrailTrailTag {
+    key: string;
+    /**
+     * Default: null
+     */
+    value: null | string;
+}
+
+/**
+ * One trail as the control plane knows it: the compacted trails topic's value, key = trail name (packages/trails catalog.ts). A null value (tombstone) deletes the trail.
+ */
+
+export interface DevOpentrailTrailRecord {
+    /**
+     * the trail name; equal to the key and to definition's name
+     */
+    name: string;
+    /**
+     * config: seeded from the configuration file's trails: and reconciled with it at every start; api: created through the API, never overwritten by the file
+     */
+    origin: DevOpentrailTrailOrigin;
+    /**
+     * StartLogging / StopLogging: a trail that is not logging delivers nothing
+     */
+    isLogging: boolean;
+    /**
+     * Default: null
+     */
+    startLoggingTime: null | number;
+    /**
+     * Default: null
+     */
+    stopLoggingTime: null | number;
+    createdAt: number;
+    updatedAt: number;
+    /**
+     * Default: []
+     */
+    tags: DevOpentrailTrailTag[];
+    /**
+     * the trail definition as JSON (the trails: schema of packages/trails, defaults applied, keys sorted); readers validate it and skip a record that does not parse
+     */
+    definition: string;
+}
+
 export type UserIdentity = DevOpentrailUserIdentity;
 export type Resource = DevOpentrailResource;
 export type ApiCallEvent = DevOpentrailApiCallEvent;
@@ -847,6 +894,9 @@ export type AlerterState = DevOpentrailAlerterState;
 export type DigesterState = DevOpentrailDigesterState;
 export type DigestPublicKey = DevOpentrailDigestPublicKey;
 export type Notification = DevOpentrailNotification;
+export type TrailOrigin = DevOpentrailTrailOrigin;
+export type TrailTag = DevOpentrailTrailTag;
+export type TrailRecord = DevOpentrailTrailRecord;
 
 /** Value type of each top-level schema. */
 export interface SchemaTypes {
@@ -860,4 +910,5 @@ export interface SchemaTypes {
   DigesterState: DigesterState;
   DigestPublicKey: DigestPublicKey;
   Notification: Notification;
+  TrailRecord: TrailRecord;
 }
