@@ -20,6 +20,7 @@ import { createTopics } from '../helpers/kafka.js';
 import { startService, type ServiceProcess } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait.js';
 import { freshDatabase } from '../history/ingest-helpers.js';
+import { awsClients, createTrailBucket, cloudTrailBucketPolicy, uniqueBucket } from './trail-helpers.js';
 
 const ACCOUNT = '210987654321';
 const REGION = 'eu-west-1';
@@ -66,6 +67,8 @@ beforeAll(async () => {
       OPENTRAIL_API_DEFAULT_ACCOUNT_ID: ACCOUNT,
       OPENTRAIL_DATABASE_URL: databaseUrl,
       OPENTRAIL_API_HISTORY_LOOKUP_EVENTS_PER_SECOND: '100',
+      OPENTRAIL_API_TRAIL_WRITES_PER_SECOND: '100',
+      OPENTRAIL_AWS_REGION: 'us-east-1',
     }),
   );
   api = { service, url: await waitFor(() => service.logs().find((l) => typeof l.api === 'string')?.api as string | undefined, 'the API to log its URL') };
@@ -116,6 +119,49 @@ describe('audited API calls', () => {
     expect(cis('cis-4.5-cloudtrail-configuration-changes').matches(new RuleEvent(event))).toBe(true);
     expect(cis('cis-4.1-unauthorized-api-calls').matches(new RuleEvent(event))).toBe(true);
     expect(cis('cis-4.3-root-account-usage').matches(new RuleEvent(event))).toBe(false);
+  });
+
+  it("records each change to a trail before answering it, with CloudTrail's requestParameters and responseElements; CIS 4.5 matches every one", async () => {
+    const aws = awsClients();
+    const bucket = uniqueBucket('audit-trail');
+    await createTrailBucket(aws.s3, bucket, { policy: cloudTrailBucketPolicy(bucket, 'audit', ACCOUNT) });
+    aws.destroy();
+    const name = `audited-${prefix.slice(6, 14)}`;
+    const admin = client(ADMIN);
+    const created = await admin.call<Record<string, unknown>>('CreateTrail', { Name: name, S3BucketName: bucket, S3KeyPrefix: 'audit', IsMultiRegionTrail: true, EnableLogFileValidation: true, TagsList: [{ Key: 'team', Value: 'security' }] });
+    const arn = `arn:aws:cloudtrail:${REGION}:${ACCOUNT}:trail/${name}`;
+    expect(created).toMatchObject({ Name: name, TrailARN: arn });
+    // On record before the answer: the topic holds it already.
+    const mine = async () => (await rawRecords()).filter((r) => !r.errorCode && [name, arn].includes(String((r.requestParameters as { name?: unknown } | null)?.name)));
+    const [create] = await mine();
+    expect(create).toMatchObject({
+      eventName: 'CreateTrail',
+      userIdentity: { type: 'IAMUser', arn: `arn:aws:iam::${ACCOUNT}:user/platform/trail-admin`, userName: 'trail-admin', accessKeyId: ADMIN.id },
+      requestParameters: { name, s3BucketName: bucket, s3KeyPrefix: 'audit', isMultiRegionTrail: true, enableLogFileValidation: true, tagsList: [{ key: 'team', value: 'security' }] },
+      readOnly: false,
+      recipientAccountId: ACCOUNT,
+    });
+    // responseElements: the answer, member for member, camel-cased (trailARN, s3BucketName…).
+    expect(create!.responseElements).toEqual(Object.fromEntries(Object.entries(created).map(([k, v]) => [k.charAt(0).toLowerCase() + k.slice(1), v])));
+    expect((create!.responseElements as Record<string, unknown>).trailARN).toBe(arn);
+
+    await admin.call('StartLogging', { Name: name });
+    await admin.call('StopLogging', { Name: arn });
+    await admin.call('DeleteTrail', { Name: name });
+    const records = await mine();
+    expect(records.map((r) => r.eventName)).toEqual(['CreateTrail', 'StartLogging', 'StopLogging', 'DeleteTrail']);
+    for (const r of records.slice(1)) expect(r).toMatchObject({ readOnly: false, responseElements: null });
+
+    const byId = await enriched.waitForEvents(records.map((r) => r.eventID!));
+    for (const r of records) expect(cis('cis-4.5-cloudtrail-configuration-changes').matches(new RuleEvent(byId.get(r.eventID!)!.value)), r.eventName).toBe(true);
+
+    const page = await waitFor(async () => {
+      const p = await client(READER).call<{ Events: { EventId: string; CloudTrailEvent: string; Username: string }[] }>('LookupEvents', { LookupAttributes: [{ AttributeKey: 'EventName', AttributeValue: 'CreateTrail' }] });
+      return p.Events.some((e) => e.EventId === create!.eventID) ? p : undefined;
+    }, 'the CreateTrail call in event history', 120_000, 1000);
+    const found = page.Events.find((e) => e.EventId === create!.eventID)!;
+    expect(found.Username).toBe('trail-admin');
+    expect(JSON.parse(found.CloudTrailEvent)).toEqual(create);
   });
 
   it('records reads in the background with their request id, the SDK user agent, requestParameters and responseElements null', async () => {

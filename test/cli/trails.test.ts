@@ -10,6 +10,7 @@ import type { TrailInput } from '@opentrail/trails';
 import { serviceEnv, uniquePrefix } from '../helpers/env.js';
 import { startService, type ServiceProcess } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait.js';
+import { awsClients, cloudTrailBucketPolicy, createTrailBucket, uniqueBucket } from '../api/trail-helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ACCOUNT = '310987654321';
@@ -39,6 +40,8 @@ beforeAll(async () => {
     serviceEnv(uniquePrefix('clitrails'), {
       OPENTRAIL_API_PORT: '0',
       OPENTRAIL_TRAILS: JSON.stringify(TRAILS),
+      OPENTRAIL_AWS_REGION: 'us-east-1',
+      OPENTRAIL_API_TRAIL_WRITES_PER_SECOND: '100',
       OPENTRAIL_API_PRINCIPALS: JSON.stringify([
         { arn: `arn:aws:iam::${ACCOUNT}:user/trail-admin`, accessKeys: [`${ADMIN.id}:${ADMIN.secret}`], allow: ['cloudtrail:*'] },
         { arn: `arn:aws:iam::${ACCOUNT}:user/viewer`, accessKeys: [`${READER.id}:${READER.secret}`], allow: ['cloudtrail:Describe*', 'cloudtrail:Get*', 'cloudtrail:List*'] },
@@ -96,5 +99,46 @@ describe('opentrail trails', () => {
     const usage = await trails(ADMIN, 'create', 'x');
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/^opentrail trails create: create needs --s3-bucket-name\n\nusage: opentrail trails create/);
+  });
+
+  it("drives a trail's life cycle: create, update, start, status, stop, delete", async () => {
+    const aws = awsClients();
+    const bucket = uniqueBucket('cli-trails');
+    await createTrailBucket(aws.s3, bucket, { policy: cloudTrailBucketPolicy(bucket, undefined, ACCOUNT) });
+    await createTrailBucket(aws.s3, `${bucket}-2`, { policy: cloudTrailBucketPolicy(`${bucket}-2`, 'moved', ACCOUNT) });
+    aws.destroy();
+    const name = `${TRAIL}-life`;
+    const arn = `arn:aws:cloudtrail:${REGION}:${ACCOUNT}:trail/${name}`;
+
+    const created = await trails(ADMIN, 'create', name, '--s3-bucket-name', bucket, '--enable-log-file-validation', '--tag', 'team=security');
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stdout).toMatch(new RegExp(`^Name\\s+${name}$`, 'm'));
+    expect(created.stdout).toMatch(new RegExp(`^TrailARN\\s+${arn}$`, 'm'));
+    expect(created.stdout).toMatch(/^LogFileValidationEnabled\s+yes$/m);
+
+    const again = await trails(ADMIN, 'create', name, '--s3-bucket-name', bucket);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/^opentrail trails create: TrailAlreadyExistsException: /);
+
+    const updated = await trails(ADMIN, 'update', name, '--s3-bucket-name', `${bucket}-2`, '--s3-key-prefix', 'moved', '--output', 'json');
+    expect(updated.code, updated.stderr).toBe(0);
+    expect(JSON.parse(updated.stdout)).toMatchObject({ Name: name, S3BucketName: `${bucket}-2`, S3KeyPrefix: 'moved', TrailARN: arn });
+
+    expect(await trails(ADMIN, 'start', name)).toMatchObject({ code: 0, stdout: `logging started: ${name}\n` });
+    expect((await trails(READER, 'status', name)).stdout).toMatch(/^IsLogging\s+yes$/m);
+    expect((await trails(READER, 'status', name)).stdout).toMatch(/^StartLoggingTime\s+\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/m);
+    expect(await trails(ADMIN, 'stop', arn)).toMatchObject({ code: 0, stdout: `logging stopped: ${arn}\n` });
+    const stopped = await trails(READER, 'status', name);
+    expect(stopped.stdout).toMatch(/^IsLogging\s+no$/m);
+    expect(stopped.stdout).toMatch(/^StopLoggingTime\s+\d{4}-/m);
+
+    const listed = await trails(READER, 'list', name);
+    expect(listed.stdout).toMatch(new RegExp(`^${name}\\s+${REGION}\\s+${bucket}-2/moved\\s+no\\s+no\\s+yes\\s+${arn}$`, 'm'));
+
+    expect(await trails(ADMIN, 'delete', name)).toMatchObject({ code: 0, stdout: `deleted trail ${name}\n` });
+    expect((await trails(READER, 'list', name)).stdout).toBe('no trails\n');
+    const gone = await trails(READER, 'status', name);
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toMatch(/^opentrail trails status: TrailNotFoundException: /);
   });
 });

@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { topicName } from '@opentrail/config';
+import { AwsClients } from '@opentrail/aws';
 import { HistoryQueries, NextTokenCodec, openQueryPool } from '@opentrail/history';
 import { Recorder } from '@opentrail/producer';
 import { ensureTopics, main } from '@opentrail/runtime';
 import { serdeFor } from '@opentrail/serde';
+import { openTrailCatalog } from '@opentrail/trails';
 import { ApiServer } from './apiServer.js';
 import { ApiState } from './apiState.js';
 import { AuditTrail } from './auditTrail.js';
@@ -11,6 +13,7 @@ import { Authorizer } from './authorization.js';
 import { bindings, configSchema } from './config.js';
 import { Operations, type HistoryOperations } from './operations.js';
 import { RateLimiter } from './rateLimit.js';
+import { AwsTrailResources } from './trailResources.js';
 
 main({
   name: 'api',
@@ -55,6 +58,18 @@ main({
       lookupEventsLimit: new RateLimiter(h.lookupEventsPerSecond),
       queryEventsLimit: new RateLimiter(h.queryEventsPerSecond),
     };
+    // The trails: the compacted trails topic every service follows, seeded from config.trails.
+    const store = await openTrailCatalog({
+      kafka,
+      registry,
+      logger,
+      metrics,
+      topic: topicName(config, 'trails'),
+      seed: config.trails,
+      groupIdPrefix: 'opentrail-api',
+      replicationFactor: config.topics.replicationFactor,
+    });
+    const aws = c.checkTrailResources ? new AwsClients(config.aws) : undefined;
     const server = new ApiServer({
       port: c.port,
       host: c.host,
@@ -62,7 +77,17 @@ main({
       audit,
       maxClockSkewSeconds: c.maxClockSkewSeconds,
       maxBodyBytes: c.maxBodyBytes,
-      operations: new Operations(config.trails, state, history),
+      operations: new Operations({
+        store,
+        keys: state,
+        activity: state,
+        ...(history ? { history } : {}),
+        ...(aws ? { resources: new AwsTrailResources(aws) } : {}),
+        ...(c.organizationId ? { organizationId: c.organizationId } : {}),
+        maxTrailsPerRegion: c.maxTrailsPerRegion,
+        limits: { reads: new RateLimiter(c.trailReadsPerSecond), writes: new RateLimiter(c.trailWritesPerSecond) },
+        now: Date.now,
+      }),
       logger,
       metrics,
     });
@@ -73,17 +98,19 @@ main({
     });
     // Who may call, never their secrets.
     const callers = [...c.principals.map((p) => ({ principal: p.arn, accessKeys: p.accessKeys.map((k) => k.accessKeyId), allow: p.allow, deny: p.deny })), ...c.accessKeys.map((k) => ({ accessKeys: [k.accessKeyId], allow: ['*'] }))];
-    logger.info({ api: server.url, trails: config.trails.map((t) => t.name), keysTopic: topics.keys, auditTopic: topics.raw, history: pool !== undefined, callers }, 'CloudTrail API listening');
+    logger.info({ api: server.url, trails: store.all().map((r) => r.definition.name), keysTopic: topics.keys, auditTopic: topics.raw, history: pool !== undefined, callers }, 'CloudTrail API listening');
     return {
       stop: async () => {
         await server.stop();
         await audit.drain();
         await recorder.close();
         await state.stop();
+        await store.stop();
         await Promise.all([pool?.end(), lookupPool?.end()]);
+        aws?.destroy();
       },
-      readiness: { keys: () => state.ready },
-      liveness: { state: () => state.healthy },
+      readiness: { keys: () => state.ready, trails: () => store.ready },
+      liveness: { state: () => state.healthy, trails: () => store.healthy },
     };
   },
 });
