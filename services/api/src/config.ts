@@ -112,6 +112,19 @@ export const apiSchema = z.strictObject({
    * publish. Off for S3-compatible stores without bucket policies. @default true
    */
   checkTrailResources: z.boolean().default(true),
+  /**
+   * What CloudTrail's API cannot say about a trail it creates, and opentrail needs: how often its
+   * log files roll and how long a digest period is. CloudTrail delivers about every 5 minutes and
+   * digests hourly.
+   */
+  newTrails: z
+    .strictObject({
+      /** @default 60 */
+      rollIntervalSeconds: z.number().int().min(1).max(3600).default(60),
+      /** @default 60 */
+      digestPeriodMinutes: z.number().int().min(1).max(1440).default(60),
+    })
+    .prefault({}),
 });
 
 export type ApiConfig = z.output<typeof apiSchema>;
@@ -161,4 +174,6 @@ export const bindings: EnvBinding[] = [
   { env: 'OPENTRAIL_API_TRAIL_READS_PER_SECOND', path: 'api.trailReadsPerSecond', as: 'number' },
   { env: 'OPENTRAIL_API_TRAIL_WRITES_PER_SECOND', path: 'api.trailWritesPerSecond', as: 'number' },
   { env: 'OPENTRAIL_API_CHECK_TRAIL_RESOURCES', path: 'api.checkTrailResources', as: 'boolean' },
+  { env: 'OPENTRAIL_API_NEW_TRAIL_ROLL_INTERVAL_SECONDS', path: 'api.newTrails.rollIntervalSeconds', as: 'number' },
+  { env: 'OPENTRAIL_API_NEW_TRAIL_DIGEST_PERIOD_MINUTES', path: 'api.newTrails.digestPeriodMinutes', as: 'number' },
 ];

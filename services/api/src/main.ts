@@ -5,7 +5,7 @@ import { HistoryQueries, NextTokenCodec, openQueryPool } from '@opentrail/histor
 import { Recorder } from '@opentrail/producer';
 import { ensureTopics, main } from '@opentrail/runtime';
 import { serdeFor } from '@opentrail/serde';
-import { openTrailCatalog } from '@opentrail/trails';
+import { openTrailActivityReader, openTrailCatalog } from '@opentrail/trails';
 import { ApiServer } from './apiServer.js';
 import { ApiState } from './apiState.js';
 import { AuditTrail } from './auditTrail.js';
@@ -14,6 +14,7 @@ import { bindings, configSchema } from './config.js';
 import { Operations, type HistoryOperations } from './operations.js';
 import { RateLimiter } from './rateLimit.js';
 import { AwsTrailResources } from './trailResources.js';
+import { combinedActivity } from './trailStatus.js';
 
 main({
   name: 'api',
@@ -69,6 +70,8 @@ main({
       groupIdPrefix: 'opentrail-api',
       replicationFactor: config.topics.replicationFactor,
     });
+    // What the archiver, digester and notifier did for each trail (GetTrailStatus' errors and attempts).
+    const activity = await openTrailActivityReader({ kafka, registry, logger, metrics, topic: topicName(config, 'trailActivity'), groupIdPrefix: 'opentrail-api', replicationFactor: config.topics.replicationFactor });
     const aws = c.checkTrailResources ? new AwsClients(config.aws) : undefined;
     const server = new ApiServer({
       port: c.port,
@@ -80,11 +83,12 @@ main({
       operations: new Operations({
         store,
         keys: state,
-        activity: state,
+        activity: combinedActivity(state, activity),
         ...(history ? { history } : {}),
         ...(aws ? { resources: new AwsTrailResources(aws) } : {}),
         ...(c.organizationId ? { organizationId: c.organizationId } : {}),
         maxTrailsPerRegion: c.maxTrailsPerRegion,
+        newTrails: c.newTrails,
         limits: { reads: new RateLimiter(c.trailReadsPerSecond), writes: new RateLimiter(c.trailWritesPerSecond) },
         now: Date.now,
       }),
@@ -106,11 +110,12 @@ main({
         await recorder.close();
         await state.stop();
         await store.stop();
+        await activity.stop();
         await Promise.all([pool?.end(), lookupPool?.end()]);
         aws?.destroy();
       },
-      readiness: { keys: () => state.ready, trails: () => store.ready },
-      liveness: { state: () => state.healthy, trails: () => store.healthy },
+      readiness: { keys: () => state.ready, trails: () => store.ready, trailActivity: () => activity.ready },
+      liveness: { state: () => state.healthy, trails: () => store.healthy, trailActivity: () => activity.healthy },
     };
   },
 });
