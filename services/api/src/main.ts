@@ -2,11 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { topicName } from '@opentrail/config';
 import { AwsClients } from '@opentrail/aws';
 import { HistoryQueries, NextTokenCodec, openQueryPool } from '@opentrail/history';
+import { Recorder } from '@opentrail/producer';
 import { ensureTopics, main } from '@opentrail/runtime';
 import { serdeFor } from '@opentrail/serde';
 import { openTrailActivityReader, openTrailCatalog } from '@opentrail/trails';
 import { ApiServer } from './apiServer.js';
 import { ApiState } from './apiState.js';
+import { AuditTrail } from './auditTrail.js';
+import { Authorizer } from './authorization.js';
 import { bindings, configSchema } from './config.js';
 import { Operations, type HistoryOperations } from './operations.js';
 import { RateLimiter } from './rateLimit.js';
@@ -19,10 +22,15 @@ main({
   bindings,
   async start({ config, logger, metrics, kafka, registry }) {
     const c = config.api;
-    const topics = { deliveries: topicName(config, 'deliveries'), keys: c.keysTopic ?? `${config.topics.prefix}digester.keys` };
+    const topics = { deliveries: topicName(config, 'deliveries'), keys: c.keysTopic ?? `${config.topics.prefix}digester.keys`, raw: topicName(config, 'raw') };
     // The API may start before the digester: the topics it reads exist from the start.
     await ensureTopics(kafka, [{ topic: topics.deliveries }], config.topics);
     await ensureTopics(kafka, [{ topic: topics.keys, partitions: 1, compacted: true }], config.topics);
+    const authorizer = Authorizer.fromConfig({ ...c, additionalRegions: config.records.additionalRegions });
+    // The API's own calls go into the pipeline like any producer's (auditTrail.ts).
+    await ensureTopics(kafka, [{ topic: topics.raw }], config.topics);
+    const recorder = await Recorder.create({ kafka, registry, topic: topics.raw, additionalRegions: config.records.additionalRegions });
+    const audit = new AuditTrail({ publisher: recorder, logger, metrics });
     const state = new ApiState({
       kafka,
       keysTopic: topics.keys,
@@ -65,12 +73,11 @@ main({
     // What the archiver, digester and notifier did for each trail (GetTrailStatus' errors and attempts).
     const activity = await openTrailActivityReader({ kafka, registry, logger, metrics, topic: topicName(config, 'trailActivity'), groupIdPrefix: 'opentrail-api', replicationFactor: config.topics.replicationFactor });
     const aws = c.checkTrailResources ? new AwsClients(config.aws) : undefined;
-    const accounts = new Map(c.accessKeys.map((k) => [k.accessKeyId, k.accountId ?? c.defaultAccountId]));
     const server = new ApiServer({
       port: c.port,
       host: c.host,
-      secrets: new Map(c.accessKeys.map((k) => [k.accessKeyId, k.secretAccessKey])),
-      accountOf: (accessKeyId) => accounts.get(accessKeyId) ?? c.defaultAccountId,
+      authorizer,
+      audit,
       maxClockSkewSeconds: c.maxClockSkewSeconds,
       maxBodyBytes: c.maxBodyBytes,
       operations: new Operations({
@@ -89,14 +96,18 @@ main({
       metrics,
     });
     await server.start();
-    if (c.accessKeys.length === 0) logger.warn('no api.accessKeys configured (OPENTRAIL_API_ACCESS_KEYS): every request is refused with 403 until one is');
+    if (authorizer.size === 0) logger.warn('no api.accessKeys or api.principals configured (OPENTRAIL_API_ACCESS_KEYS, OPENTRAIL_API_PRINCIPALS): every request is refused with 403 until one is');
     metrics.gauge('public_keys', 'Digest public keys known (from the keys topic)', [], function collect() {
       this.set(state.keys.size);
     });
-    logger.info({ api: server.url, trails: store.all().map((r) => r.definition.name), keysTopic: topics.keys, history: pool !== undefined }, 'CloudTrail API listening');
+    // Who may call, never their secrets.
+    const callers = [...c.principals.map((p) => ({ principal: p.arn, accessKeys: p.accessKeys.map((k) => k.accessKeyId), allow: p.allow, deny: p.deny })), ...c.accessKeys.map((k) => ({ accessKeys: [k.accessKeyId], allow: ['*'] }))];
+    logger.info({ api: server.url, trails: store.all().map((r) => r.definition.name), keysTopic: topics.keys, auditTopic: topics.raw, history: pool !== undefined, callers }, 'CloudTrail API listening');
     return {
       stop: async () => {
         await server.stop();
+        await audit.drain();
+        await recorder.close();
         await state.stop();
         await store.stop();
         await activity.stop();

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { parse as fromYaml, stringify as toYaml } from 'yaml';
 import { Recorder, TrafficGenerator } from '@opentrail/producer';
 import { endpointsFromEnv, endpointsToEnv, freePort, givenEndpoints, startStack, type Stack, type StackEndpoints } from '@opentrail/stack';
-import { DEMO_ACCOUNT, DEMO_REGION, DEMO_TRAIL, DEMO_WRITES_PREFIX, demoConfig, prepareDemoResources, type DemoResources } from '../demo/setup.js';
+import { DEMO_ACCOUNT, DEMO_READ_ONLY_KEY, DEMO_REGION, DEMO_TRAIL, DEMO_WRITES_PREFIX, demoConfig, prepareDemoResources, type DemoResources } from '../demo/setup.js';
 import { ServiceFailure, Supervisor, type ServiceSpec } from '../demo/supervisor.js';
 import { scenarioTraffic } from '../demo/traffic.js';
 import type { Command } from './index.js';
@@ -249,6 +249,8 @@ async function whereToLook(endpoints: StackEndpoints, resources: DemoResources, 
           `  event history  aws --endpoint-url http://127.0.0.1:${apiPort} --region ${DEMO_REGION} cloudtrail lookup-events --lookup-attributes AttributeKey=EventName,AttributeValue=ConsoleLogin --max-items 10`,
           `                 npm run opentrail -- lookup --event-name ConsoleLogin --endpoint-url http://127.0.0.1:${apiPort} --max-items 10   (any filters combined: --username, --source-ip CIDR, --access-denied, …)`,
           `                 npm run opentrail -- resource-history <bucket, instance id, sg-…, ARN> --last --endpoint-url http://127.0.0.1:${apiPort}`,
+          // Two callers (DEMO_PRINCIPALS): the CLI's key may do anything, the read-only one is refused changes.
+          `  trails         npm run opentrail -- trails list --endpoint-url http://127.0.0.1:${apiPort}   (read-only caller: AWS_ACCESS_KEY_ID=${DEMO_READ_ONLY_KEY.accessKeyId} AWS_SECRET_ACCESS_KEY=${DEMO_READ_ONLY_KEY.secretAccessKey}; its create gets AccessDeniedException)`,
         ]
       : []),
     api
