@@ -1,0 +1,12 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { toApiCallEvent, validateApiCallEvent, type CloudTrailRecord } from '@opentrail/cloudtrail';
+import { createPool, EventWriter, migrate, PartitionManager, toEventRow } from '@opentrail/history';
+const pool = createPool({ url: process.argv[2]! });
+await migrate(pool);
+const fixtures = readFileSync('test/fixtures/cloudtrail-records.ndjson', 'utf8').trim().split('\n').map((l) => JSON.parse(l) as CloudTrailRecord).flatMap((r) => { try { const e = toApiCallEvent({ ...r, eventID: r.eventID ?? randomUUID() }); return validateApiCallEvent(e, 0) === undefined ? [e] : []; } catch { return []; } });
+const N = Number(process.argv[3] ?? 40000);
+const rows = Array.from({ length: N }, (_, i) => toEventRow({ ...fixtures[i % fixtures.length]!, eventID: randomUUID(), eventTime: new Date(Date.now() - (i % 3600) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z') }));
+const w = new EventWriter(pool, new PartitionManager(pool));
+for (let i = 0; i < N; i += 2000) await w.write(rows.slice(i, i + 2000));
+await pool.end();
