@@ -31,10 +31,13 @@ const DAY_S = 86_400;
 const given = endpointsFromEnv();
 const stack = given ? undefined : await startStack({ log: (line) => console.error(`stack: ${line}`), given: givenEndpoints() });
 const serverUrl = (given ?? stack!.endpoints).databaseUrl;
-const name = `bench_lookup_${randomBytes(4).toString('hex')}`;
+/** BENCH_DATABASE: a database of this name is kept (created if missing) and its rows reused by the next run. */
+const kept = process.env.BENCH_DATABASE;
+if (kept !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(kept)) throw new Error('BENCH_DATABASE: a lower-case SQL name');
+const name = kept ?? `bench_lookup_${randomBytes(4).toString('hex')}`;
 const admin = new pg.Client({ connectionString: serverUrl });
 await admin.connect();
-await admin.query(`CREATE DATABASE ${name}`);
+if (!kept || (await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [kept])).rowCount === 0) await admin.query(`CREATE DATABASE ${name}`);
 const url = new URL(serverUrl);
 url.pathname = `/${name}`;
 const writePool = createPool({ url: url.toString(), applicationName: 'bench-lookup-load' });
@@ -64,7 +67,8 @@ async function generateUnindexed(from: number, to: number) {
     await client.query("SET maintenance_work_mem = '512MB'");
     for (const index of indexes) {
       const started = performance.now();
-      await client.query(index.def);
+      // pg_indexes gives a partitioned index as CREATE INDEX ... ON ONLY, which builds none on the partitions.
+      await client.query(index.def.replace(' ON ONLY ', ' ON '));
       console.error(`  built ${index.name} (${((performance.now() - started) / 1000).toFixed(0)} s)`);
     }
   } finally {
@@ -153,14 +157,24 @@ const results = new Map<string, { size: number; p50: number; p99: number }[]>();
 
 try {
   await migrate(writePool);
+  // A kept database: the rows a previous run loaded (ids and times follow the row number, so they continue).
+  loaded = Number((await writePool.query<{ n: string }>('SELECT count(*) AS n FROM events')).rows[0]!.n);
+  if (loaded > 0) console.error(`reusing ${loaded} events in ${name}`);
   const days: string[] = [];
   for (let d = 0; d <= 91; d++) days.push(new Date((now - d * DAY_S) * 1000).toISOString().slice(0, 10).replaceAll('-', ''));
   await new PartitionManager(writePool).ensure(days);
   for (const size of SIZES) {
     console.error(`loading to ${size} events`);
-    await load(loaded, size);
+    if (size < loaded) {
+      console.error(`skipping ${size}: ${loaded} events are stored already`);
+      continue;
+    }
+    if (size > loaded) await load(loaded, size);
     loaded = size;
-    const bytes = Number((await writePool.query<{ b: string }>(`SELECT sum(pg_total_relation_size(c.oid))::bigint AS b FROM pg_class c JOIN pg_inherits i ON i.inhrelid = c.oid`)).rows[0]!.b);
+    // Leaf tables only: pg_inherits also links each partition's indexes to the partitioned index.
+    const bytes = Number((await writePool.query<{ b: string }>(
+      `SELECT sum(pg_total_relation_size(relid))::bigint AS b FROM (SELECT relid FROM pg_partition_tree('events') WHERE isleaf UNION ALL SELECT relid FROM pg_partition_tree('event_resources') WHERE isleaf) t`,
+    )).rows[0]!.b);
     console.log(`\n${size.toLocaleString('en')} events stored (${(bytes / size).toFixed(0)} bytes per event, tables and indexes)`);
     console.log(`  ${'query'.padEnd(32)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)}`);
     for (const [label, run] of queries) {
@@ -186,7 +200,7 @@ try {
   await readPool.end();
   await lookupPool.end();
   await writePool.end();
-  await admin.query(`DROP DATABASE IF EXISTS ${name}`).catch(() => undefined);
+  if (!kept) await admin.query(`DROP DATABASE IF EXISTS ${name}`).catch(() => undefined);
   await admin.end();
   await stack?.stop();
 }
