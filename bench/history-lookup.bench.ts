@@ -18,6 +18,7 @@
  * upkeep row by row and leaves the same indexes: 10M rows load in minutes, not an hour.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { availableParallelism, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { createPool, HistoryQueries, migrate, NextTokenCodec, openQueryPool, PartitionManager } from '@opentrail/history';
@@ -175,7 +176,7 @@ try {
     const bytes = Number((await writePool.query<{ b: string }>(
       `SELECT sum(pg_total_relation_size(relid))::bigint AS b FROM (SELECT relid FROM pg_partition_tree('events') WHERE isleaf UNION ALL SELECT relid FROM pg_partition_tree('event_resources') WHERE isleaf) t`,
     )).rows[0]!.b);
-    console.log(`\n${size.toLocaleString('en')} events stored (${(bytes / size).toFixed(0)} bytes per event, tables and indexes)`);
+    console.log(`\n${size.toLocaleString('en')} events stored (${(bytes / size).toFixed(0)} bytes per event, tables and indexes); load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores`);
     console.log(`  ${'query'.padEnd(32)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)}`);
     for (const [label, run] of queries) {
       await run(history); // warm the connection and the partitions' relcache
