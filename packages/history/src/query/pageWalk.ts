@@ -31,6 +31,9 @@ const statementName = (text: string) => `history_${createHash('sha1').update(tex
  * round trip and the executor's start over its partitions; a rare value (an access key seen a few
  * times a month, an EventId) walked all thirteen weeks, 14 statements. Those windows grow instead:
  * the day, a week, four weeks, then the rest of the range in one statement (at most four).
+ * Measured at 10M events, both walks alternating on one connection, p50/p99 ms: EventId 8.3/24 →
+ * 5.1/16, a value that matches nothing 2.0/8.9 → 1.2/3.0; AccessKeyId, ResourceName and Username
+ * unchanged at p50 (their pages fill within the first windows either way).
  */
 export const FIRST_WINDOW = MICROS_PER_DAY;
 export const LATER_WINDOW = 7n * MICROS_PER_DAY;
