@@ -18,7 +18,8 @@ export class BinaryCopyWriter {
   private at = 0;
 
   constructor(initialBytes = 1 << 20) {
-    this.buf = Buffer.allocUnsafe(initialBytes);
+    // At least the header (19 bytes) and the trailer.
+    this.buf = Buffer.allocUnsafe(Math.max(initialBytes, 64));
     this.buf.set(SIGNATURE, 0);
     this.at = SIGNATURE.length;
     this.buf.writeInt32BE(0, this.at); // flags: no OIDs
