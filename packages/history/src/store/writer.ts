@@ -180,6 +180,11 @@ export class EventWriter {
     }
     const client = await this.pool.connect();
     let broken: Error | undefined;
+    // A checked-out client has no error listener (the pool removes its own): a connection that
+    // dies between two statements (PostgreSQL shutting down while this transaction waits) would
+    // otherwise be an uncaught 'error' event, and crash the service instead of a retried write.
+    const onError = (err: Error) => (broken = err);
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       try {
@@ -193,6 +198,7 @@ export class EventWriter {
       }
       return { inserted: rows.length, resources: resourceRows };
     } finally {
+      client.off('error', onError);
       // A connection that failed mid-COPY is not given back to the pool.
       client.release(broken);
     }
