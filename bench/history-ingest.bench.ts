@@ -11,7 +11,8 @@
  *
  * `npx tsx bench/history-ingest.bench.ts`. Uses the Kafka stack of OPENTRAIL_KAFKA_BROKERS & co.
  * when set, else starts one; always starts a PostgreSQL of its own (so that CPU time of its processes
- * is this benchmark's alone). BENCH_EVENTS (default 20000), BENCH_ROUNDS (3), BENCH_HISTORY_MAX_ROWS (2000),
+ * is this benchmark's alone). BENCH_EVENTS (default 20000), BENCH_ROUNDS (3), BENCH_HISTORY_MAX_ROWS (1000),
+ * BENCH_HISTORY_WRITERS (2),
  * BENCH_HISTORY_FETCH_BYTES (1048576), BENCH_HISTORY_CONCURRENCY (4): the service's batch settings.
  */
 import { randomUUID } from 'node:crypto';
@@ -44,7 +45,8 @@ import { benchStack } from './lib/stack.js';
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 /** history.batch settings, as the service's defaults. */
-const MAX_ROWS = Number(process.env.BENCH_HISTORY_MAX_ROWS ?? 2000);
+const MAX_ROWS = Number(process.env.BENCH_HISTORY_MAX_ROWS ?? 1000);
+const WRITERS = Number(process.env.BENCH_HISTORY_WRITERS ?? 2);
 const FETCH_BYTES = Number(process.env.BENCH_HISTORY_FETCH_BYTES ?? 1024 * 1024);
 const CONCURRENCY = Number(process.env.BENCH_HISTORY_CONCURRENCY ?? 4);
 
@@ -152,12 +154,12 @@ async function main() {
       await admin.query(`CREATE DATABASE ${database}`);
       await admin.end();
       const url = postgres.url.replace(/\/opentrail$/, `/${database}`);
-      const pool = createPool({ url, maxConnections: 6 });
+      const pool = createPool({ url, maxConnections: CONCURRENCY * WRITERS + 1 });
       await migrate(pool);
       const partitions = new PartitionManager(pool);
       const metrics = new ServiceMetrics('history');
       const m = historyMetrics(metrics);
-      const ingest = new HistoryIngest({ writer: new EventWriter(pool, partitions), deadLetterTopic: `${enrichedTopic}.dlq`, retentionDays: 90, futureToleranceSeconds: 86_400, maxRows: MAX_ROWS, metrics: m, logger: createLogger('history', 'warn') });
+      const ingest = new HistoryIngest({ writer: new EventWriter(pool, partitions), deadLetterTopic: `${enrichedTopic}.dlq`, retentionDays: 90, futureToleranceSeconds: 86_400, maxRows: MAX_ROWS, writers: WRITERS, metrics: m, logger: createLogger('history', 'warn') });
       let firstBatchAt: bigint | undefined;
       let cpuAtFirst: NodeJS.CpuUsage | undefined;
       let pgCpuAtFirst = 0;
@@ -168,6 +170,8 @@ async function main() {
         groupId: `bench-history-${randomUUID().slice(0, 8)}`,
         topic: enrichedTopic,
         serde: serdeFor(registry, 'EnrichedEvent'),
+        // As services/history/src/main.ts checks them (and the enricher's run checks its input).
+        validate: (value, bytes) => validateApiCallEvent(value.event, bytes),
         deadLetterTopic: `${enrichedTopic}.dlq`,
         handler: {
           processBatch: async (records, context) => {

@@ -27,8 +27,13 @@ export const historySchema = z.strictObject({
   heartbeatIntervalMs: z.number().int().min(100).max(60_000).default(3000),
   batch: z
     .strictObject({
-      /** Rows per INSERT statement (one transaction each). @default 2000 */
-      maxRows: z.number().int().min(1).max(50_000).default(2000),
+      /** Rows per write (one COPY, one transaction each). @default 1000 */
+      maxRows: z.number().int().min(1).max(50_000).default(1000),
+      /**
+       * Writes of one batch's chunks in flight at once, each on its own connection: PostgreSQL
+       * takes one chunk while the next is encoded (bench/history-ingest.bench.ts). @default 2
+       */
+      writers: z.number().int().min(1).max(16).default(2),
       /** Input partitions processed at once (each holds one connection while it writes). @default 4 */
       partitionsConsumedConcurrently: z.number().int().min(1).max(64).default(4),
     })
@@ -49,5 +54,6 @@ export const bindings: EnvBinding[] = [
   { env: 'OPENTRAIL_HISTORY_SESSION_TIMEOUT_MS', path: 'history.sessionTimeoutMs', as: 'number' },
   { env: 'OPENTRAIL_HISTORY_HEARTBEAT_INTERVAL_MS', path: 'history.heartbeatIntervalMs', as: 'number' },
   { env: 'OPENTRAIL_HISTORY_BATCH_MAX_ROWS', path: 'history.batch.maxRows', as: 'number' },
+  { env: 'OPENTRAIL_HISTORY_BATCH_WRITERS', path: 'history.batch.writers', as: 'number' },
   { env: 'OPENTRAIL_HISTORY_PARTITIONS_CONSUMED_CONCURRENTLY', path: 'history.batch.partitionsConsumedConcurrently', as: 'number' },
 ];

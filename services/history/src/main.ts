@@ -23,8 +23,8 @@ main({
     const m = historyMetrics(metrics);
     const pool = createPool({
       url: c.databaseUrl,
-      // One per concurrently written partition, plus one for retention and the health probe.
-      maxConnections: Math.max(c.maxConnections, c.batch.partitionsConsumedConcurrently + 1),
+      // One per writer of each concurrently written partition, plus one for retention and the health probe.
+      maxConnections: Math.max(c.maxConnections, c.batch.partitionsConsumedConcurrently * c.batch.writers + 1),
       applicationName: 'opentrail-history',
       onIdleError: (err) => logger.warn({ err }, 'an idle PostgreSQL connection failed'),
     });
@@ -69,6 +69,7 @@ main({
         retentionDays: c.retentionDays,
         futureToleranceSeconds: c.futureToleranceSeconds,
         maxRows: c.batch.maxRows,
+        writers: c.batch.writers,
         metrics: m,
         logger,
       }),

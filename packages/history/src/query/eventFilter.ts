@@ -1,5 +1,5 @@
 import { PERMISSION_ERROR_CODES } from './permissionErrors.js';
-import { IPV4_PATTERN, IPV6_PATTERN, type SourceAddress } from './sourceAddress.js';
+import { isAddress, SOURCE_INET_EXPRESSION, type SourceAddress } from './sourceAddress.js';
 import { isoMicros, type Micros } from './timeRange.js';
 
 /**
@@ -89,16 +89,22 @@ export function eventPredicates(filter: EventFilter, p: SqlParameters): string[]
   equal('e.access_key_id', filter.accessKeyId);
   equal('e.account_id', filter.accountId);
   equal('e.error_code', filter.errorCode);
-  if (filter.readOnly !== undefined) where.push(`e.read_only = ${p.add(filter.readOnly, 'boolean')}`);
+  // A literal, not a parameter: a generic plan can then use the partial index of the writes
+  // (events_region_writes, migrations/002), and the value is one of two, not request text.
+  if (filter.readOnly !== undefined) where.push(filter.readOnly ? 'e.read_only = true' : 'e.read_only = false');
   if (filter.changesOnly) where.push('e.read_only IS NOT TRUE');
   if (filter.accessDenied === true) where.push(`e.error_code = ANY(${p.add(PERMISSION_ERROR_CODES, 'text[]')})`);
   if (filter.accessDenied === false) where.push(`(e.error_code IS NULL OR NOT e.error_code = ANY(${p.add(PERMISSION_ERROR_CODES, 'text[]')}))`);
   if (filter.succeededOnly) where.push('e.error_code IS NULL');
   const address = filter.sourceAddress;
-  if (address?.kind === 'exact') where.push(`e.source_ip = ${p.add(address.value)}`);
-  if (address?.kind === 'cidr') {
-    where.push(`(CASE WHEN e.source_ip ~ ${p.add(IPV4_PATTERN)} OR e.source_ip ~ ${p.add(IPV6_PATTERN)} THEN e.source_ip::inet END) <<= ${p.add(address.value, 'inet')}`);
+  // Addresses through the inet index (events_region_source_inet): an exact address as equality
+  // there (and on the text, which must match as given), a CIDR block as containment, which the
+  // planner turns into a range of that index. A service name is matched on the text alone.
+  if (address?.kind === 'exact') {
+    if (isAddress(address.value)) where.push(`${SOURCE_INET_EXPRESSION} = ${p.add(address.value, 'inet')}`);
+    where.push(`e.source_ip = ${p.add(address.value)}`);
   }
+  if (address?.kind === 'cidr') where.push(`${SOURCE_INET_EXPRESSION} <<= ${p.add(address.value, 'inet')}`);
   return where;
 }
 

@@ -26,9 +26,19 @@ const statementName = (text: string) => `history_${createHash('sha1').update(tex
  * plan stays cheap (planning over all 90 partitions costs 10–25 ms on this machine, more than the
  * scan) and a page usually ends within the first window. It asks for one row more than the page
  * so that a NextToken is given only when there is a next page.
+ *
+ * With generic plans ('prepared') nothing is planned per statement, and what a window costs is a
+ * round trip and the executor's start over its partitions; a rare value (an access key seen a few
+ * times a month, an EventId) walked all thirteen weeks, 14 statements. Those windows grow instead:
+ * the day, a week, four weeks, then the rest of the range in one statement (at most four).
+ * Measured at 10M events, both walks alternating on one connection, p50/p99 ms: EventId 8.3/24 →
+ * 5.1/16, a value that matches nothing 2.0/8.9 → 1.2/3.0; AccessKeyId, ResourceName and Username
+ * unchanged at p50 (their pages fill within the first windows either way).
  */
 export const FIRST_WINDOW = MICROS_PER_DAY;
 export const LATER_WINDOW = 7n * MICROS_PER_DAY;
+/** Window lengths after the first, for generic plans; the last one repeats. */
+const PREPARED_WINDOWS = [7n * MICROS_PER_DAY, 28n * MICROS_PER_DAY, 3650n * MICROS_PER_DAY];
 
 export interface Page {
   rows: EventRow[];
@@ -42,8 +52,9 @@ export async function walkPage(db: Queryable, filter: EventFilter, range: TimeRa
   let upper: Micros = after ? after.time : range.end;
   if (upper > range.end) upper = range.end;
   let first = true;
+  let step = 0;
   while (rows.length < wanted && upper >= range.start) {
-    let from = first ? dayStart(upper) : upper - LATER_WINDOW;
+    let from = first ? dayStart(upper) : upper - (planning === 'prepared' ? PREPARED_WINDOWS[Math.min(step++, PREPARED_WINDOWS.length - 1)]! : LATER_WINDOW);
     if (!first) from = dayStart(from);
     if (from < range.start) from = range.start;
     // Below the first window the upper bound is exclusive: the window above covered it.

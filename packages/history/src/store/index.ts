@@ -4,5 +4,6 @@ export { toEventRow, dayOf, UnstorableEventError, type EventRow } from './eventR
 export { eventResources, plainOfArn, DERIVATIONS, type LookupResource, type ResourceKey, type EventResources } from './resources.js';
 export { eventUsername } from './username.js';
 export { PartitionManager, dayBounds, PARTITIONED_TABLES } from './partitions.js';
-export { EventWriter, type WriteResult } from './writer.js';
+export { EventWriter, type EventWriterOptions, type WriteResult } from './writer.js';
+export { BinaryCopyWriter } from './copyBinary.js';
 export { retentionCutoff } from './retention.js';

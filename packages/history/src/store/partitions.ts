@@ -34,6 +34,10 @@ export class PartitionManager {
     const missing = [...new Set(days)].filter((d) => !this.known.has(d));
     if (missing.length === 0) return;
     const client = await this.pool.connect();
+    // See EventWriter.copy: a checked-out client's connection error must not be an uncaught event.
+    let broken: Error | undefined;
+    const onError = (err: Error) => (broken = err);
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       await client.query('SELECT pg_advisory_xact_lock($1)', [PARTITION_LOCK.toString()]);
@@ -54,7 +58,8 @@ export class PartitionManager {
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;
     } finally {
-      client.release();
+      client.off('error', onError);
+      client.release(broken);
     }
   }
 

@@ -30,3 +30,23 @@ describe('source address patterns', () => {
     for (const bad of ['999.1.1.1', '1.2.3', ':::', '1::2::3', '12345::', 's3.amazonaws.com', '01.2.3.4']) expect(v4.test(bad) || v6.test(bad)).toBe(false);
   });
 });
+
+describe('the source address index expression', () => {
+  it('is the expression of the index in migrations/002 (the planner uses the index only for the same expression)', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { SOURCE_INET_EXPRESSION } = await import('../../src/query/sourceAddress.js');
+    const sql = await readFile(new URL('../../migrations/002_lean_indexes.sql', import.meta.url), 'utf8');
+    const index = /CREATE INDEX events_region_source_inet ON events \(region, (.*), event_time DESC, event_id DESC\);/.exec(sql);
+    expect(index?.[1]).toBe(SOURCE_INET_EXPRESSION.replaceAll('e.source_ip', 'source_ip'));
+    // No backslash: the same meaning with standard_conforming_strings off.
+    expect(SOURCE_INET_EXPRESSION).not.toContain('\\');
+  });
+
+  it('isAddress decides as the SQL patterns do', async () => {
+    const { isAddress } = await import('../../src/query/sourceAddress.js');
+    fc.assert(fc.property(fc.oneof(fc.ipV4(), fc.ipV6(), fc.string(), fc.domain()), (value) => isAddress(value) === (v4.test(value) || v6.test(value))));
+    expect(isAddress('10.1.2.3')).toBe(true);
+    expect(isAddress('s3.amazonaws.com')).toBe(false);
+    expect(isAddress('fe80::1%eth0')).toBe(false);
+  });
+});
