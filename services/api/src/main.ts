@@ -5,6 +5,11 @@ import { ensureTopics, main } from '@opentrail/runtime';
 import { serdeFor } from '@opentrail/serde';
 import { ApiServer } from './apiServer.js';
 import { ApiState } from './apiState.js';
+import { CONSOLE_DIST_DIR } from '@opentrail/console';
+import { DeliveryLag } from './activitySummary.js';
+import { RecentAlerts, TopicTail } from './alertsFeed.js';
+import { ConsoleAssets } from './consoleAssets.js';
+import { ConsoleOperations } from './consoleOperations.js';
 import { bindings, configSchema } from './config.js';
 import { Operations, type HistoryOperations } from './operations.js';
 import { RateLimiter } from './rateLimit.js';
@@ -47,15 +52,28 @@ main({
       lookupEventsLimit: new RateLimiter(h.lookupEventsPerSecond),
       queryEventsLimit: new RateLimiter(h.queryEventsPerSecond),
     };
+    // The web console (issue 15): its files, the alerts it lists and the delivery lag it charts.
+    const alertsTopic = topicName(config, 'alerts');
+    await ensureTopics(kafka, [{ topic: alertsTopic }], config.topics);
+    const recentAlerts = new RecentAlerts();
+    const deliveryLag = new DeliveryLag();
+    const tails = [
+      new TopicTail({ kafka, topic: alertsTopic, serde: serdeFor(registry, 'Alert'), groupPrefix: 'opentrail-api-alerts', logger, apply: (a) => recentAlerts.add(a) }),
+      new TopicTail({ kafka, topic: topics.deliveries, serde: serdeFor(registry, 'Delivery'), groupPrefix: 'opentrail-api-lag', logger, apply: (d) => deliveryLag.add(d) }),
+    ];
+    await Promise.all(tails.map((t) => t.start()));
+    const operations = new Operations(config.trails, state, history);
+    operations.consoleOperations = new ConsoleOperations({ alerts: recentAlerts, deliveryLag, ...(pool ? { db: pool } : {}), limit: new RateLimiter(h.queryEventsPerSecond) });
     const server = new ApiServer({
       port: c.port,
       host: c.host,
       secrets: new Map(c.accessKeys.map((k) => [k.accessKeyId, k.secretAccessKey])),
       maxClockSkewSeconds: c.maxClockSkewSeconds,
       maxBodyBytes: c.maxBodyBytes,
-      operations: new Operations(config.trails, state, history),
+      operations,
       logger,
       metrics,
+      console: new ConsoleAssets(process.env.OPENTRAIL_API_CONSOLE_DIR || CONSOLE_DIST_DIR),
     });
     await server.start();
     if (c.accessKeys.length === 0) logger.warn('no api.accessKeys configured (OPENTRAIL_API_ACCESS_KEYS): every request is refused with 403 until one is');
@@ -63,14 +81,16 @@ main({
       this.set(state.keys.size);
     });
     logger.info({ api: server.url, trails: config.trails.map((t) => t.name), keysTopic: topics.keys, history: pool !== undefined }, 'CloudTrail API listening');
+    logger.info({ console: `${server.url}/console/` }, 'web console');
     return {
       stop: async () => {
         await server.stop();
         await state.stop();
+        await Promise.all(tails.map((t) => t.stop()));
         await Promise.all([pool?.end(), lookupPool?.end()]);
       },
       readiness: { keys: () => state.ready },
-      liveness: { state: () => state.healthy },
+      liveness: { state: () => state.healthy, alerts: () => tails[0]!.healthy, deliveryLag: () => tails[1]!.healthy },
     };
   },
 });

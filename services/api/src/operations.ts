@@ -1,6 +1,7 @@
 import { HistoryQueryError, type HistoryQueries } from '@opentrail/history';
 import { describeTrail, trailArn, type Trail } from '@opentrail/trails';
 import type { ApiState } from './apiState.js';
+import type { ConsoleOperations } from './consoleOperations.js';
 import type { RateLimiter } from './rateLimit.js';
 import type { Target } from './targets.js';
 
@@ -59,6 +60,9 @@ export interface HistoryOperations {
 }
 
 export class Operations {
+  /** The web console's actions (consoleOperations.ts), when main.ts wires them. */
+  consoleOperations: ConsoleOperations | undefined;
+
   constructor(
     private readonly trails: Trail[],
     private readonly state: ApiState,
@@ -69,6 +73,7 @@ export class Operations {
   async run(target: NonNullable<Target>, input: Record<string, unknown>, caller: Caller): Promise<unknown> {
     const { operation } = target;
     if (target.api === 'opentrail') {
+      if (this.consoleOperations?.handles(operation)) return this.consoleOperations.run(operation, input, caller);
       switch (operation) {
         case 'QueryEvents':
           return this.historyCall(caller, 'queryEventsLimit', (h) => h.queryEvents(input, caller.region));
