@@ -62,7 +62,20 @@ export async function ensureConsoleBuild(options: { force?: boolean; log?: (line
         load: (id: string) => (id === `\0${VIRTUAL}` ? classes : undefined),
       },
     ],
-    build: { outDir: CONSOLE_DIST_DIR, emptyOutDir: true, sourcemap: false, chunkSizeWarningLimit: 5000, modulePreload: { polyfill: false }, assetsInlineLimit: 0 },
+    build: {
+      outDir: CONSOLE_DIST_DIR,
+      emptyOutDir: true,
+      sourcemap: false,
+      chunkSizeWarningLimit: 5000,
+      modulePreload: { polyfill: false },
+      assetsInlineLimit: 0,
+      rollupOptions: {
+        // Mantine marks its modules "use client" (for React Server Components); meaningless in a plain SPA.
+        onwarn(warning, warn) {
+          if (warning.code !== 'MODULE_LEVEL_DIRECTIVE') warn(warning);
+        },
+      },
+    },
   });
   writeFileSync(join(CONSOLE_DIST_DIR, STAMP), digest);
   return { built: true, ms: Date.now() - started };

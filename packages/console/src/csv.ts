@@ -32,7 +32,7 @@ export function csvCell(value: string): string {
 
 export function cellText(e: ConsoleEvent, key: keyof ConsoleEvent): string {
   const v = e[key];
-  if (key === 'eventTime') return Number.isFinite(v) ? new Date(v as number).toISOString() : '';
+  if (key === 'eventTime') return Number.isFinite(v) ? new Date(v).toISOString() : '';
   return String(v);
 }
 

@@ -93,7 +93,7 @@ export class ConsoleAssets {
       cache = 'no-cache';
     } else if (sub === '/index.html') cache = 'no-cache';
     if (!file) {
-      res.writeHead(503, { ...headers, 'content-type': 'text/plain; charset=utf-8', 'retry-after': 5 });
+      res.writeHead(503, { ...headers, 'content-type': 'text/plain; charset=utf-8', 'retry-after': '5' });
       res.end('The console is not built: npm run build -w @opentrail/console\n');
       return;
     }
@@ -102,7 +102,7 @@ export class ConsoleAssets {
       body = await readFile(file);
     } catch {
       this.files = undefined; // rebuilt under us: rescan on the next request
-      res.writeHead(503, { ...headers, 'content-type': 'text/plain; charset=utf-8', 'retry-after': 1 });
+      res.writeHead(503, { ...headers, 'content-type': 'text/plain; charset=utf-8', 'retry-after': '1' });
       res.end('The console is being rebuilt\n');
       return;
     }
