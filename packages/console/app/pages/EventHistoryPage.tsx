@@ -184,11 +184,24 @@ export function EventHistoryPage({ client, params }: { client: ApiClient; params
         )}
       </Group>
       <Group align="flex-end" wrap="wrap">
-        <Select label="Lookup attribute" placeholder="(none)" data={ATTRIBUTES} value={attribute} onChange={(v) => setAttribute(v)} clearable w={200} data-testid="attribute" />
+        <Select label="Lookup attribute" placeholder="(none)" data={ATTRIBUTES} value={attribute} onChange={(v) => setAttribute(v)} clearable clearButtonProps={{ 'aria-label': 'Clear lookup attribute' }} w={200} data-testid="attribute" />
         <TextInput label="Value" value={value} onChange={(e) => setValue(e.currentTarget.value)} name="attributeValue" w={260} />
         <Select label="Page size" data={['10', '25', '50']} value={pageSize} onChange={setPageSize} w={90} allowDeselect={false} />
         <Button onClick={() => search()} loading={busy} data-testid="search">
           Search
+        </Button>
+        <Button
+          variant="default"
+          onClick={() => {
+            setAttribute(null);
+            setValue('');
+            setFilters({});
+            setAccessDenied(false);
+            setReadOnly('any');
+          }}
+          data-testid="clear-filters"
+        >
+          Clear filters
         </Button>
         <Button variant="subtle" onClick={() => setAdvanced((a) => !a)}>
           {advanced ? 'Hide combined filters' : 'Combined filters'}
