@@ -77,7 +77,7 @@ describe('CloudTrail API', () => {
     expect(status.IsLogging).toBe(true);
     expect(Math.abs((status.LatestDeliveryTime as number) - Date.now() / 1000)).toBeLessThan(120);
     await expect(client.call('GetTrailStatus', { Name: 'no-such-trail' })).rejects.toMatchObject({ code: 'TrailNotFoundException', status: 400 });
-    await expect(client.call('CreateTrail', {})).rejects.toMatchObject({ code: 'UnknownOperationException' });
+    await expect(client.call('CreateEventDataStore', {})).rejects.toMatchObject({ code: 'UnknownOperationException' });
   });
 
   it('keeps serving the old key with a closed validity window after a rotation', async () => {

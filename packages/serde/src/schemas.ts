@@ -18,6 +18,7 @@ export const SCHEMA_FILES = {
   DigestPublicKey: 'digest-public-key.avsc',
   Notification: 'notification.avsc',
   TrailRecord: 'trail.avsc',
+  TrailActivity: 'trail-activity.avsc',
 } as const;
 
 export type SchemaName = keyof typeof SCHEMA_FILES;

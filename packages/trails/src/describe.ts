@@ -24,6 +24,8 @@ export interface TrailDescription {
   HomeRegion: string;
   TrailARN: string;
   LogFileValidationEnabled: boolean;
+  CloudWatchLogsLogGroupArn?: string;
+  CloudWatchLogsRoleArn?: string;
   KmsKeyId?: string;
   HasCustomEventSelectors: boolean;
   HasInsightSelectors: boolean;
@@ -37,12 +39,14 @@ export function describeTrail(trail: Trail): TrailDescription {
     Name: trail.name,
     S3BucketName: trail.bucket,
     ...(trail.prefix ? { S3KeyPrefix: trail.prefix } : {}),
-    ...(sns ? { SnsTopicName: sns.slice(sns.lastIndexOf(':') + 1), SnsTopicARN: sns } : {}),
+    // SnsTopicName echoes what CreateTrail/UpdateTrail was given (a name or an ARN).
+    ...(sns ? { SnsTopicName: trail.notifications.snsTopicName ?? sns.slice(sns.lastIndexOf(':') + 1), SnsTopicARN: sns } : {}),
     IncludeGlobalServiceEvents: trail.includeGlobalServiceEvents,
     IsMultiRegionTrail: trail.regions === 'all',
     HomeRegion: trail.homeRegion,
     TrailARN: trailArn(trail),
     LogFileValidationEnabled: trail.digests.enabled,
+    ...(trail.cloudWatchLogs ? { CloudWatchLogsLogGroupArn: trail.cloudWatchLogs.logGroupArn, CloudWatchLogsRoleArn: trail.cloudWatchLogs.roleArn } : {}),
     ...(kmsKeyId ? { KmsKeyId: kmsKeyId } : {}),
     HasCustomEventSelectors: trail.eventSelectors !== undefined || trail.advancedEventSelectors !== undefined,
     HasInsightSelectors: trail.insightSelectors.length > 0,
@@ -98,7 +102,10 @@ export function eventSelectorsView(trail: Trail): EventSelectorsView {
 }
 
 /** GetInsightSelectors' response; undefined when the trail has none (the API then raises InsightNotEnabledException). */
-export function insightSelectorsView(trail: Trail): { TrailARN: string; InsightSelectors: { InsightType: string }[] } | undefined {
+export function insightSelectorsView(trail: Trail): { TrailARN: string; InsightSelectors: { InsightType: string; EventCategories?: string[] }[] } | undefined {
   if (trail.insightSelectors.length === 0) return undefined;
-  return { TrailARN: trailArn(trail), InsightSelectors: trail.insightSelectors.map((s) => ({ InsightType: s.insightType })) };
+  return {
+    TrailARN: trailArn(trail),
+    InsightSelectors: trail.insightSelectors.map((s) => ({ InsightType: s.insightType, ...(s.eventCategories ? { EventCategories: s.eventCategories } : {}) })),
+  };
 }

@@ -5,3 +5,5 @@ export { checkAdvancedSelectors, checkBasicSelectors, TRAIL_FIELDS, OPERATORS, M
 export { trailArn, describeTrail, eventSelectorsView, insightSelectorsView, type TrailDescription, type EventSelectorsView } from './describe.js';
 export { TrailTable, InMemoryTrailStore, configTrailRecord, type TrailCatalog, type TrailCatalogHandle, type TrailStore, type TrailRecord, type TrailChange, type TrailTag, type TrailOrigin } from './catalog.js';
 export { openTrailCatalog, planSeed, canonicalJson, sameDefinition, trailRecordValue, trailRecordFromValue, trailRecordDecoder, TrailRecordError, type SeedPlan, type TrailCatalogOptions } from './kafkaCatalog.js';
+export { ActivityRecorder, TrailActivityTable, activityError, activityKey, activityRecorder, type ActivityProducer, type ActivityReport, type ActivityKind, type ActivityError, type ActivityRecorderOptions, type TrailActivityView } from './activity.js';
+export { openTrailActivityReader, openTrailActivityWriter, type TrailActivityReader, type TrailActivityWriter, type TrailActivityOptions } from './activityReader.js';

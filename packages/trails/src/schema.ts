@@ -74,7 +74,13 @@ export const advancedEventSelectorSchema = z.strictObject({
 });
 
 export const INSIGHT_TYPES = ['ApiCallRateInsight', 'ApiErrorRateInsight'] as const;
-export const insightSelectorSchema = z.strictObject({ insightType: z.enum(INSIGHT_TYPES) });
+/** The event categories an Insights type analyses (PutInsightSelectors' EventCategories). */
+export const INSIGHT_EVENT_CATEGORIES = ['Management', 'Data'] as const;
+export const insightSelectorSchema = z.strictObject({
+  insightType: z.enum(INSIGHT_TYPES),
+  /** Kept as given, so that GetInsightSelectors returns what PutInsightSelectors set. @default unset (management events) */
+  eventCategories: z.array(z.enum(INSIGHT_EVENT_CATEGORIES)).min(1).max(2).optional(),
+});
 
 export const ENCRYPTION_MODES = ['SSE_S3', 'SSE_KMS', 'CSE_KMS', 'NONE'] as const;
 export const encryptionSchema = z.discriminatedUnion('mode', [
@@ -105,9 +111,28 @@ export const webhookSchema = z.strictObject({
 export const notificationsSchema = z.strictObject({
   /** SNS topic for CloudTrail's `{"s3Bucket","s3ObjectKey":[...]}` notifications (spec §4). */
   snsTopicArn: z.string().regex(SNS_TOPIC_ARN, 'must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)').optional(),
+  /**
+   * The topic as CreateTrail/UpdateTrail's SnsTopicName named it (a name or an ARN): DescribeTrails
+   * echoes it, as CloudTrail does. @default the last segment of snsTopicArn
+   */
+  snsTopicName: z.string().min(1).max(1024).optional(),
   webhooks: z.array(webhookSchema).default([]),
   /** Also publish to the notifications topic. @default false */
   kafka: z.boolean().default(false),
+});
+
+/** A CloudWatch Logs log group ARN, as CloudTrail takes it (`arn:aws:logs:<region>:<account>:log-group:<name>:*`). */
+const LOG_GROUP_ARN = /^arn:aws[\w-]*:logs:[a-z0-9-]+:\d{12}:log-group:[\w./#-]{1,512}(?::\*)?$/;
+const ROLE_ARN = /^arn:aws[\w-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
+
+/**
+ * CloudTrail's CloudWatch Logs delivery (CreateTrail's CloudWatchLogsLogGroupArn and
+ * CloudWatchLogsRoleArn). opentrail does not deliver to CloudWatch Logs: the pair is stored and
+ * echoed so that tools that set it (Terraform) read back what they wrote.
+ */
+export const cloudWatchLogsSchema = z.strictObject({
+  logGroupArn: z.string().regex(LOG_GROUP_ARN, 'must be a CloudWatch Logs log group ARN (arn:aws:logs:<region>:<account>:log-group:<name>:*)'),
+  roleArn: z.string().regex(ROLE_ARN, 'must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)'),
 });
 
 export const digestsSchema = z.strictObject({
@@ -171,6 +196,8 @@ export const trailSchema = z
     encryption: encryptionSchema.default({ mode: 'SSE_S3' }),
     roll: rollSchema.default({ intervalSeconds: 60, maxCompressedBytes: MAX_LOG_FILE_BYTES }),
     notifications: notificationsSchema.default({ webhooks: [], kafka: false }),
+    /** Stored and echoed only (see cloudWatchLogsSchema). */
+    cloudWatchLogs: cloudWatchLogsSchema.optional(),
     digests: digestsSchema.default({ enabled: true, periodMinutes: 60 }),
     lifecycle: lifecycleSchema.optional(),
     /** Add the enricher's findings to each record as `opentrailEnrichment`. @default false: records exactly as produced */

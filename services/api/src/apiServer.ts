@@ -16,6 +16,8 @@ export interface ApiServerOptions {
   port: number;
   host: string;
   secrets: Map<string, string>;
+  /** The account each access key acts for (trails it creates belong to it). */
+  accountOf: (accessKeyId: string) => string;
   maxClockSkewSeconds: number;
   maxBodyBytes: number;
   operations: Operations;
@@ -109,7 +111,7 @@ export class ApiServer {
       } catch {
         throw new ApiError('SerializationException', 'the request body is not a JSON object');
       }
-      const output = await this.o.operations.run(parsed, input, { accessKeyId: auth.accessKeyId, region: auth.region });
+      const output = await this.o.operations.run(parsed, input, { accessKeyId: auth.accessKeyId, region: auth.region, accountId: this.o.accountOf(auth.accessKeyId) });
       this.m.requests.inc({ operation, outcome: 'ok' });
       this.send(res, requestId, 200, output);
     } catch (err) {

@@ -4,12 +4,7 @@ import type { Consumer, Kafka } from 'kafkajs';
 import type { Logger } from '@opentrail/observability';
 import { logConsumerCrash } from '@opentrail/runtime';
 import { SerdeError, type AvroSerde, type Delivery, type DigestPublicKey } from '@opentrail/serde';
-
-export interface TrailActivity {
-  latestDeliveryTime?: number;
-  latestDigestDeliveryTime?: number;
-  firstDeliveryTime?: number;
-}
+import type { TrailActivity, TrailActivitySource } from './trailOperations.js';
 
 /**
  * What the API knows beyond the configuration, read from Kafka: the public keys the digester
@@ -18,10 +13,10 @@ export interface TrailActivity {
  * of a consumer group of its own that never commits; it is ready once it has read the keys topic
  * to the end it had when it started.
  */
-export class ApiState {
+export class ApiState implements TrailActivitySource {
   private consumer: Consumer | undefined;
   readonly keys = new Map<string, DigestPublicKey>();
-  private readonly activity = new Map<string, TrailActivity>();
+  private readonly deliveries = new Map<string, TrailActivity>();
   private keysEnd: Map<number, bigint> | undefined;
   private readonly keysPosition = new Map<number, bigint>();
   private crashed: string | undefined;
@@ -41,8 +36,9 @@ export class ApiState {
     return this.crashed === undefined || `state reader stopped: ${this.crashed}`;
   }
 
-  trailActivity(trailName: string): TrailActivity {
-    return this.activity.get(trailName) ?? {};
+  /** The delivery times read from the deliveries topic (errors and notifications come from the activity topic, wired elsewhere). */
+  activity(trailName: string): TrailActivity {
+    return this.deliveries.get(trailName) ?? {};
   }
 
   async start(): Promise<void> {
@@ -90,13 +86,10 @@ export class ApiState {
   }
 
   private applyDelivery(d: Delivery) {
-    let a = this.activity.get(d.trailName);
-    if (!a) this.activity.set(d.trailName, (a = {}));
+    let a = this.deliveries.get(d.trailName);
+    if (!a) this.deliveries.set(d.trailName, (a = {}));
     if (d.kind === 'DIGEST') a.latestDigestDeliveryTime = Math.max(a.latestDigestDeliveryTime ?? 0, d.deliveredAt);
-    else if (d.kind === 'LOG') {
-      a.latestDeliveryTime = Math.max(a.latestDeliveryTime ?? 0, d.deliveredAt);
-      a.firstDeliveryTime = Math.min(a.firstDeliveryTime ?? Infinity, d.deliveredAt);
-    }
+    else if (d.kind === 'LOG') a.latestDeliveryTime = Math.max(a.latestDeliveryTime ?? 0, d.deliveredAt);
   }
 
   async stop(): Promise<void> {

@@ -1,15 +1,27 @@
-import { commonShape, z, type EnvBinding } from '@opentrail/config';
+import { ACCOUNT_ID_PATTERN } from '@opentrail/cloudtrail';
+import { awsBindings, awsSchema, commonShape, z, type EnvBinding } from '@opentrail/config';
 import { trailsBindings, trailsSchema } from '@opentrail/trails';
 
 const TOPIC = z.string().regex(/^[A-Za-z0-9._-]+$/, 'may hold only letters, digits, ".", "_" and "-"');
 
-/** An access key: `{accessKeyId, secretAccessKey}`, or `ACCESS_KEY_ID:SECRET` (environment variables). */
+const accountId = z.string().regex(ACCOUNT_ID_PATTERN, 'must be a 12-digit account id');
+
+/**
+ * An access key: `{accessKeyId, secretAccessKey, accountId?}`, or `ACCESS_KEY_ID:SECRET` /
+ * `ACCESS_KEY_ID:SECRET:ACCOUNT_ID` (environment variables). `accountId` is the account the key
+ * acts for: trails it creates belong to it. @default api.defaultAccountId
+ */
 const accessKeySchema = z.union([
-  z.strictObject({ accessKeyId: z.string().min(1), secretAccessKey: z.string().min(1) }),
+  z.strictObject({ accessKeyId: z.string().min(1), secretAccessKey: z.string().min(1), accountId: accountId.optional() }),
   z
     .string()
-    .regex(/^[^:\s]+:\S+$/, 'must be ACCESS_KEY_ID:SECRET_ACCESS_KEY')
-    .transform((s) => ({ accessKeyId: s.slice(0, s.indexOf(':')), secretAccessKey: s.slice(s.indexOf(':') + 1) })),
+    .regex(/^[^:\s]+:\S+$/, 'must be ACCESS_KEY_ID:SECRET_ACCESS_KEY[:ACCOUNT_ID]')
+    .transform((s) => {
+      const id = s.slice(0, s.indexOf(':'));
+      const rest = s.slice(s.indexOf(':') + 1);
+      const account = /:(\d{12})$/.exec(rest);
+      return account ? { accessKeyId: id, secretAccessKey: rest.slice(0, -13), accountId: account[1]! } : { accessKeyId: id, secretAccessKey: rest };
+    }),
 ]);
 
 export const historySchema = z.strictObject({
@@ -57,6 +69,22 @@ export const apiSchema = z.strictObject({
   maxBodyBytes: z.number().int().min(1024).default(1024 * 1024),
   /** Event history: LookupEvents, QueryEvents and GetResourceHistory, read from the history service's PostgreSQL. */
   history: historySchema.prefault({}),
+  /** The account of callers whose access key names none (trails they create are this account's). @default 000000000000 */
+  defaultAccountId: accountId.default('000000000000'),
+  /** The organization of organization trails (IsOrganizationTrail); without it they are refused with OrganizationsNotInUseException. */
+  organizationId: z.string().regex(/^o-[a-z0-9]{10,32}$/, 'must be an organization id such as o-exampleorgid').optional(),
+  /** Trails per account and region (CloudTrail: 5, MaximumNumberOfTrailsExceededException beyond). @default 5 */
+  maxTrailsPerRegion: z.number().int().min(1).max(1000).default(5),
+  /** Get*, Describe* and List* calls per second per account, region and operation (CloudTrail: 10). @default 10 */
+  trailReadsPerSecond: z.number().min(0.1).default(10),
+  /** Every other trail call per second per account, region and operation (CloudTrail: 1). @default 1 */
+  trailWritesPerSecond: z.number().min(0.1).default(1),
+  /**
+   * Check, as CloudTrail does, that a trail's bucket exists with a policy letting
+   * cloudtrail.amazonaws.com deliver, that its KMS key exists and its SNS topic lets CloudTrail
+   * publish. Off for S3-compatible stores without bucket policies. @default true
+   */
+  checkTrailResources: z.boolean().default(true),
 });
 
 export type ApiConfig = z.output<typeof apiSchema>;
@@ -65,12 +93,15 @@ export const configSchema = z.strictObject({
   ...commonShape,
   trails: trailsSchema,
   api: apiSchema.prefault({}),
+  /** S3, KMS and SNS, for CreateTrail's and UpdateTrail's checks. */
+  aws: awsSchema.prefault({}),
 });
 
 export type Config = z.output<typeof configSchema>;
 
 export const bindings: EnvBinding[] = [
   ...trailsBindings,
+  ...awsBindings,
   { env: 'OPENTRAIL_API_PORT', path: 'api.port', as: 'number' },
   { env: 'OPENTRAIL_API_HOST', path: 'api.host' },
   { env: 'OPENTRAIL_API_ACCESS_KEYS', path: 'api.accessKeys', as: 'list' },
@@ -86,4 +117,10 @@ export const bindings: EnvBinding[] = [
   { env: 'OPENTRAIL_API_HISTORY_NEXT_TOKEN_TTL_SECONDS', path: 'api.history.nextTokenTtlSeconds', as: 'number' },
   { env: 'OPENTRAIL_API_HISTORY_LOOKUP_EVENTS_PER_SECOND', path: 'api.history.lookupEventsPerSecond', as: 'number' },
   { env: 'OPENTRAIL_API_HISTORY_QUERY_EVENTS_PER_SECOND', path: 'api.history.queryEventsPerSecond', as: 'number' },
+  { env: 'OPENTRAIL_API_DEFAULT_ACCOUNT_ID', path: 'api.defaultAccountId' },
+  { env: 'OPENTRAIL_API_ORGANIZATION_ID', path: 'api.organizationId' },
+  { env: 'OPENTRAIL_API_MAX_TRAILS_PER_REGION', path: 'api.maxTrailsPerRegion', as: 'number' },
+  { env: 'OPENTRAIL_API_TRAIL_READS_PER_SECOND', path: 'api.trailReadsPerSecond', as: 'number' },
+  { env: 'OPENTRAIL_API_TRAIL_WRITES_PER_SECOND', path: 'api.trailWritesPerSecond', as: 'number' },
+  { env: 'OPENTRAIL_API_CHECK_TRAIL_RESOURCES', path: 'api.checkTrailResources', as: 'boolean' },
 ];

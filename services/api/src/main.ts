@@ -1,18 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import { topicName } from '@opentrail/config';
+import { AwsClients } from '@opentrail/aws';
 import { HistoryQueries, NextTokenCodec, openQueryPool } from '@opentrail/history';
 import { ensureTopics, main } from '@opentrail/runtime';
 import { serdeFor } from '@opentrail/serde';
-import { ApiServer } from './apiServer.js';
-import { ApiState } from './apiState.js';
+import { openTrailCatalog } from '@opentrail/trails';
 import { CONSOLE_DIST_DIR } from '@opentrail/console';
 import { DeliveryLag } from './activitySummary.js';
 import { RecentAlerts, TopicTail } from './alertsFeed.js';
+import { ApiServer } from './apiServer.js';
+import { ApiState } from './apiState.js';
+import { bindings, configSchema } from './config.js';
 import { ConsoleAssets } from './consoleAssets.js';
 import { ConsoleOperations } from './consoleOperations.js';
-import { bindings, configSchema } from './config.js';
 import { Operations, type HistoryOperations } from './operations.js';
 import { RateLimiter } from './rateLimit.js';
+import { AwsTrailResources } from './trailResources.js';
 
 main({
   name: 'api',
@@ -52,7 +55,20 @@ main({
       lookupEventsLimit: new RateLimiter(h.lookupEventsPerSecond),
       queryEventsLimit: new RateLimiter(h.queryEventsPerSecond),
     };
-    // The web console (issue 15): its files, the alerts it lists and the delivery lag it charts.
+    // The trails: the compacted trails topic every service follows, seeded from config.trails.
+    const store = await openTrailCatalog({
+      kafka,
+      registry,
+      logger,
+      metrics,
+      topic: topicName(config, 'trails'),
+      seed: config.trails,
+      groupIdPrefix: 'opentrail-api',
+      replicationFactor: config.topics.replicationFactor,
+    });
+    const aws = c.checkTrailResources ? new AwsClients(config.aws) : undefined;
+    const accounts = new Map(c.accessKeys.map((k) => [k.accessKeyId, k.accountId ?? c.defaultAccountId]));
+    // The web console (issue 15): the alerts it lists and the delivery lag it charts.
     const alertsTopic = topicName(config, 'alerts');
     await ensureTopics(kafka, [{ topic: alertsTopic }], config.topics);
     const recentAlerts = new RecentAlerts();
@@ -62,15 +78,28 @@ main({
       new TopicTail({ kafka, topic: topics.deliveries, serde: serdeFor(registry, 'Delivery'), groupPrefix: 'opentrail-api-lag', logger, apply: (d) => deliveryLag.add(d) }),
     ];
     await Promise.all(tails.map((t) => t.start()));
-    const operations = new Operations(config.trails, state, history);
-    operations.consoleOperations = new ConsoleOperations({ alerts: recentAlerts, deliveryLag, ...(pool ? { db: pool } : {}), limit: new RateLimiter(h.queryEventsPerSecond) });
+    const withConsole = (operations: Operations) => {
+      operations.consoleOperations = new ConsoleOperations({ alerts: recentAlerts, deliveryLag, ...(pool ? { db: pool } : {}), limit: new RateLimiter(h.queryEventsPerSecond) });
+      return operations;
+    };
     const server = new ApiServer({
       port: c.port,
       host: c.host,
       secrets: new Map(c.accessKeys.map((k) => [k.accessKeyId, k.secretAccessKey])),
+      accountOf: (accessKeyId) => accounts.get(accessKeyId) ?? c.defaultAccountId,
       maxClockSkewSeconds: c.maxClockSkewSeconds,
       maxBodyBytes: c.maxBodyBytes,
-      operations,
+      operations: withConsole(new Operations({
+        store,
+        keys: state,
+        activity: state,
+        ...(history ? { history } : {}),
+        ...(aws ? { resources: new AwsTrailResources(aws) } : {}),
+        ...(c.organizationId ? { organizationId: c.organizationId } : {}),
+        maxTrailsPerRegion: c.maxTrailsPerRegion,
+        limits: { reads: new RateLimiter(c.trailReadsPerSecond), writes: new RateLimiter(c.trailWritesPerSecond) },
+        now: Date.now,
+      })),
       logger,
       metrics,
       console: new ConsoleAssets(process.env.OPENTRAIL_API_CONSOLE_DIR || CONSOLE_DIST_DIR),
@@ -80,17 +109,19 @@ main({
     metrics.gauge('public_keys', 'Digest public keys known (from the keys topic)', [], function collect() {
       this.set(state.keys.size);
     });
-    logger.info({ api: server.url, trails: config.trails.map((t) => t.name), keysTopic: topics.keys, history: pool !== undefined }, 'CloudTrail API listening');
+    logger.info({ api: server.url, trails: store.all().map((r) => r.definition.name), keysTopic: topics.keys, history: pool !== undefined }, 'CloudTrail API listening');
     logger.info({ console: `${server.url}/console/` }, 'web console');
     return {
       stop: async () => {
         await server.stop();
         await state.stop();
         await Promise.all(tails.map((t) => t.stop()));
+        await store.stop();
         await Promise.all([pool?.end(), lookupPool?.end()]);
+        aws?.destroy();
       },
-      readiness: { keys: () => state.ready },
-      liveness: { state: () => state.healthy, alerts: () => tails[0]!.healthy, deliveryLag: () => tails[1]!.healthy },
+      readiness: { keys: () => state.ready, trails: () => store.ready },
+      liveness: { state: () => state.healthy, trails: () => store.healthy, alerts: () => tails[0]!.healthy, deliveryLag: () => tails[1]!.healthy },
     };
   },
 });

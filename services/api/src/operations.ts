@@ -1,27 +1,15 @@
 import { HistoryQueryError, type HistoryQueries } from '@opentrail/history';
-import { describeTrail, trailArn, type Trail } from '@opentrail/trails';
-import type { ApiState } from './apiState.js';
+import type { DigestPublicKey } from '@opentrail/serde';
 import type { ConsoleOperations } from './consoleOperations.js';
+import { ApiError } from './errors.js';
 import type { RateLimiter } from './rateLimit.js';
 import type { Target } from './targets.js';
+import { TrailOperations, type TrailOperationsOptions } from './trailOperations.js';
+import { optionalString } from './trailRequests.js';
 
-/**
- * The CloudTrail operations (cloudtrail-spec.md §3.3, §5.2, §5.3), over the trails configuration
- * and the state read from Kafka. Timestamps are epoch seconds; optional members are left out when
- * unknown, as CloudTrail does.
- */
-export class ApiError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly status = 400,
-  ) {
-    super(message);
-  }
-}
+export { ApiError } from './errors.js';
 
 const seconds = (ms: number) => ms / 1000;
-const isoSeconds = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 function timeParam(value: unknown, name: string): number | undefined {
   if (value === undefined || value === null) return undefined;
@@ -35,18 +23,12 @@ function timeParam(value: unknown, name: string): number | undefined {
   throw new ApiError('SerializationException', `${name} must be a timestamp (epoch seconds)`);
 }
 
-/** A trail is visible in `region` when it lives there or, as a shadow, when it logs there. */
-function visible(trail: Trail, region: string, includeShadow: boolean): boolean {
-  if (trail.homeRegion === region) return true;
-  return includeShadow && (trail.regions === 'all' || trail.regions.includes(region));
-}
-
-const ARN = /^arn:aws[\w-]*:cloudtrail:([a-z0-9-]+):(\d{12}):trail\/(.+)$/;
-
-/** Who is calling: the access key that signed and the region of its credential scope. */
+/** Who is calling: the access key that signed, the region of its credential scope, and the account it acts for. */
 export interface Caller {
   accessKeyId: string;
   region: string;
+  /** The account a trail created by this caller belongs to (api.accessKeys[].accountId, else api.defaultAccountId). */
+  accountId: string;
 }
 
 /**
@@ -59,16 +41,61 @@ export interface HistoryOperations {
   queryEventsLimit: RateLimiter;
 }
 
+/** The digest public keys (ApiState reads them from the keys topic). */
+export interface PublicKeySource {
+  readonly keys: ReadonlyMap<string, DigestPublicKey>;
+}
+
+/** CloudTrail's quotas (cloudtrail-spec.md §5): Get/Describe/List 10 TPS, every other call 1 TPS, per account, region and operation. */
+export interface TrailCallLimits {
+  reads: RateLimiter;
+  writes: RateLimiter;
+}
+
+export interface OperationsOptions extends TrailOperationsOptions {
+  keys: PublicKeySource;
+  history?: HistoryOperations;
+  limits?: TrailCallLimits;
+  /** ListPublicKeys page size. @default 50 */
+  publicKeysPageSize?: number;
+}
+
+type Handler = (input: Record<string, unknown>, caller: Caller) => unknown;
+
+/**
+ * The API's operations: CloudTrail's (trailOperations.ts for trails, ListPublicKeys here, event
+ * history through HistoryQueries) and opentrail's own history actions. This is the dispatcher.
+ */
 export class Operations {
+  readonly trails: TrailOperations;
   /** The web console's actions (consoleOperations.ts), when main.ts wires them. */
   consoleOperations: ConsoleOperations | undefined;
+  private readonly cloudtrail: Map<string, Handler>;
+  private readonly now: () => number;
 
-  constructor(
-    private readonly trails: Trail[],
-    private readonly state: ApiState,
-    private readonly history?: HistoryOperations,
-    private readonly now: () => number = Date.now,
-  ) {}
+  constructor(private readonly o: OperationsOptions) {
+    this.now = o.now;
+    const t = (this.trails = new TrailOperations(o));
+    this.cloudtrail = new Map<string, Handler>([
+      ['CreateTrail', (i, c) => t.createTrail(i, c)],
+      ['UpdateTrail', (i, c) => t.updateTrail(i, c)],
+      ['DeleteTrail', (i, c) => t.deleteTrail(i, c)],
+      ['GetTrail', (i, c) => t.getTrail(i, c)],
+      ['DescribeTrails', (i, c) => t.describeTrails(i, c)],
+      ['ListTrails', (i) => t.listTrails(i)],
+      ['StartLogging', (i, c) => t.startLogging(i, c)],
+      ['StopLogging', (i, c) => t.stopLogging(i, c)],
+      ['GetTrailStatus', (i, c) => t.getTrailStatus(i, c)],
+      ['PutEventSelectors', (i, c) => t.putEventSelectors(i, c)],
+      ['GetEventSelectors', (i, c) => t.getEventSelectors(i, c)],
+      ['PutInsightSelectors', (i, c) => t.putInsightSelectors(i, c)],
+      ['GetInsightSelectors', (i, c) => t.getInsightSelectors(i, c)],
+      ['AddTags', (i, c) => t.addTags(i, c)],
+      ['RemoveTags', (i, c) => t.removeTags(i, c)],
+      ['ListTags', (i, c) => t.listTags(i, c)],
+      ['ListPublicKeys', (i) => this.listPublicKeys(i)],
+    ]);
+  }
 
   async run(target: NonNullable<Target>, input: Record<string, unknown>, caller: Caller): Promise<unknown> {
     const { operation } = target;
@@ -81,80 +108,61 @@ export class Operations {
           return this.historyCall(caller, 'queryEventsLimit', (h) => h.resourceHistory(input, caller.region));
       }
     } else {
-      switch (operation) {
-        case 'ListPublicKeys':
-          return this.listPublicKeys(input);
-        case 'DescribeTrails':
-          return this.describeTrails(input, caller.region);
-        case 'GetTrailStatus':
-          return this.getTrailStatus(input, caller.region);
-        case 'LookupEvents':
-          return this.historyCall(caller, 'lookupEventsLimit', (h) => h.lookupEvents(input, caller.region));
+      if (operation === 'LookupEvents') return this.historyCall(caller, 'lookupEventsLimit', (h) => h.lookupEvents(input, caller.region));
+      const handler = this.cloudtrail.get(operation);
+      if (handler) {
+        const limit = /^(?:Get|Describe|List)/.test(operation) ? this.o.limits?.reads : this.o.limits?.writes;
+        if (limit && !limit.take(`${caller.accountId}\n${caller.region}\n${operation}`)) throw new ApiError('ThrottlingException', 'Rate exceeded');
+        return handler(input, caller);
       }
     }
     throw new ApiError('UnknownOperationException', `Operation ${operation} is not supported by opentrail`);
   }
 
   private async historyCall<T>(caller: Caller, limit: 'lookupEventsLimit' | 'queryEventsLimit', call: (queries: HistoryQueries) => Promise<T>): Promise<T> {
-    if (!this.history) throw new ApiError('UnsupportedOperationException', 'Event history is not configured on this API (api.history.databaseUrl)');
+    const history = this.o.history;
+    if (!history) throw new ApiError('UnsupportedOperationException', 'Event history is not configured on this API (api.history.databaseUrl)');
     // CloudTrail's quota is per account and region; opentrail's callers are its access keys.
-    if (!this.history[limit].take(`${caller.accessKeyId}\n${caller.region}`)) throw new ApiError('ThrottlingException', 'Rate exceeded');
+    if (!history[limit].take(`${caller.accessKeyId}\n${caller.region}`)) throw new ApiError('ThrottlingException', 'Rate exceeded');
     try {
-      return await call(this.history.queries);
+      return await call(history.queries);
     } catch (err) {
       if (err instanceof HistoryQueryError) throw new ApiError(err.code, err.message);
       throw err;
     }
   }
 
+  /** ListPublicKeys (spec §3.3), in pages of publicKeysPageSize ordered by validity start; NextToken continues after the last key. */
   listPublicKeys(input: Record<string, unknown>) {
     const now = this.now();
     const start = timeParam(input.StartTime, 'StartTime') ?? now;
     const end = timeParam(input.EndTime, 'EndTime') ?? now;
     if (start > end) throw new ApiError('InvalidTimeRangeException', 'Start time must be earlier than end time');
-    const list = [...this.state.keys.values()]
+    const token = optionalString(input, 'NextToken');
+    const after = token === undefined ? undefined : decodeKeyToken(token);
+    const size = this.o.publicKeysPageSize ?? 50;
+    const list = [...this.o.keys.keys.values()]
       .filter((k) => k.validityStart <= end && (k.validityEnd === null || k.validityEnd > start))
-      .sort((a, b) => a.validityStart - b.validityStart)
-      .map((k) => ({
+      .sort((a, b) => a.validityStart - b.validityStart || (a.fingerprint < b.fingerprint ? -1 : a.fingerprint > b.fingerprint ? 1 : 0))
+      .filter((k) => !after || k.validityStart > after.start || (k.validityStart === after.start && k.fingerprint > after.fingerprint));
+    const page = list.slice(0, size);
+    const last = page[page.length - 1];
+    return {
+      PublicKeyList: page.map((k) => ({
         // JSON 1.1 blobs are base64 text: decoded, PKCS#1 RSAPublicKey DER (spec §3.3).
         Value: k.publicKeyDer.toString('base64'),
         ValidityStartTime: seconds(k.validityStart),
         ...(k.validityEnd !== null ? { ValidityEndTime: seconds(k.validityEnd) } : {}),
         Fingerprint: k.fingerprint,
-      }));
-    return { PublicKeyList: list };
-  }
-
-  describeTrails(input: Record<string, unknown>, region: string) {
-    const names = input.trailNameList;
-    if (names !== undefined && names !== null && !(Array.isArray(names) && names.every((n) => typeof n === 'string'))) throw new ApiError('SerializationException', 'trailNameList must be a list of strings');
-    const includeShadow = input.includeShadowTrails !== false;
-    const wanted = (names as string[] | undefined) ?? [];
-    const trails = this.trails.filter((t) => {
-      if (wanted.length === 0) return visible(t, region, includeShadow);
-      // A name matches trails of this region; an ARN matches its trail anywhere.
-      return wanted.some((n) => (ARN.test(n) ? n === trailArn(t) : n === t.name && t.homeRegion === region));
-    });
-    return { trailList: trails.map(describeTrail) };
-  }
-
-  getTrailStatus(input: Record<string, unknown>, region: string) {
-    const name = input.Name;
-    if (typeof name !== 'string' || name === '') throw new ApiError('InvalidTrailNameException', 'Trail name or ARN can only contain uppercase letters, lowercase letters, numbers, periods (.), hyphens (-), and underscores (_).');
-    let trail: Trail | undefined;
-    if (name.startsWith('arn:')) {
-      if (!ARN.test(name)) throw new ApiError('CloudTrailARNInvalidException', `${name} is not a valid trail ARN`);
-      trail = this.trails.find((t) => trailArn(t) === name);
-    } else {
-      trail = this.trails.find((t) => t.name === name && visible(t, region, true));
-    }
-    if (!trail) throw new ApiError('TrailNotFoundException', `Unknown trail: ${name} in region ${region}`);
-    const a = this.state.trailActivity(trail.name);
-    return {
-      IsLogging: true,
-      ...(a.latestDeliveryTime !== undefined ? { LatestDeliveryTime: seconds(a.latestDeliveryTime), LatestDeliveryAttemptTime: isoSeconds(a.latestDeliveryTime), LatestDeliveryAttemptSucceeded: isoSeconds(a.latestDeliveryTime) } : {}),
-      ...(trail.digests.enabled && a.latestDigestDeliveryTime !== undefined ? { LatestDigestDeliveryTime: seconds(a.latestDigestDeliveryTime) } : {}),
-      ...(a.firstDeliveryTime !== undefined ? { StartLoggingTime: seconds(a.firstDeliveryTime), TimeLoggingStarted: isoSeconds(a.firstDeliveryTime) } : {}),
+      })),
+      ...(list.length > size && last ? { NextToken: Buffer.from(`k:${last.validityStart}:${last.fingerprint}`, 'utf8').toString('base64url') } : {}),
     };
   }
+}
+
+function decodeKeyToken(token: string): { start: number; fingerprint: string } {
+  const text = /^[A-Za-z0-9_-]{1,400}$/.test(token) ? Buffer.from(token, 'base64url').toString('utf8') : '';
+  const m = /^k:(\d{1,16}):([0-9a-f]{1,64})$/.exec(text);
+  if (!m) throw new ApiError('InvalidTokenException', 'The NextToken is not valid.');
+  return { start: Number(m[1]), fingerprint: m[2]! };
 }

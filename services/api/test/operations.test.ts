@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DigestPublicKey } from '@opentrail/serde';
-import { trailsSchema } from '@opentrail/trails';
-import type { ApiState } from '../src/apiState.js';
+import { configTrailRecord, InMemoryTrailStore, trailsSchema } from '@opentrail/trails';
 import { Operations } from '../src/operations.js';
 
 const T = Date.UTC(2026, 0, 1);
@@ -11,14 +10,14 @@ const trails = trailsSchema.parse([
   { name: 'everywhere', accountId: '111122223333', homeRegion: 'eu-west-1', bucket: 'b-all', prefix: 'p' },
 ]);
 const key = (fingerprint: string, start: number, end: number | null): DigestPublicKey => ({ fingerprint, publicKeyDer: Buffer.from(fingerprint), validityStart: start, validityEnd: end, source: 'local:x', publishedAt: start });
-const state = {
-  keys: new Map([
-    ['old', key('old', T, T + 10 * HOUR)],
-    ['new', key('new', T + 10 * HOUR, null)],
-  ]),
-  trailActivity: (name: string) => (name === 'home' ? { latestDeliveryTime: T + 5500, latestDigestDeliveryTime: T + 7000, firstDeliveryTime: T } : {}),
-} as unknown as ApiState;
-const ops = new Operations(trails, state, undefined, () => T + 20 * HOUR);
+const keys = new Map([
+  ['old', key('old', T, T + 10 * HOUR)],
+  ['new', key('new', T + 10 * HOUR, null)],
+]);
+const activity = { activity: (name: string) => (name === 'home' ? { latestDeliveryTime: T + 5500, latestDigestDeliveryTime: T + 7000 } : {}) };
+const store = new InMemoryTrailStore(trails.map((t) => configTrailRecord(t, T)));
+const ops = new Operations({ store, keys: { keys }, activity, maxTrailsPerRegion: 5, now: () => T + 20 * HOUR });
+const caller = (region: string) => ({ accessKeyId: 'AKIA', region, accountId: '111122223333' });
 
 describe('ListPublicKeys', () => {
   it('returns the keys whose windows overlap the range, epoch seconds, base64 values', () => {
@@ -34,25 +33,25 @@ describe('ListPublicKeys', () => {
 
 describe('DescribeTrails and GetTrailStatus', () => {
   it('lists the region\'s trails and, unless asked not to, the shadows of multi-region trails', () => {
-    expect(ops.describeTrails({}, 'us-east-1').trailList.map((t) => t.Name)).toEqual(['home', 'everywhere']);
-    expect(ops.describeTrails({ includeShadowTrails: false }, 'us-east-1').trailList.map((t) => t.Name)).toEqual(['home']);
-    expect(ops.describeTrails({ trailNameList: ['everywhere'] }, 'us-east-1').trailList).toEqual([]);
-    expect(ops.describeTrails({ trailNameList: ['arn:aws:cloudtrail:eu-west-1:111122223333:trail/everywhere'] }, 'us-east-1').trailList[0]).toMatchObject({ S3KeyPrefix: 'p', IsMultiRegionTrail: true, HomeRegion: 'eu-west-1' });
+    expect(ops.trails.describeTrails({}, caller('us-east-1')).trailList.map((t) => t.Name)).toEqual(['everywhere', 'home']);
+    expect(ops.trails.describeTrails({ includeShadowTrails: false }, caller('us-east-1')).trailList.map((t) => t.Name)).toEqual(['home']);
+    expect(ops.trails.describeTrails({ trailNameList: ['everywhere'] }, caller('us-east-1')).trailList).toEqual([]);
+    expect(ops.trails.describeTrails({ trailNameList: ['arn:aws:cloudtrail:eu-west-1:111122223333:trail/everywhere'] }, caller('us-east-1')).trailList[0]).toMatchObject({ S3KeyPrefix: 'p', IsMultiRegionTrail: true, HomeRegion: 'eu-west-1' });
   });
 
   it('reports delivery and digest times in epoch seconds', () => {
-    expect(ops.getTrailStatus({ Name: 'home' }, 'us-east-1')).toMatchObject({ IsLogging: true, LatestDeliveryTime: (T + 5500) / 1000, LatestDigestDeliveryTime: (T + 7000) / 1000, StartLoggingTime: T / 1000 });
-    expect(() => ops.getTrailStatus({ Name: 'nope' }, 'us-east-1')).toThrow(expect.objectContaining({ code: 'TrailNotFoundException' }));
-    expect(() => ops.getTrailStatus({ Name: 'arn:aws:cloudtrail:bad' }, 'us-east-1')).toThrow(expect.objectContaining({ code: 'CloudTrailARNInvalidException' }));
+    expect(ops.trails.getTrailStatus({ Name: 'home' }, caller('us-east-1'))).toMatchObject({ IsLogging: true, LatestDeliveryTime: (T + 5500) / 1000, LatestDigestDeliveryTime: (T + 7000) / 1000, StartLoggingTime: T / 1000, TimeLoggingStarted: '2026-01-01T00:00:00Z' });
+    expect(() => ops.trails.getTrailStatus({ Name: 'nope' }, caller('us-east-1'))).toThrow(expect.objectContaining({ code: 'TrailNotFoundException' }));
+    expect(() => ops.trails.getTrailStatus({ Name: 'arn:aws:cloudtrail:bad' }, caller('us-east-1'))).toThrow(expect.objectContaining({ code: 'CloudTrailARNInvalidException' }));
   });
 });
 
 describe('event history without a database', () => {
   it('answers the history operations with UnsupportedOperationException, the others as before', async () => {
-    const caller = { accessKeyId: 'AKIA', region: 'us-east-1' };
-    await expect(ops.run({ api: 'cloudtrail', operation: 'LookupEvents' }, {}, caller)).rejects.toMatchObject({ code: 'UnsupportedOperationException', status: 400 });
-    await expect(ops.run({ api: 'opentrail', operation: 'QueryEvents' }, {}, caller)).rejects.toMatchObject({ code: 'UnsupportedOperationException' });
-    await expect(ops.run({ api: 'opentrail', operation: 'DescribeTrails' }, {}, caller)).rejects.toMatchObject({ code: 'UnknownOperationException' });
-    await expect(ops.run({ api: 'cloudtrail', operation: 'DescribeTrails' }, {}, caller)).resolves.toMatchObject({ trailList: expect.any(Array) });
+    const c = caller('us-east-1');
+    await expect(ops.run({ api: 'cloudtrail', operation: 'LookupEvents' }, {}, c)).rejects.toMatchObject({ code: 'UnsupportedOperationException', status: 400 });
+    await expect(ops.run({ api: 'opentrail', operation: 'QueryEvents' }, {}, c)).rejects.toMatchObject({ code: 'UnsupportedOperationException' });
+    await expect(ops.run({ api: 'opentrail', operation: 'DescribeTrails' }, {}, c)).rejects.toMatchObject({ code: 'UnknownOperationException' });
+    await expect(ops.run({ api: 'cloudtrail', operation: 'DescribeTrails' }, {}, c)).resolves.toMatchObject({ trailList: expect.any(Array) });
   });
 });

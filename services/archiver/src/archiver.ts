@@ -3,13 +3,14 @@ import { deterministicUniqueString, eventAccountId, logFileKey, writeRecordJson 
 import type { Logger } from '@opentrail/observability';
 import { failureDetail, InfrastructureError, RetryAbortedError, retry, type BatchContext, type InputRecord, type OutputMessage, type PartitionHandler, type RecordDeadLetter, type TopicPartition, type Work } from '@opentrail/runtime';
 import type { AvroSerde, Delivery, EnrichedEvent, Enrichment } from '@opentrail/serde';
-import type { CompiledTrail, TrailMatcher } from '@opentrail/trails';
+import type { ActivityReport, CompiledTrail } from '@opentrail/trails';
 import { deliveryKey, deliveryRecord } from './deliveryRecord.js';
 import { encryptEnvelope } from './envelopeEncryption.js';
 import { groupKey, type GroupKind, type HighWaterMarks } from './highWaterMarks.js';
 import { LogFileBuilder, type ClosedLogFile, type RecordMeta } from './logFile.js';
 import { StaleOwnerError, type LogFileStore, type ObjectToStore, type Ownership } from './logFileStore.js';
 import type { ArchiverMetrics } from './metrics.js';
+import type { TrailSnapshot, TrailSource, TrailWindow } from './liveTrails.js';
 import { shouldRollForAge, type RollReason } from './rollPolicy.js';
 
 /**
@@ -33,7 +34,10 @@ export interface ArchiverOptions {
   sourceTopic: string;
   deliveriesTopic: string;
   consumerGroup: string;
-  matcher: TrailMatcher;
+  /** The trails, read afresh at the start of every batch and tick (LiveTrails follows the catalog). */
+  trails: TrailSource;
+  /** Told of every failed and successful attempt to store a log file (GetTrailStatus' delivery fields). */
+  activity?: ActivityReport;
   store: LogFileStore;
   kms: KMSClient;
   marks: HighWaterMarks;
@@ -50,11 +54,18 @@ export interface ArchiverOptions {
   shutdownUploadBudgetMs: number;
   /** How long onAssigned waits for the high-water marks before leaving it to the first batch. @default 10000 */
   catchUpWaitMs?: number;
+  /**
+   * Bytes a partition may hold for groups whose bucket refuses their files before its batches wait
+   * for them again (backpressure, as for an S3 outage), so memory stays bounded. @default memoryBudgetBytes / 4
+   */
+  refusedBudgetBytes?: number;
   now?: () => number;
 }
 
 /** A closed file waiting for S3. */
 interface SealedFile {
+  /** The trail as it was when the file closed: its bucket, prefix and encryption. */
+  trail: CompiledTrail;
   file: ClosedLogFile;
   key: string;
   /** The object as stored (encrypted for CSE_KMS), prepared once so that retries send the same bytes. */
@@ -69,10 +80,18 @@ class Group {
   commit: 'none' | 'outbox' | 'returned' = 'none';
   /** First offset of the stored file whose delivery is still in the outbox: still held. */
   outboxFirstOffset: bigint | undefined;
+  /**
+   * The trail's bucket or key refused the last attempt (no such bucket, access denied): the group's
+   * files stay held (and the partition's commit with them), but no call waits for them before this.
+   */
+  refusedUntilMs = 0;
+  refusals = 0;
   lastActiveMs: number;
 
   constructor(
-    readonly trail: CompiledTrail,
+    /** The trail's current definition; a change closes the open file first. */
+    public trail: CompiledTrail,
+    public revision: number,
     readonly kind: GroupKind,
     readonly accountId: string,
     readonly region: string,
@@ -94,8 +113,10 @@ class Group {
 }
 
 class PartitionState {
-  /** groups[kind][trailIndex] by `<account>/<region>`. */
-  readonly groups: [Map<string, Group>[], Map<string, Group>[]];
+  /** groups[kind] by trail name, then by `<account>/<region>`. */
+  readonly groups: [Map<string, Map<string, Group>>, Map<string, Map<string, Group>>] = [new Map(), new Map()];
+  /** The trails this partition routes by: replaced between batches, never within one. */
+  snapshot: TrailSnapshot | undefined;
   /** Groups holding something (an open file, stored or unstored closed files, an uncommitted delivery). */
   readonly active = new Set<Group>();
   /** Outputs of stored files not yet handed to the runtime (a call failed after storing them). */
@@ -115,10 +136,8 @@ class PartitionState {
   constructor(
     readonly partition: number,
     readonly owner: Ownership,
-    trails: number,
     now: number,
   ) {
-    this.groups = [Array.from({ length: trails }, () => new Map()), Array.from({ length: trails }, () => new Map())];
     this.ready = Promise.resolve();
     this.lastEvictionMs = now;
   }
@@ -151,17 +170,36 @@ function withEnrichment(recordJson: string, enrichment: Enrichment): string {
   return `${recordJson.slice(0, -1)}${recordJson.length > 2 ? ',' : ''}"opentrailEnrichment":${enrichmentJson(enrichment)}}`;
 }
 
+/** Longest wait between attempts at a group whose bucket refuses its files. */
+const REFUSED_RETRY_MAX_MS = 30_000;
+
+/**
+ * An answer that says the trail is misconfigured rather than that S3 or KMS is unwell: the bucket
+ * does not exist or refuses us (403, 404), the KMS key is missing, disabled or not ours to use.
+ * Such a group must not hold up the other trails' deliveries (CloudTrail reports it as the trail's
+ * LatestDeliveryError).
+ */
+export function isRefusal(err: unknown): boolean {
+  const e = err as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
+  const status = e?.$metadata?.httpStatusCode;
+  const code = e?.Code ?? e?.name ?? '';
+  if (status === 403 || status === 404) return true;
+  return ['NoSuchBucket', 'AccessDenied', 'AllAccessDisabled', 'InvalidBucketName', 'PermanentRedirect', 'NotFoundException', 'DisabledException', 'AccessDeniedException', 'KMSInvalidStateException', 'InvalidKeyUsageException', 'KeyUnavailableException'].includes(code);
+}
+
+function inWindow(window: TrailWindow | undefined, timestampMs: number): boolean {
+  return !window || ((window.from === undefined || timestampMs >= window.from) && (window.until === undefined || timestampMs <= window.until));
+}
+
 export class Archiver implements PartitionHandler<EnrichedEvent> {
   private readonly partitions = new Map<number, PartitionState>();
   /** Revocations still to come for partitions that were re-assigned before their old lane let go. */
   private readonly pendingRevocations = new Map<number, PartitionState[]>();
-  private readonly trailIndex: Map<CompiledTrail, number>;
   private buffered = 0;
   private openFileCount = 0;
   private readonly now: () => number;
 
   constructor(private readonly options: ArchiverOptions) {
-    this.trailIndex = new Map(options.matcher.trails.map((t, i) => [t, i]));
     this.now = options.now ?? Date.now;
   }
 
@@ -189,7 +227,7 @@ export class Archiver implements PartitionHandler<EnrichedEvent> {
         this.supersede(previous);
         this.pendingRevocations.set(partition, [...(this.pendingRevocations.get(partition) ?? []), previous]);
       }
-      const ps = new PartitionState(partition, { sinceMs: now, instance: this.options.instance }, this.options.matcher.trails.length, now);
+      const ps = new PartitionState(partition, { sinceMs: now, instance: this.options.instance }, now);
       this.partitions.set(partition, ps);
       ps.ready = this.loadMarks(ps);
       // Usually quick; if not, the first batch waits for it (and keeps the group membership alive).
@@ -277,8 +315,9 @@ export class Archiver implements PartitionHandler<EnrichedEvent> {
     // A newer owner rewrote one of this partition's files: it is theirs; the rebalance will follow.
     if (ps.superseded) throw new InfrastructureError(`partition ${context.partition} belongs to a newer owner`);
     if (!ps.isReady) await this.whileWaiting(context, ps.ready);
-    const { matcher, metrics } = this.options;
+    const { metrics } = this.options;
     const now = this.now();
+    const { matcher, windows } = this.refresh(ps);
     const deadLetters: RecordDeadLetter[] = [];
     for (const record of records) {
       const offset = BigInt(record.offset);
@@ -290,7 +329,10 @@ export class Archiver implements PartitionHandler<EnrichedEvent> {
       let appends: { group: Group; text: string; bytes: number }[];
       let meta: RecordMeta;
       try {
-        const trails = matcher.select(event, enrichment.service?.readOnly ?? null);
+        let trails = matcher.select(event, enrichment.service?.readOnly ?? null);
+        const eventTimeMs = Date.parse(event.eventTime);
+        meta = { offset, timestampMs: fileTimestamp(record.timestamp, eventTimeMs), eventTimeMs };
+        if (windows.size > 0 && trails.length > 0) trails = trails.filter((t) => inWindow(windows.get(t.trail.name), meta.timestampMs));
         if (trails.length === 0) {
           metrics.eventsSkipped.inc({ reason: 'unselected' });
           continue;
@@ -298,8 +340,6 @@ export class Archiver implements PartitionHandler<EnrichedEvent> {
         const kind: GroupKind = event.eventType === 'AwsCloudTrailInsight' ? 'INSIGHT' : 'LOG';
         const accountId = eventAccountId(event);
         const scope = `${accountId}/${event.awsRegion}`;
-        const eventTimeMs = Date.parse(event.eventTime);
-        meta = { offset, timestampMs: fileTimestamp(record.timestamp, eventTimeMs), eventTimeMs };
         // Written once per event, shared by its trails; the free-form members are spliced in, never re-serialised.
         let json: string | undefined;
         let bytes = 0;
@@ -339,6 +379,8 @@ export class Archiver implements PartitionHandler<EnrichedEvent> {
     const ps = this.partitions.get(partition.partition);
     if (!ps || !ps.isReady || ps.superseded) return;
     const now = this.now();
+    // A stopped, deleted or changed trail's open files close within a tick, traffic or not.
+    this.refresh(ps);
     if (reason === 'shutdown') {
       for (const g of ps.active) if (g.file) this.seal(ps, g, 'shutdown');
       await this.storeReady(ps, { kind: 'bounded', budgetMs: this.options.shutdownUploadBudgetMs });
@@ -351,14 +393,48 @@ export class Archiver implements PartitionHandler<EnrichedEvent> {
     return this.handOver(ps);
   }
 
+  /**
+   * Brings a partition's groups to the newest trails, between batches: a stopped, deleted or
+   * redefined trail's open files close (and go to S3 as any closed file does, holding the commit
+   * until their deliveries are committed), and its groups are forgotten once they hold nothing.
+   * Groups of the trails that did not change are not touched, nor are their marks.
+   */
+  private refresh(ps: PartitionState): TrailSnapshot {
+    const snapshot = this.options.trails.snapshot();
+    if (snapshot === ps.snapshot) return snapshot;
+    const first = ps.snapshot === undefined;
+    ps.snapshot = snapshot;
+    if (first) return snapshot;
+    for (const byName of ps.groups) {
+      for (const [name, byScope] of byName) {
+        const trail = snapshot.matcher.byName(name);
+        const revision = snapshot.revisions.get(name);
+        const stopped = trail === undefined || snapshot.windows.get(name)?.until !== undefined;
+        for (const [scope, g] of byScope) {
+          if (!stopped && g.revision === revision) continue;
+          if (g.file) this.seal(ps, g, 'trail');
+          if (trail && revision !== undefined) {
+            g.trail = trail;
+            g.revision = revision;
+          } else if (g.idle) byScope.delete(scope);
+        }
+        if (byScope.size === 0) byName.delete(name);
+      }
+    }
+    return snapshot;
+  }
+
   private group(ps: PartitionState, trail: CompiledTrail, kind: GroupKind, accountId: string, region: string, scope: string, now: number): Group {
-    const byScope = ps.groups[kind === 'LOG' ? 0 : 1][this.trailIndex.get(trail)!]!;
+    const byName = ps.groups[kind === 'LOG' ? 0 : 1];
+    const name = trail.trail.name;
+    let byScope = byName.get(name);
+    if (!byScope) byName.set(name, (byScope = new Map()));
     let group = byScope.get(scope);
     if (!group) {
-      const markKey = groupKey(trail.trail.name, kind, accountId, region);
+      const markKey = groupKey(name, kind, accountId, region);
       const committed = this.options.marks.get(ps.partition, markKey);
       const local = ps.marks.get(markKey) ?? -1n;
-      group = new Group(trail, kind, accountId, region, markKey, local > committed ? local : committed, now);
+      group = new Group(trail, ps.snapshot?.revisions.get(name) ?? 0, kind, accountId, region, markKey, local > committed ? local : committed, now);
       byScope.set(scope, group);
     }
     group.lastActiveMs = now;
@@ -400,11 +476,12 @@ export class Archiver implements PartitionHandler<EnrichedEvent> {
     const file = builder.close();
     g.file = undefined;
     this.openFileCount--;
-    const { trail } = g.trail;
+    const compiled = g.trail;
+    const { trail } = compiled;
     const unique = deterministicUniqueString(trail.name, g.kind, g.accountId, g.region, this.options.sourceTopic, ps.partition, file.firstOffset);
     const key = logFileKey({ prefix: trail.prefix, organizationId: trail.organizationId, accountId: g.accountId, region: g.region }, new Date(file.firstTimestampMs), unique, g.kind === 'INSIGHT' ? 'CloudTrail-Insight' : 'CloudTrail');
     const memory = file.body.length + file.eventTimes.byteLength;
-    g.sealed.push({ file, key, memory });
+    g.sealed.push({ trail: compiled, file, key, memory });
     this.buffered += memory - before;
     this.options.metrics.rolls.inc({ reason });
   }
@@ -435,9 +512,11 @@ export class Archiver implements PartitionHandler<EnrichedEvent> {
 
   private evictIdle(ps: PartitionState, now: number) {
     ps.lastEvictionMs = now;
-    for (const byTrail of ps.groups)
-      for (const byScope of byTrail)
+    for (const byName of ps.groups)
+      for (const [name, byScope] of byName) {
         for (const [scope, g] of byScope) if (g.idle && now - g.lastActiveMs > IDLE_GROUP_MS) byScope.delete(scope);
+        if (byScope.size === 0) byName.delete(name);
+      }
   }
 
   /**
@@ -447,7 +526,12 @@ export class Archiver implements PartitionHandler<EnrichedEvent> {
    * final flush): gives up after its budget, leaving the files for later.
    */
   private async storeReady(ps: PartitionState, mode: Mode): Promise<void> {
-    const ready = [...ps.active].filter((g) => g.sealed.length > 0 && g.commit === 'none');
+    const now = this.now();
+    // Refused groups are tried after their backoff; past their share of memory, a batch waits for them like any other.
+    let refusedBytes = 0;
+    for (const g of ps.active) if (g.refusals > 0) for (const f of g.sealed) refusedBytes += f.memory;
+    const patientWithRefused = mode.kind === 'patient' && refusedBytes > (this.options.refusedBudgetBytes ?? this.options.memoryBudgetBytes / 4);
+    const ready = [...ps.active].filter((g) => g.sealed.length > 0 && g.commit === 'none' && (patientWithRefused || g.refusedUntilMs <= now));
     if (ready.length === 0) return;
     const stop = new AbortController();
     const signals = [stop.signal];
@@ -467,7 +551,17 @@ export class Archiver implements PartitionHandler<EnrichedEvent> {
       const worker = async () => {
         while (next < ready.length && !signal.aborted && !ps.superseded) {
           const g = ready[next++]!;
-          await this.deliver(ps, g, signal, keepAlive);
+          const refused = new AbortController();
+          try {
+            await this.deliver(ps, g, AbortSignal.any([signal, refused.signal]), keepAlive, patientWithRefused ? undefined : refused);
+            g.refusals = 0;
+          } catch (err) {
+            if (!refused.signal.aborted || signal.aborted) throw err;
+            // The trail's configuration, not S3's health: the other groups go on, this one waits and tries again.
+            g.refusals++;
+            g.refusedUntilMs = this.now() + Math.min(REFUSED_RETRY_MAX_MS, 1000 * 2 ** Math.min(g.refusals, 5));
+            this.options.logger.warn({ partition: ps.partition, trail: g.trail.trail.name, bucket: g.trail.trail.bucket, err: (err as RetryAbortedError).lastError ?? err, retryInMs: g.refusedUntilMs - this.now(), heldFiles: g.sealed.length }, 'the trail\'s bucket refused its log file; its files are held and tried again, the other trails go on');
+          }
         }
       };
       await Promise.all(Array.from({ length: Math.min(this.options.uploadConcurrency, ready.length) }, worker));
@@ -481,11 +575,17 @@ export class Archiver implements PartitionHandler<EnrichedEvent> {
     }
   }
 
-  private async deliver(ps: PartitionState, g: Group, signal: AbortSignal, onWait: (() => void) | undefined): Promise<void> {
+  private async deliver(ps: PartitionState, g: Group, signal: AbortSignal, onWait: (() => void) | undefined, refused?: AbortController): Promise<void> {
     const sealed = g.sealed[0]!;
-    sealed.object ??= await this.prepare(g, sealed, signal, onWait);
+    const { activity } = this.options;
+    const trailName = sealed.trail.trail.name;
+    const onError = (err: unknown) => {
+      activity?.failed(trailName, 'LOG', err);
+      if (refused && isRefusal(err)) refused.abort();
+    };
+    sealed.object ??= await this.prepare(sealed, signal, onWait, onError);
     try {
-      await this.options.store.store(sealed.object, { owner: ps.owner, signal, onWait });
+      await this.options.store.store(sealed.object, { owner: ps.owner, signal, onWait, onError });
     } catch (err) {
       if (err instanceof StaleOwnerError) {
         this.options.logger.warn({ partition: ps.partition, key: sealed.key }, 'a newer owner took this partition; dropping what this instance held of it');
@@ -497,9 +597,10 @@ export class Archiver implements PartitionHandler<EnrichedEvent> {
     const deliveredAtMs = this.now();
     g.sealed.shift();
     this.buffered -= sealed.memory;
-    const { trail } = g.trail;
+    activity?.succeeded(trailName, 'LOG', deliveredAtMs);
+    const { trail } = sealed.trail;
     const { file } = sealed;
-    const delivery = deliveryRecord({ trail: g.trail, kind: g.kind, accountId: g.accountId, region: g.region, key: sealed.key, file, deliveredAtMs, source: { topic: this.options.sourceTopic, partition: ps.partition } });
+    const delivery = deliveryRecord({ trail: sealed.trail, kind: g.kind, accountId: g.accountId, region: g.region, key: sealed.key, file, deliveredAtMs, source: { topic: this.options.sourceTopic, partition: ps.partition } });
     ps.outbox.push({ topic: this.options.deliveriesTopic, key: deliveryKey(trail.name, g.accountId, g.region), value: this.options.deliverySerde.encode(delivery) });
     ps.outbox.push(
       this.options.marks.message({
@@ -529,8 +630,8 @@ export class Archiver implements PartitionHandler<EnrichedEvent> {
   }
 
   /** The object as S3 stores it: the gzip file with its server-side encryption headers, or enveloped (CSE_KMS). */
-  private async prepare(g: Group, sealed: SealedFile, signal: AbortSignal, onWait: (() => void) | undefined): Promise<ObjectToStore> {
-    const { trail } = g.trail;
+  private async prepare(sealed: SealedFile, signal: AbortSignal, onWait: (() => void) | undefined, onError: ((err: unknown) => void) | undefined): Promise<ObjectToStore> {
+    const { trail } = sealed.trail;
     const base = { bucket: trail.bucket, key: sealed.key, sha256: sealed.file.sha256, body: sealed.file.body, contentType: 'application/x-gzip' };
     const encryption = trail.encryption;
     switch (encryption.mode) {
@@ -549,6 +650,7 @@ export class Archiver implements PartitionHandler<EnrichedEvent> {
           onRetry: (err) => {
             this.options.metrics.uploadRetries.inc();
             this.options.metrics.uploadErrors.inc({ code: `kms:${(err as Error).name}` });
+            onError?.(err);
             onWait?.();
           },
         });

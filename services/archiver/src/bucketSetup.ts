@@ -5,6 +5,9 @@ import {
   type LifecycleRule,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { ensureBucket } from '@opentrail/aws';
+import type { Logger } from '@opentrail/observability';
+import { retry } from '@opentrail/runtime';
 import type { Trail } from '@opentrail/trails';
 
 /**
@@ -50,4 +53,62 @@ export async function applyLifecycle(s3: S3Client, bucket: string, trails: reado
   }
   await s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket: bucket, LifecycleConfiguration: { Rules: rules } }));
   return rules;
+}
+
+export interface BucketSetupOptions {
+  s3: S3Client;
+  region: string;
+  createBuckets: boolean;
+  applyLifecycle: boolean;
+  logger: Logger;
+}
+
+/**
+ * Sets up the trails' buckets in the background, patiently (an S3 outage at start delays nothing
+ * else: uploads wait for S3 on their own), and again when trails come or change: one run at a
+ * time, the latest request winning over one still waiting.
+ */
+export class BucketSetup {
+  private readonly abort = new AbortController();
+  private running: Promise<void> | undefined;
+  private next: readonly Trail[] | undefined;
+
+  constructor(private readonly options: BucketSetupOptions) {}
+
+  /** Sets up every bucket of `trails` (every trail: a bucket's lifecycle rules come from all the trails writing to it). */
+  setUp(trails: readonly Trail[]): void {
+    if (!this.options.createBuckets && !this.options.applyLifecycle) return;
+    this.next = [...trails];
+    this.running ??= this.drain();
+  }
+
+  stop(): void {
+    this.abort.abort();
+  }
+
+  private async drain(): Promise<void> {
+    const { s3, region, logger } = this.options;
+    while (this.next && !this.abort.signal.aborted) {
+      const trails = this.next;
+      this.next = undefined;
+      const buckets = [...new Set(trails.map((t) => t.bucket))];
+      try {
+        await retry(
+          async () => {
+            for (const bucket of buckets) {
+              if (this.options.createBuckets) await ensureBucket(s3, bucket, region);
+              if (this.options.applyLifecycle) {
+                const rules = await applyLifecycle(s3, bucket, trails);
+                logger.info({ bucket, rules: rules.map((r) => r.ID) }, 'bucket lifecycle applied');
+              }
+            }
+          },
+          { retries: Infinity, initialDelayMs: 1000, maxDelayMs: 30_000, signal: this.abort.signal, onRetry: (err) => logger.warn({ err, buckets }, 'setting up the buckets failed; retrying') },
+        );
+      } catch (err) {
+        if (!this.abort.signal.aborted) logger.error({ err }, 'setting up the buckets failed');
+      }
+    }
+    this.running = undefined;
+  }
 }

@@ -57,7 +57,8 @@ export type ArchiverConfig = z.output<typeof archiverSchema>;
 export const configSchema = z.strictObject({
   ...commonShape,
   aws: awsSchema.prefault({}),
-  trails: trailsSchema.refine((trails) => trails.length > 0, 'must name at least one trail: the archiver has nothing to do without one'),
+  /** Seeds the trail catalog; may be empty: trails then come from the trails topic (the API's CreateTrail). */
+  trails: trailsSchema,
   archiver: archiverSchema.prefault({}),
 });
 

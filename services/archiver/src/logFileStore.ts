@@ -80,6 +80,8 @@ export interface StoreOptions {
   signal: AbortSignal;
   /** Called between attempts (keeps the consumer group membership alive). */
   onWait?: () => void;
+  /** Called with every failed attempt's error (trail activity: GetTrailStatus' LatestDeliveryError). */
+  onError?: (err: unknown) => void;
 }
 
 const isStatus = (err: unknown, status: number) => (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === status;
@@ -114,6 +116,7 @@ export class LogFileStore {
             bail(err);
           }
           this.metrics.uploadErrors.inc({ code: errorCode(err) });
+          if (!options.signal.aborted) options.onError?.(err);
           throw err;
         }
       },

@@ -1,15 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { AwsClients, ensureBucket } from '@opentrail/aws';
+import { AwsClients } from '@opentrail/aws';
 import { acceptedRegions, validateApiCallEvent } from '@opentrail/cloudtrail';
 import { topicName } from '@opentrail/config';
-import { ensureTopics, main, partitionCount, retry, StreamProcessor } from '@opentrail/runtime';
+import { ensureTopics, main, partitionCount, StreamProcessor } from '@opentrail/runtime';
 import { serdeFor, valueSubject, type EnrichedEvent } from '@opentrail/serde';
-import { compileTrails } from '@opentrail/trails';
+import { openTrailActivityWriter, openTrailCatalog } from '@opentrail/trails';
 import { Archiver } from './archiver.js';
-import { applyLifecycle } from './bucketSetup.js';
+import { BucketSetup } from './bucketSetup.js';
 import { bindings, configSchema } from './config.js';
 import { HighWaterMarks } from './highWaterMarks.js';
+import { LiveTrails } from './liveTrails.js';
 import { LogFileStore } from './logFileStore.js';
 import { archiverMetrics } from './metrics.js';
 
@@ -26,6 +27,7 @@ main({
       deliveries: topicName(config, 'deliveries'),
       dlq: topicName(config, 'dlq'),
       state: c.stateTopic ?? topicName(config, 'archiver.state'),
+      activity: topicName(config, 'trailActivity'),
     };
     await ensureTopics(kafka, [{ topic: topics.source }, { topic: topics.deliveries }, { topic: topics.dlq }], config.topics);
     // One state partition per input partition: each input partition's marks have a partition that
@@ -39,27 +41,21 @@ main({
     await stateSerde.register(valueSubject(topics.state));
 
     const aws = new AwsClients(config.aws);
-    const matcher = compileTrails(config.trails);
     const instance = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`.replace(/[^A-Za-z0-9._-]/g, '_');
 
+    // Trails as data: the trails topic, seeded from the configuration file, followed live.
+    const catalog = await openTrailCatalog({ kafka, registry, logger, metrics, topic: topicName(config, 'trails'), seed: config.trails, groupIdPrefix: c.groupId, replicationFactor: config.topics.replicationFactor });
+    const trails = new LiveTrails({ catalog, logger });
+
     // Buckets and lifecycle rules: in the background, patiently, so an S3 outage at start delays
-    // nothing else (uploads wait for S3 on their own).
-    const setup = new AbortController();
-    const buckets = [...new Set(config.trails.map((t) => t.bucket))];
-    void retry(
-      async () => {
-        for (const bucket of buckets) {
-          if (c.createBuckets) await ensureBucket(aws.s3, bucket, config.aws.region);
-          if (c.applyLifecycle) {
-            const rules = await applyLifecycle(aws.s3, bucket, config.trails);
-            logger.info({ bucket, rules: rules.map((r) => r.ID) }, 'bucket lifecycle applied');
-          }
-        }
-      },
-      { retries: Infinity, initialDelayMs: 1000, maxDelayMs: 30_000, signal: setup.signal, onRetry: (err) => logger.warn({ err }, 'setting up the buckets failed; retrying') },
-    ).catch((err: unknown) => {
-      if (!setup.signal.aborted) logger.error({ err }, 'setting up the buckets failed');
+    // nothing else (uploads wait for S3 on their own); again for the buckets of trails that come or change.
+    const buckets = new BucketSetup({ s3: aws.s3, region: config.aws.region, createBuckets: c.createBuckets, applyLifecycle: c.applyLifecycle, logger });
+    buckets.setUp(catalog.all().map((r) => r.definition));
+    const stopFollowingBuckets = catalog.onChange((change) => {
+      if (change.after && JSON.stringify(change.after.definition) !== JSON.stringify(change.before?.definition)) buckets.setUp(catalog.all().map((r) => r.definition));
     });
+
+    const activity = await openTrailActivityWriter({ kafka, registry, topic: topics.activity, service: 'archiver', logger, replicationFactor: config.topics.replicationFactor });
 
     const m = archiverMetrics(metrics, { openGroups: () => archiver.openGroups, bufferedBytes: () => archiver.bufferedBytes, openFiles: () => archiver.openFiles });
     const marks = new HighWaterMarks({ kafka, topic: topics.state, serde: stateSerde, consumerGroup: c.groupId, sourceTopic: topics.source, logger });
@@ -68,7 +64,8 @@ main({
       sourceTopic: topics.source,
       deliveriesTopic: topics.deliveries,
       consumerGroup: c.groupId,
-      matcher,
+      trails,
+      activity: activity.recorder,
       store: new LogFileStore(aws.s3, { conditionalWrites: c.conditionalWrites, attemptTimeoutMs: c.uploadTimeoutMs }, m, logger),
       kms: aws.kms,
       marks,
@@ -105,17 +102,21 @@ main({
       consumer: { maxBytesPerPartition: c.fetchMaxBytesPerPartition, sessionTimeout: c.sessionTimeoutMs, heartbeatInterval: c.heartbeatIntervalMs },
     });
     await processor.start();
-    logger.info({ trails: config.trails.map((t) => t.name), source: topics.source, deliveries: topics.deliveries, state: topics.state, instance }, 'archiving');
+    logger.info({ trails: catalog.active().map((t) => t.name), source: topics.source, deliveries: topics.deliveries, state: topics.state, instance }, 'archiving');
 
     return {
       stop: async () => {
-        setup.abort();
+        buckets.stop();
+        stopFollowingBuckets();
+        trails.stop();
         await processor.stop();
         await marks.stop();
+        await activity.stop();
+        await catalog.stop();
         aws.destroy();
       },
-      readiness: { consumer: () => processor.ready },
-      liveness: { consumer: () => processor.healthy, state: () => marks.healthy },
+      readiness: { consumer: () => processor.ready, trails: () => catalog.ready },
+      liveness: { consumer: () => processor.healthy, state: () => marks.healthy, trails: () => catalog.healthy },
     };
   },
 });

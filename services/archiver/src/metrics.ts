@@ -8,7 +8,7 @@ export function archiverMetrics(metrics: ServiceMetrics, gauges: { openGroups: (
     filesDelivered: metrics.counter('files_delivered_total', 'Log files stored in S3', ['trail', 'kind']),
     bytesDelivered: metrics.counter('bytes_delivered_total', 'Compressed bytes of the log files stored in S3', ['trail']),
     uncompressedBytesDelivered: metrics.counter('uncompressed_bytes_delivered_total', 'Uncompressed bytes of the log files stored in S3', ['trail']),
-    rolls: metrics.counter('rolls_total', 'Log files closed, by reason: size, age, memory (budget exceeded), shutdown', ['reason']),
+    rolls: metrics.counter('rolls_total', 'Log files closed, by reason: size, age, memory (budget exceeded), shutdown, trail (stopped, deleted or changed)', ['reason']),
     uploadRetries: metrics.counter('upload_retries_total', 'Failed attempts to store a log file (S3 or KMS) that were retried'),
     uploadErrors: metrics.counter('upload_errors_total', 'Failed attempts to store a log file, by error code', ['code']),
     uploadSeconds: metrics.histogram('upload_duration_seconds', 'Time to store one log file, retries included', [], [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300]),

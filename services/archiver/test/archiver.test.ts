@@ -6,8 +6,9 @@ import { LOG_FILE_KEY_PATTERN, toApiCallEvent, type CloudTrailRecord } from '@op
 import { createLogger, ServiceMetrics } from '@opentrail/observability';
 import type { BatchContext, InputRecord, OutputMessage } from '@opentrail/runtime';
 import type { ArchiverState, AvroSerde, Delivery, EnrichedEvent } from '@opentrail/serde';
-import { compileTrails, parseTrail, type TrailInput } from '@opentrail/trails';
+import { parseTrail, type TrailInput } from '@opentrail/trails';
 import { Archiver } from '../src/archiver.js';
+import { staticTrails } from '../src/liveTrails.js';
 import type { HighWaterMarks } from '../src/highWaterMarks.js';
 import type { LogFileStore, ObjectToStore } from '../src/logFileStore.js';
 import { archiverMetrics } from '../src/metrics.js';
@@ -84,7 +85,7 @@ function harness(trails: TrailInput[], options: { memoryBudgetBytes?: number; co
     sourceTopic: TOPIC,
     deliveriesTopic: 'deliveries',
     consumerGroup: 'g',
-    matcher: compileTrails(trails.map(parseTrail)),
+    trails: staticTrails(trails.map(parseTrail)),
     store: store as unknown as LogFileStore,
     kms: {} as KMSClient,
     marks: highWaterMarks as unknown as HighWaterMarks,

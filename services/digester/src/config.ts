@@ -62,6 +62,12 @@ export const digesterSchema = z.strictObject({
    * digest instead of writing every missed empty digest. @default 168
    */
   maxCatchUpPeriods: z.number().int().min(1).max(100_000).default(168),
+  /**
+   * After StopLogging or DeleteTrail, how long the trail's last log files may take to be delivered:
+   * the final digest is the one of the first period ending this long after the stop (at least a
+   * roll interval plus the archiver's lag). @default 120000
+   */
+  stopDrainMs: z.number().int().min(0).max(3_600_000).default(120_000),
   /** How often groups are checked for a due digest. @default 1000 */
   flushIntervalMs: z.number().int().min(100).max(60_000).default(1000),
   /** One S3 or KMS attempt is abandoned (and retried) after this long. @default 30000 */
@@ -79,7 +85,8 @@ export type DigesterConfig = z.output<typeof digesterSchema>;
 export const configSchema = z.strictObject({
   ...commonShape,
   aws: awsSchema.prefault({}),
-  trails: trailsSchema.refine((trails) => trails.length > 0, 'must name at least one trail: the digester has nothing to do without one'),
+  /** Seeds the trail catalog; may be empty: trails then come from the trails topic (the API's CreateTrail). */
+  trails: trailsSchema,
   digester: digesterSchema.prefault({}),
 });
 
@@ -96,6 +103,7 @@ export const bindings: EnvBinding[] = [
   { env: 'OPENTRAIL_DIGESTER_KEY_DIR', path: 'digester.signing.keyDir' },
   { env: 'OPENTRAIL_DIGESTER_KEY_RESCAN_INTERVAL_MS', path: 'digester.signing.rescanIntervalMs', as: 'number' },
   { env: 'OPENTRAIL_DIGESTER_KMS_KEY_IDS', path: 'digester.signing.keys', as: 'json' },
+  { env: 'OPENTRAIL_DIGESTER_STOP_DRAIN_MS', path: 'digester.stopDrainMs', as: 'number' },
   { env: 'OPENTRAIL_DIGESTER_GRACE_MS', path: 'digester.graceMs', as: 'number' },
   { env: 'OPENTRAIL_DIGESTER_TEST_PERIOD_SECONDS', path: 'digester.testPeriodSeconds', as: 'number' },
   { env: 'OPENTRAIL_DIGESTER_MAX_CATCH_UP_PERIODS', path: 'digester.maxCatchUpPeriods', as: 'number' },

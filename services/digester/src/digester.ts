@@ -2,15 +2,19 @@ import { createHash } from 'node:crypto';
 import { digestFileKey } from '@opentrail/cloudtrail';
 import { buildDigest, serializeDigest, stringToSign, type PreviousDigest } from '@opentrail/integrity';
 import type { Logger } from '@opentrail/observability';
-import type { BatchContext, InputRecord, OutputMessage, PartitionHandler, RecordDeadLetter, TopicPartition, Work } from '@opentrail/runtime';
+import { InfrastructureError, RetryAbortedError, type BatchContext, type InputRecord, type OutputMessage, type PartitionHandler, type RecordDeadLetter, type TopicPartition, type Work } from '@opentrail/runtime';
 import type { AvroSerde, Delivery, DigesterState } from '@opentrail/serde';
-import { trailArn, type Trail } from '@opentrail/trails';
+import { trailArn, type ActivityReport, type Trail } from '@opentrail/trails';
 import { groupKey, type ChainState } from './chainState.js';
 import type { DigestStore } from './digestStore.js';
 import type { KeyRing } from './keyRing.js';
 import type { DigesterMetrics } from './metrics.js';
 import { undigestible } from './digestEntry.js';
+import type { DigestTrail, DigestTrails } from './digestTrails.js';
 import { filesForPeriod, nextPeriodEnd, periodStart } from './periods.js';
+
+/** How long a delivery of a trail not (yet) in the catalog may wait for it before it is skipped as unknown. */
+const UNKNOWN_TRAIL_WAIT_MS = 30_000;
 
 interface PendingLogFile {
   offset: bigint;
@@ -35,6 +39,9 @@ interface Group {
   region: string;
   partition: number;
   head: Head | null;
+  /** The trail's last StartLogging and its stop, as of the last tick (DigestTrail). */
+  startedAt?: number | undefined;
+  stoppedAt?: number | undefined;
   /** The last input offset listed in a stored digest (-1: none). */
   coveredThrough: bigint;
   pending: PendingLogFile[];
@@ -44,7 +51,15 @@ export interface DigesterOptions {
   sourceTopic: string;
   deliveriesTopic: string;
   consumerGroup: string;
-  trails: Trail[];
+  /** The trails now (catalogDigestTrails follows the catalog), looked up per delivery and per tick. */
+  trails: DigestTrails;
+  /**
+   * After a trail stops, how long its last log files may take to arrive: the final digest is the one
+   * for the first period ending this long after the stop. @default 120000
+   */
+  stopDrainMs?: number;
+  /** Told of every failed and successful digest write (GetTrailStatus' digest fields). */
+  activity?: ActivityReport;
   /** The period of a trail, in ms (its digests.periodMinutes, or the test override). */
   periodMs: (trail: Trail) => number;
   graceMs: number;
@@ -76,12 +91,10 @@ function deliveryId(bucket: string, key: string, sha256: string): string {
  */
 export class Digester implements PartitionHandler<Delivery> {
   private readonly groups = new Map<string, Group>();
-  private readonly trails: Map<string, Trail>;
   private readonly stopController = new AbortController();
   private readonly now: () => number;
 
   constructor(private readonly o: DigesterOptions) {
-    this.trails = new Map(o.trails.map((t) => [t.name, t]));
     this.now = o.now ?? Date.now;
   }
 
@@ -101,7 +114,7 @@ export class Digester implements PartitionHandler<Delivery> {
       // head it committed is in the state topic now.
       await this.o.state.catchUp(partition, this.stopController.signal);
       for (const s of this.o.state.heads(partition)) {
-        const trail = this.trails.get(s.trailName);
+        const trail = this.o.trails.get(s.trailName)?.trail;
         if (!trail || !trail.digests.enabled) continue;
         this.groups.set(groupKey(s.trailName, s.accountId, s.region), {
           id: groupKey(s.trailName, s.accountId, s.region),
@@ -133,6 +146,15 @@ export class Digester implements PartitionHandler<Delivery> {
   }
 
   async processBatch(records: InputRecord<Delivery>[], context: BatchContext): Promise<Work | void> {
+    // A trail the archiver already delivers for may not have reached this process's catalog yet:
+    // a recent delivery of a trail not known here waits for it (before anything of the batch is taken).
+    const now = this.now();
+    for (const r of records) {
+      const d = r.value;
+      if (d.kind === 'LOG' && !this.o.trails.get(d.trailName) && now - d.deliveredAt < UNKNOWN_TRAIL_WAIT_MS && d.deliveredAt <= now) {
+        throw new InfrastructureError(`a delivery of trail "${d.trailName}", unknown to this digester's trail catalog yet: waiting for the catalog`);
+      }
+    }
     const deadLetters: RecordDeadLetter[] = [];
     for (const r of records) {
       const d = r.value;
@@ -140,13 +162,19 @@ export class Digester implements PartitionHandler<Delivery> {
         this.o.metrics.deliveriesSkipped.inc({ reason: d.kind === 'DIGEST' ? 'digest' : 'insight' });
         continue;
       }
-      const trail = this.trails.get(d.trailName);
-      if (!trail) {
+      const known = this.o.trails.get(d.trailName);
+      if (!known) {
         this.o.metrics.deliveriesSkipped.inc({ reason: 'unknown_trail' });
         continue;
       }
+      const { trail } = known;
       if (!trail.digests.enabled) {
         this.o.metrics.deliveriesSkipped.inc({ reason: 'digests_disabled' });
+        continue;
+      }
+      // Delivered after the final digest of a stopped trail: CloudTrail digests nothing delivered while stopped.
+      if (known.stoppedAt !== undefined && d.deliveredAt >= this.finalEnd(known)) {
+        this.o.metrics.deliveriesSkipped.inc({ reason: 'trail_stopped' });
         continue;
       }
       const problem = undigestible(d, this.o.periodMs(trail), this.now());
@@ -183,6 +211,7 @@ export class Digester implements PartitionHandler<Delivery> {
     const outputs: OutputMessage[] = [];
     for (const g of this.groups.values()) {
       if (g.partition !== partition.partition) continue;
+      if (!this.follow(g)) continue;
       // A bounded number per tick, so one long catch-up does not starve the other groups.
       for (let i = 0; i < 30; i++) {
         const due = this.duePeriod(g);
@@ -201,13 +230,44 @@ export class Digester implements PartitionHandler<Delivery> {
     return { outputs };
   }
 
+  /** The end of a stopped trail's final digest: the first period ending `stopDrainMs` after the stop or later. */
+  private finalEnd(t: DigestTrail): number {
+    return nextPeriodEnd(t.stoppedAt! + (this.o.stopDrainMs ?? 120_000), this.o.periodMs(t.trail));
+  }
+
+  /**
+   * Brings a group to its trail's present state; false when it writes nothing more: its trail is
+   * gone or has digests switched off (the group is forgotten, with what it held), or it is stopped
+   * and its final digest is written (what it holds was delivered while stopped and is let go).
+   */
+  private follow(g: Group): boolean {
+    const known = this.o.trails.get(g.trail.name);
+    if (!known || !known.trail.digests.enabled) {
+      this.groups.delete(g.id);
+      return false;
+    }
+    g.trail = known.trail;
+    g.stoppedAt = known.stoppedAt;
+    g.startedAt = known.startedAt;
+    if (known.stoppedAt !== undefined && g.head && g.head.endMs >= this.finalEnd(known)) {
+      g.pending = [];
+      return false;
+    }
+    return true;
+  }
+
   /** The next period of a group whose digest is due, if any. */
   private duePeriod(g: Group): { startMs: number; endMs: number; breakChain: boolean } | undefined {
     const periodMs = this.o.periodMs(g.trail);
     const ready = this.now() - this.o.graceMs;
     let startMs: number;
     let breakChain = false;
-    if (g.head) {
+    if (g.head && g.startedAt !== undefined && g.startedAt > g.head.endMs && g.stoppedAt === undefined) {
+      // Logging restarted after the last digest: a new chain, a starting digest from the restart (§3.1).
+      startMs = Math.max(g.head.endMs, periodStart(g.startedAt, periodMs));
+      breakChain = true;
+    } else if (g.head) {
+      if (g.stoppedAt !== undefined && g.head.endMs >= nextPeriodEnd(g.stoppedAt + (this.o.stopDrainMs ?? 120_000), periodMs)) return undefined;
       startMs = g.head.endMs;
       if (ready - g.head.endMs > this.o.maxCatchUpPeriods * periodMs) {
         // Silent for too long: a starting digest for the last full period, listing all that waits.
@@ -251,12 +311,18 @@ export class Digester implements PartitionHandler<Delivery> {
       metrics.signingErrors.inc({ source: signingKey.source.startsWith('kms:') ? 'kms' : 'local' });
       throw err;
     }
-    await this.o.store.put(trail.bucket, key, serialized.gzipped, signature, trail.encryption, this.stopController.signal, this.o.tickBudgetMs ?? 5000);
+    try {
+      await this.o.store.put(trail.bucket, key, serialized.gzipped, signature, trail.encryption, this.stopController.signal, this.o.tickBudgetMs ?? 5000);
+    } catch (err) {
+      if (!this.stopController.signal.aborted) this.o.activity?.failed(trail.name, 'DIGEST', err instanceof RetryAbortedError ? err.lastError : err);
+      throw err;
+    }
+    this.o.activity?.succeeded(trail.name, 'DIGEST');
 
     const starting = previous === null;
     if (breakChain) {
       metrics.chainBreaks.inc({ trail: trail.name });
-      logger.warn({ trail: trail.name, accountId: g.accountId, region: g.region, lastDigest: g.head?.key, key }, 'chain restarted with a starting digest: the group was silent for longer than maxCatchUpPeriods');
+      logger.warn({ trail: trail.name, accountId: g.accountId, region: g.region, lastDigest: g.head?.key, key }, g.startedAt !== undefined && g.head !== null && g.startedAt > g.head.endMs ? 'chain restarted with a starting digest: logging restarted' : 'chain restarted with a starting digest: the group was silent for longer than maxCatchUpPeriods');
     }
     metrics.digestsWritten.inc({ trail: trail.name, type: starting ? 'starting' : 'chained', empty: String(files.length === 0) });
     metrics.logFilesCovered.inc({ trail: trail.name }, files.length);

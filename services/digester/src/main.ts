@@ -2,9 +2,11 @@ import { AwsClients, ensureBucket } from '@opentrail/aws';
 import { topicName } from '@opentrail/config';
 import { ensureTopics, main, partitionCount, retry, StreamProcessor } from '@opentrail/runtime';
 import { serdeFor, valueSubject, type Delivery } from '@opentrail/serde';
+import { openTrailActivityWriter, openTrailCatalog } from '@opentrail/trails';
 import { ChainState } from './chainState.js';
 import { bindings, configSchema } from './config.js';
 import { Digester } from './digester.js';
+import { catalogDigestTrails } from './digestTrails.js';
 import { DigestStore } from './digestStore.js';
 import { KeyRing } from './keyRing.js';
 import { digesterMetrics } from './metrics.js';
@@ -21,6 +23,7 @@ main({
       dlq: topicName(config, 'dlq'),
       state: c.stateTopic ?? `${config.topics.prefix}digester.state`,
       keys: c.keysTopic ?? `${config.topics.prefix}digester.keys`,
+      activity: topicName(config, 'trailActivity'),
     };
     await ensureTopics(kafka, [{ topic: topics.deliveries }, { topic: topics.dlq }], config.topics);
     await ensureTopics(
@@ -45,10 +48,20 @@ main({
     await register(keySerde, topics.keys);
 
     const aws = new AwsClients(config.aws);
-    const trails = config.trails.filter((t) => t.digests.enabled);
+    // Trails as data: the trails topic, seeded from the configuration file, followed live.
+    const catalog = await openTrailCatalog({ kafka, registry, logger, metrics, topic: topicName(config, 'trails'), seed: config.trails, groupIdPrefix: c.groupId, replicationFactor: config.topics.replicationFactor });
+    const trails = catalogDigestTrails(catalog);
+    const digesting = () => catalog.active().filter((t) => t.digests.enabled);
     if (c.createBuckets) {
-      for (const bucket of new Set(trails.map((t) => t.bucket))) await retry(() => ensureBucket(aws.s3, bucket, config.aws.region), { retries: 10, initialDelayMs: 500 });
+      for (const bucket of new Set(digesting().map((t) => t.bucket))) await retry(() => ensureBucket(aws.s3, bucket, config.aws.region), { retries: 10, initialDelayMs: 500 });
     }
+    // Buckets of trails that come later (local stacks and demos): the archiver creates them too; a digest waits for S3 on its own.
+    const stopCreatingBuckets = catalog.onChange((change) => {
+      if (!c.createBuckets || !change.after || change.after.definition.bucket === change.before?.definition.bucket) return;
+      const bucket = change.after.definition.bucket;
+      void retry(() => ensureBucket(aws.s3, bucket, config.aws.region), { retries: 10, initialDelayMs: 500 }).catch((err: unknown) => logger.warn({ err, bucket }, 'creating a bucket failed'));
+    });
+    const activity = await openTrailActivityWriter({ kafka, registry, topic: topics.activity, service: 'digester', logger, replicationFactor: config.topics.replicationFactor });
 
     const keys = new KeyRing({ signing: c.signing, kms: aws.kms, kafka, topic: topics.keys, serde: keySerde, logger });
     await keys.start();
@@ -60,6 +73,8 @@ main({
       deliveriesTopic: topics.deliveries,
       consumerGroup: c.groupId,
       trails,
+      stopDrainMs: c.stopDrainMs,
+      activity: activity.recorder,
       periodMs: (trail) => (c.testPeriodSeconds ?? trail.digests.periodMinutes * 60) * 1000,
       graceMs: c.graceMs,
       maxCatchUpPeriods: c.maxCatchUpPeriods,
@@ -87,20 +102,24 @@ main({
     });
     await processor.start();
     logger.info(
-      { trails: trails.map((t) => ({ name: t.name, periodSeconds: c.testPeriodSeconds ?? t.digests.periodMinutes * 60 })), fingerprint: keys.current().fingerprint, deliveries: topics.deliveries, state: topics.state, keys: topics.keys },
+      { trails: digesting().map((t) => ({ name: t.name, periodSeconds: c.testPeriodSeconds ?? t.digests.periodMinutes * 60 })), fingerprint: keys.current().fingerprint, deliveries: topics.deliveries, state: topics.state, keys: topics.keys },
       'digesting',
     );
 
     return {
       stop: async () => {
         digester.stop();
+        stopCreatingBuckets();
+        trails.stop();
         await processor.stop();
         await state.stop();
+        await activity.stop();
+        await catalog.stop();
         await keys.stop();
         aws.destroy();
       },
-      readiness: { consumer: () => processor.ready },
-      liveness: { consumer: () => processor.healthy, state: () => state.healthy },
+      readiness: { consumer: () => processor.ready, trails: () => catalog.ready },
+      liveness: { consumer: () => processor.healthy, state: () => state.healthy, trails: () => catalog.healthy },
     };
   },
 });

@@ -8,6 +8,7 @@ import type { AvroSerde, Delivery, DigesterState } from '@opentrail/serde';
 import { trailsSchema } from '@opentrail/trails';
 import type { ChainState } from '../src/chainState.js';
 import { Digester } from '../src/digester.js';
+import { staticDigestTrails } from '../src/digestTrails.js';
 import type { DigestStore } from '../src/digestStore.js';
 import type { KeyRing } from '../src/keyRing.js';
 import { digesterMetrics } from '../src/metrics.js';
@@ -42,7 +43,7 @@ function harness() {
     sourceTopic: 'deliveries',
     deliveriesTopic: 'deliveries',
     consumerGroup: 'g',
-    trails: [TRAIL!],
+    trails: staticDigestTrails([TRAIL!]),
     periodMs: () => MINUTE,
     graceMs: 5000,
     maxCatchUpPeriods: 10,

@@ -5,12 +5,14 @@ import { topicName } from '@opentrail/config';
 import type { Logger } from '@opentrail/observability';
 import { ensureTopics, main, StreamProcessor } from '@opentrail/runtime';
 import { serdeFor, valueSubject, type Delivery } from '@opentrail/serde';
+import { openTrailActivityWriter, openTrailCatalog } from '@opentrail/trails';
 import { WebhookSender } from '@opentrail/webhooks';
 import { bindings, configSchema, type NotifierConfig } from './config.js';
 import { notifierMetrics } from './metrics.js';
 import { SnsPublisher } from './snsPublisher.js';
 import { TargetNotifier, type TargetChannel } from './targetNotifier.js';
-import { resolveTargets, type TargetSpec } from './targets.js';
+import { LiveTargets } from './liveTargets.js';
+import type { TargetSpec } from './targets.js';
 
 /** Bytes kept free in an SNS message for its attributes (the idempotency key): SNS counts them toward 256 KiB. */
 const SNS_ATTRIBUTE_RESERVE_BYTES = 512;
@@ -38,6 +40,14 @@ async function initialiseGroup(kafka: Kafka, groupId: string, topic: string, sta
   }
 }
 
+/** Creates a trail's SNS topic if missing (notifier.sns.createTopics: local stacks and demos). */
+async function createSnsTopic(aws: AwsClients, topicArn: string, logger: Logger): Promise<void> {
+  const name = topicArn.split(':')[5]!;
+  const fifo = name.endsWith('.fifo');
+  const { TopicArn } = await aws.sns.send(new CreateTopicCommand({ Name: name, ...(fifo ? { Attributes: { FifoTopic: 'true' } } : {}) }));
+  if (TopicArn !== topicArn) logger.warn({ configured: topicArn, created: TopicArn }, 'the SNS topic was created under another ARN (account or region differ); notifications go to the configured ARN');
+}
+
 main({
   name: 'notifier',
   configSchema,
@@ -48,6 +58,7 @@ main({
       deliveries: topicName(config, 'deliveries'),
       notifications: topicName(config, 'notifications'),
       dlq: c.deadLetterTopic ?? topicName(config, 'notifications.dlq'),
+      activity: topicName(config, 'trailActivity'),
     };
     await ensureTopics(kafka, [{ topic: topics.deliveries }, { topic: topics.notifications }, { topic: topics.dlq }], config.topics);
     const deliverySerde = serdeFor(registry, 'Delivery');
@@ -55,28 +66,20 @@ main({
     const notificationSerde = serdeFor(registry, 'Notification');
     await notificationSerde.register(valueSubject(topics.notifications));
 
-    const targets = resolveTargets(config.trails);
-    const aws = targets.some((t) => t.kind === 'sns') ? new AwsClients(config.aws) : undefined;
-    if (aws && c.sns.createTopics) {
-      for (const target of targets) {
-        if (target.kind !== 'sns') continue;
-        const name = target.topicArn.split(':')[5]!;
-        const fifo = name.endsWith('.fifo');
-        const { TopicArn } = await aws.sns.send(new CreateTopicCommand({ Name: name, ...(fifo ? { Attributes: { FifoTopic: 'true' } } : {}) }));
-        if (TopicArn !== target.topicArn) logger.warn({ configured: target.topicArn, created: TopicArn }, 'the SNS topic was created under another ARN (account or region differ); notifications go to the configured ARN');
-      }
-    }
+    // Trails as data: the trails topic, seeded from the configuration file, followed live.
+    const catalog = await openTrailCatalog({ kafka, registry, logger, metrics, topic: topicName(config, 'trails'), seed: config.trails, groupIdPrefix: c.groupId, replicationFactor: config.topics.replicationFactor });
+    let aws: AwsClients | undefined;
+    const awsClients = () => (aws ??= new AwsClients(config.aws));
 
-    const breakers: (() => [string, 'closed' | 'half-open' | 'open'])[] = [];
-    const m = notifierMetrics(metrics, () => breakers.map((b) => b()));
-    const knownTrails = new Set(config.trails.map((t) => t.name));
+    const breakers = new Map<string, () => [string, 'closed' | 'half-open' | 'open']>();
+    const m = notifierMetrics(metrics, () => [...breakers.values()].map((b) => b()));
     const webhookKinds = new Set(c.kinds);
     const d = c.delivery;
 
     const channelFor = (target: TargetSpec, abort: AbortController): TargetChannel => {
       if (target.kind === 'sns') {
         const publisher = new SnsPublisher({
-          client: aws!.sns,
+          client: awsClients().sns,
           topicArn: target.topicArn,
           retries: d.retries,
           initialDelayMs: d.initialDelayMs,
@@ -86,7 +89,7 @@ main({
           signal: abort.signal,
           onFailedAttempt: (result) => m.failed.inc({ target: target.label, result }),
         });
-        breakers.push(() => [target.label, publisher.breakerState]);
+        breakers.set(target.id, () => [target.label, publisher.breakerState]);
         return { kind: 'sns', publisher, batchWindowMs: c.sns.batchWindowMs, maxMessageBytes: c.sns.maxMessageBytes - SNS_ATTRIBUTE_RESERVE_BYTES };
       }
       if (target.kind === 'webhook') {
@@ -101,21 +104,27 @@ main({
             if (a.error && a.error.code !== 'ABORTED') m.failed.inc({ target: target.label, result: a.status ? String(a.status) : a.error.code });
           },
         });
-        breakers.push(() => [target.label, sender.breakerState(target.webhook)]);
+        breakers.set(target.id, () => [target.label, sender.breakerState(target.webhook)]);
         return { kind: 'webhook', sender, webhook: target.webhook };
       }
       return { kind: 'kafka', topic: topics.notifications, encode: (n) => notificationSerde.encode(n) };
     };
 
-    const processors = await Promise.all(
-      targets.map(async (target) => {
+    const activity = await openTrailActivityWriter({ kafka, registry, topic: topics.activity, service: 'notifier', logger, replicationFactor: config.topics.replicationFactor });
+
+    // Each target reads the deliveries in a consumer group of its own; targets follow the trails live.
+    const live: LiveTargets = new LiveTargets({
+      catalog,
+      logger,
+      start: async (target) => {
+        if (target.kind === 'sns' && c.sns.createTopics) await createSnsTopic(awsClients(), target.topicArn, logger);
         const groupId = `${c.groupId}.${target.id}`;
         await initialiseGroup(kafka, groupId, topics.deliveries, c.newTargetsStartAt, logger);
         const abort = new AbortController();
         const handler = new TargetNotifier({
           target,
           channel: channelFor(target, abort),
-          knownTrails,
+          knownTrails: live.knownTrails,
           kinds: webhookKinds,
           concurrency: d.concurrency,
           maxInFlight: d.maxInFlight,
@@ -124,6 +133,7 @@ main({
           abort,
           metrics: m,
           logger: logger.child({ target: target.label }),
+          activity: activity.recorder,
         });
         const processor = new StreamProcessor<Delivery>({
           service: 'notifier',
@@ -138,21 +148,31 @@ main({
           flushIntervalMs: c.commitIntervalMs,
           consumer: { sessionTimeout: c.sessionTimeoutMs },
         });
-        return { target, processor, abort };
-      }),
-    );
-    await Promise.all(processors.map((p) => p.processor.start()));
-    if (targets.length === 0) logger.warn('no trail names a notification target (notifications.snsTopicArn, webhooks, kafka): nothing to announce');
-    logger.info({ deliveries: topics.deliveries, notifications: topics.notifications, deadLetters: topics.dlq, targets: targets.map((t) => ({ target: t.label, trails: [...t.trails] })) }, 'notifying');
+        await processor.start();
+        return {
+          async stop() {
+            await processor.stop();
+            abort.abort();
+            breakers.delete(target.id);
+          },
+          ready: () => processor.ready,
+          healthy: () => processor.healthy,
+        };
+      },
+    });
+    await live.start();
+    if (live.targets.length === 0) logger.warn('no trail names a notification target (notifications.snsTopicArn, webhooks, kafka) yet: nothing to announce until one does');
+    logger.info({ deliveries: topics.deliveries, notifications: topics.notifications, deadLetters: topics.dlq, targets: live.targets.map((t) => ({ target: t.label, trails: [...t.trails] })) }, 'notifying');
 
     return {
       async stop() {
-        await Promise.all(processors.map((p) => p.processor.stop()));
-        for (const p of processors) p.abort.abort();
+        await live.stop();
+        await activity.stop();
+        await catalog.stop();
         aws?.destroy();
       },
-      readiness: Object.fromEntries(processors.map((p) => [`target ${p.target.label}`, () => p.processor.ready])),
-      liveness: Object.fromEntries(processors.map((p) => [`target ${p.target.label}`, () => p.processor.healthy])),
+      readiness: { targets: () => live.ready(), trails: () => catalog.ready },
+      liveness: { targets: () => live.healthy(), trails: () => catalog.healthy },
     };
   },
 });

@@ -6,4 +6,4 @@ export type SendResult =
    * deliveries stay uncommitted for the next owner. Otherwise the target gave up (`code` says why)
    * and the deliveries are dead-lettered.
    */
-  | { ok: false; aborted: boolean; attempts: number; code: string; detail: string };
+  | { ok: false; aborted: boolean; attempts: number; code: string; detail: string; /** The target's own error code (SNS's NotFound, a webhook's HTTP status), for trail activity. */ targetCode?: string };

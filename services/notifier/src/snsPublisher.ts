@@ -21,6 +21,8 @@ export const NOTIFICATION_ID_ATTRIBUTE = 'opentrail.notificationId';
 
 interface SdkError {
   name?: string;
+  /** The query protocol's error code (NotFound, AuthorizationError), which GetTrailStatus shows. */
+  Code?: string;
   message?: string;
   $metadata?: { httpStatusCode?: number };
 }
@@ -78,7 +80,7 @@ export class SnsPublisher {
         const status = error.$metadata?.httpStatusCode;
         options.onFailedAttempt?.(status ? String(status) : (error.name ?? 'Error'), attempt);
         const detail = `SNS ${options.topicArn}: ${error.name ?? 'Error'}: ${error.message ?? ''}`.trim();
-        if (!canRetry(error) || attempt > options.retries) return { ok: false, aborted: false, attempts: attempt, code: error.name ?? 'SNS_ERROR', detail };
+        if (!canRetry(error) || attempt > options.retries) return { ok: false, aborted: false, attempts: attempt, code: error.name ?? 'SNS_ERROR', detail, targetCode: error.Code ?? error.name ?? 'SNS_ERROR' };
         await sleep(backoffDelay(attempt, options.initialDelayMs, options.maxDelayMs), options.signal);
       }
     }

@@ -2,6 +2,7 @@ import type { IHeaders } from 'kafkajs';
 import type { Logger } from '@opentrail/observability';
 import { deadLetterMessage, failureDetail, type BatchContext, type InputRecord, type OutputMessage, type PartitionHandler, type RecordDeadLetter, type TopicPartition, type Work } from '@opentrail/runtime';
 import type { Delivery, DeliveryKind, Notification } from '@opentrail/serde';
+import type { ActivityReport } from '@opentrail/trails';
 import type { WebhookSender, WebhookTarget } from '@opentrail/webhooks';
 import type { NotifierMetrics } from './metrics.js';
 import { cloudTrailMessage, notificationId, notificationRecord, webhookBody } from './notificationFormat.js';
@@ -41,6 +42,8 @@ export interface TargetNotifierOptions {
   abort: AbortController;
   metrics: NotifierMetrics;
   logger: Logger;
+  /** Told of every notification sent or given up on, per trail (GetTrailStatus' notification fields). */
+  activity?: ActivityReport;
   now?: () => number;
 }
 
@@ -203,7 +206,7 @@ export class TargetNotifier implements PartitionHandler<Delivery> {
             const outcome = await channel.sender.send(channel.webhook, { id, body: body! });
             if (outcome.ok) return { ok: true, attempts: outcome.attempts };
             const code = outcome.error?.code ?? 'FAILED';
-            return { ok: false, aborted: code === 'ABORTED', attempts: outcome.attempts, code, detail: `${outcome.error?.message ?? 'failed'} after ${outcome.attempts} attempt(s)` };
+            return { ok: false, aborted: code === 'ABORTED', attempts: outcome.attempts, code, detail: `${outcome.error?.message ?? 'failed'} after ${outcome.attempts} attempt(s)`, targetCode: outcome.status ? String(outcome.status) : code };
           },
         });
       }
@@ -291,7 +294,8 @@ export class TargetNotifier implements PartitionHandler<Delivery> {
     const now = this.now();
     if (result.attempts > 1) metrics.retried.inc({ target: this.label }, result.attempts - 1);
     if (result.ok) metrics.sent.inc({ target: this.label });
-    else if (!result.aborted) logger.error({ target: this.label, notificationId: unit.id, deliveries: unit.notices.length, code: result.code, attempts: result.attempts, detail: result.detail }, 'notification failed; dead-lettered');
+    this.report(unit, result, now);
+    if (!result.ok && !result.aborted) logger.error({ target: this.label, notificationId: unit.id, deliveries: unit.notices.length, code: result.code, attempts: result.attempts, detail: result.detail }, 'notification failed; dead-lettered');
     for (const notice of unit.notices) {
       const { lane } = notice;
       lane.active--;
@@ -307,6 +311,16 @@ export class TargetNotifier implements PartitionHandler<Delivery> {
     }
     this.updateInFlight();
     this.wake();
+  }
+
+  private report(unit: Unit, result: SendResult, now: number): void {
+    const { activity } = this.options;
+    if (!activity || (!result.ok && result.aborted)) return;
+    const trails = new Set(unit.notices.filter((n) => !n.lane.revoked).map((n) => n.record.value.trailName));
+    for (const trail of trails) {
+      if (result.ok) activity.succeeded(trail, 'NOTIFICATION', now);
+      else activity.failed(trail, 'NOTIFICATION', { Code: result.targetCode ?? result.code, message: result.detail }, now);
+    }
   }
 
   private observeSent(deliveredAt: number, now: number): void {

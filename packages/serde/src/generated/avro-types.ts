@@ -867,6 +867,41 @@ export interface DevOpentrailTrailRecord {
     definition: string;
 }
 
+export type DevOpentrailTrailActivityKind = "LOG" | "DIGEST" | "NOTIFICATION";
+
+/**
+ * What a service last did for one trail and one kind of work: log file delivery (archiver), digest delivery (digester) or notification (notifier). Written to a compacted topic, key <trailName>/<kind>, when an attempt fails (the first failure, then at most every few seconds while failing), when a success follows a failure, and at most every few seconds while succeeding. The API's GetTrailStatus reads it (LatestDeliveryTime, LatestDeliveryError, LatestDigestDeliveryTime, LatestNotificationTime, ...).
+ */
+
+export interface DevOpentrailTrailActivity {
+    trailName: string;
+    kind: DevOpentrailTrailActivityKind;
+    latestAttemptTime: number;
+    /**
+     * Default: null
+     */
+    latestSuccessTime: null | number;
+    /**
+     * Default: null
+     */
+    latestErrorTime: null | number;
+    /**
+     * the code the target answered, as CloudTrail shows it: S3's NoSuchBucket or AccessDenied, SNS's NotFound or AuthorizationError, a webhook's HTTP status
+     *
+     * Default: null
+     */
+    latestErrorCode: null | string;
+    /**
+     * Default: null
+     */
+    latestErrorMessage: null | string;
+    /**
+     * the writer: archiver, digester or notifier
+     */
+    service: string;
+    updatedAt: number;
+}
+
 export type UserIdentity = DevOpentrailUserIdentity;
 export type Resource = DevOpentrailResource;
 export type ApiCallEvent = DevOpentrailApiCallEvent;
@@ -897,6 +932,8 @@ export type Notification = DevOpentrailNotification;
 export type TrailOrigin = DevOpentrailTrailOrigin;
 export type TrailTag = DevOpentrailTrailTag;
 export type TrailRecord = DevOpentrailTrailRecord;
+export type TrailActivityKind = DevOpentrailTrailActivityKind;
+export type TrailActivity = DevOpentrailTrailActivity;
 
 /** Value type of each top-level schema. */
 export interface SchemaTypes {
@@ -911,4 +948,5 @@ export interface SchemaTypes {
   DigestPublicKey: DigestPublicKey;
   Notification: Notification;
   TrailRecord: TrailRecord;
+  TrailActivity: TrailActivity;
 }

@@ -1,0 +1,13 @@
+/**
+ * An error the API answers with: CloudTrail's error code (`__type`), its message and the HTTP
+ * status (400 for everything a caller did wrong, as CloudTrail answers; cloudtrail-spec.md §5).
+ */
+export class ApiError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+  }
+}
