@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serdeFor, valueSubject, type Alert } from '@opentrail/serde';
+import { CloudTrailClient, DescribeTrailsCommand, GetEventSelectorsCommand, GetTrailStatusCommand } from '@aws-sdk/client-cloudtrail';
 import { HistoryApiClient } from '../../packages/cli/src/history/historyApiClient.js';
+import { awsClients, createTrailBucket, uniqueBucket } from '../api/trail-helpers.js';
 import { testKafka, testRegistry } from '../helpers/env.js';
 import { waitFor } from '../helpers/wait.js';
 import { ACCESS_KEY, HistoryDatabase, managementEvent, REGION } from '../history/lookupHelpers.js';
@@ -283,6 +285,47 @@ describe('web console', () => {
     expect(failedRows).toBe(summary.TopFailedCalls.length);
     expect(await page.getByTestId('chart-per-minute').isVisible()).toBe(true);
     await screenshot(page, 'overview');
+  });
+
+  it('creates a trail, starts and stops it, edits its selectors and deletes it', async () => {
+    const aws = awsClients();
+    const bucket = uniqueBucket('console-trail');
+    const name = `console-${seed}`;
+    await createTrailBucket(aws.s3, bucket);
+    const sdk = new CloudTrailClient({ endpoint: api.url, region: REGION, credentials: { accessKeyId: ACCESS_KEY.id, secretAccessKey: ACCESS_KEY.secret } });
+    try {
+      await page.goto(`${api.url}/console/#/trails`);
+      await page.getByTestId('trail-create').click();
+      await page.getByLabel('Trail name').fill(name);
+      await page.getByLabel('S3 bucket').fill(bucket);
+      await page.getByTestId('trail-save').click();
+      const row = page.locator(`[data-testid=trails-table] tr[data-trail="${name}"]`);
+      await expect.poll(() => row.getByTestId('trail-status').textContent()).toBe('Stopped');
+      expect((await sdk.send(new GetTrailStatusCommand({ Name: name }))).IsLogging).toBe(false);
+
+      await row.getByTestId('trail-start').click();
+      await expect.poll(() => row.getByTestId('trail-status').textContent()).toBe('Logging');
+      expect((await sdk.send(new GetTrailStatusCommand({ Name: name }))).IsLogging).toBe(true);
+      await screenshot(page, 'trails');
+
+      await row.getByTestId('trail-selectors').click();
+      const selectors = [{ ReadWriteType: 'WriteOnly', IncludeManagementEvents: true, DataResources: [] }];
+      await page.getByTestId('selectors-json').fill(JSON.stringify(selectors));
+      await page.getByTestId('selectors-save').click();
+      await page.getByTestId('selectors-saved').waitFor();
+      expect((await sdk.send(new GetEventSelectorsCommand({ TrailName: name }))).EventSelectors).toEqual([expect.objectContaining({ ReadWriteType: 'WriteOnly', IncludeManagementEvents: true })]);
+      await page.keyboard.press('Escape');
+
+      await row.getByTestId('trail-stop').click();
+      await expect.poll(() => row.getByTestId('trail-status').textContent()).toBe('Stopped');
+      await row.getByTestId('trail-delete').click();
+      await page.getByTestId('trail-delete-confirm').click();
+      await expect.poll(() => row.count()).toBe(0);
+      expect((await sdk.send(new DescribeTrailsCommand({}))).trailList?.map((t) => t.Name)).not.toContain(name);
+    } finally {
+      sdk.destroy();
+      aws.destroy();
+    }
   });
 
   it('raised no Content-Security-Policy refusal, page error or dialog on any page', () => {

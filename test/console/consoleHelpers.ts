@@ -9,11 +9,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { ensureConsoleBuild } from '@opentrail/console';
-import { serviceEnv, uniquePrefix } from '../helpers/env.js';
+import { serviceEnv, stackEndpoints, uniquePrefix } from '../helpers/env.js';
 import { startService, type ServiceProcess } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait.js';
 import { ACCESS_KEY, NEXT_TOKEN_SECRET } from '../history/lookupHelpers.js';
 
+export const CONSOLE_ACCOUNT = '111122223333';
 export const CHROMIUM = process.env.OPENTRAIL_CHROMIUM ?? '/usr/bin/chromium';
 /** Screenshots of each page: CI's artefacts (test-artifacts/ is not in git). */
 export const SCREENSHOTS = fileURLToPath(new URL('../../test-artifacts/console/', import.meta.url));
@@ -32,7 +33,11 @@ export async function startConsoleApi(databaseUrl: string): Promise<ConsoleApi> 
     serviceEnv(prefix, {
       OPENTRAIL_API_PORT: '0',
       OPENTRAIL_API_HOST: '127.0.0.1',
-      OPENTRAIL_API_ACCESS_KEYS: `${ACCESS_KEY.id}:${ACCESS_KEY.secret}`,
+      // The key's account owns the trails it creates (their ARNs, the bucket policy's account).
+      OPENTRAIL_API_ACCESS_KEYS: `${ACCESS_KEY.id}:${ACCESS_KEY.secret}:${CONSOLE_ACCOUNT}`,
+      OPENTRAIL_TRAILS: '[]',
+      OPENTRAIL_AWS_ENDPOINT: stackEndpoints().awsEndpoint,
+      OPENTRAIL_AWS_REGION: 'us-east-1',
       OPENTRAIL_DATABASE_URL: databaseUrl,
       OPENTRAIL_API_HISTORY_NEXT_TOKEN_SECRET: NEXT_TOKEN_SECRET,
       OPENTRAIL_API_HISTORY_LOOKUP_EVENTS_PER_SECOND: '1000',

@@ -157,6 +157,7 @@ export function TrailsPage({ client }: { client: ApiClient }) {
   const [error, setError] = useState<string>();
   const [editor, setEditor] = useState<{ form: TrailForm; editing: boolean }>();
   const [selectors, setSelectors] = useState<Trail>();
+  const [deleting, setDeleting] = useState<Trail>();
   const [busy, setBusy] = useState(false);
 
   const load = async () => {
@@ -274,9 +275,7 @@ export function TrailsPage({ client }: { client: ApiClient }) {
                           size="xs"
                           color="red"
                           variant="light"
-                          onClick={() => {
-                            if (window.confirm(`Delete trail ${t.Name ?? ''}?`)) void act(() => client.send(new DeleteTrailCommand({ Name: key })));
-                          }}
+                          onClick={() => setDeleting(t)}
                           data-testid="trail-delete"
                         >
                           Delete
@@ -291,6 +290,31 @@ export function TrailsPage({ client }: { client: ApiClient }) {
         </div>
       )}
       {editor && <TrailEditor initial={editor.form} editing={editor.editing} onSave={(f) => save(f, editor.editing)} onClose={() => setEditor(undefined)} />}
+      {deleting && (
+        <Modal opened onClose={() => setDeleting(undefined)} title="Delete trail" lockScroll={false}>
+          <Stack>
+            <Text>
+              Delete the trail {deleting.Name}? Its log files stay in {deleting.S3BucketName}.
+            </Text>
+            <Group justify="flex-end">
+              <Button variant="default" onClick={() => setDeleting(undefined)}>
+                Cancel
+              </Button>
+              <Button
+                color="red"
+                data-testid="trail-delete-confirm"
+                onClick={() => {
+                  const name = deleting.TrailARN ?? deleting.Name ?? '';
+                  setDeleting(undefined);
+                  void act(() => client.send(new DeleteTrailCommand({ Name: name })));
+                }}
+              >
+                Delete
+              </Button>
+            </Group>
+          </Stack>
+        </Modal>
+      )}
       {selectors && <SelectorsEditor client={client} trail={selectors} onClose={() => setSelectors(undefined)} />}
     </Stack>
   );
