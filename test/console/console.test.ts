@@ -5,7 +5,9 @@ import { serdeFor, valueSubject, type Alert } from '@opentrail/serde';
 import { CloudTrailClient, DescribeTrailsCommand, GetEventSelectorsCommand, GetTrailStatusCommand } from '@aws-sdk/client-cloudtrail';
 import { HistoryApiClient } from '../../packages/cli/src/history/historyApiClient.js';
 import { awsClients, createTrailBucket, uniqueBucket } from '../api/trail-helpers.js';
+import { alerterEnv, alerterTopics, EnrichedWriter } from '../alerter/helpers.js';
 import { testKafka, testRegistry } from '../helpers/env.js';
+import { startService } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait.js';
 import { ACCESS_KEY, HistoryDatabase, managementEvent, REGION } from '../history/lookupHelpers.js';
 import { attributes, choose, hostileTraces, idle, launchBrowser, pageStorage, openConsole, screenshot, startConsoleApi, type ConsoleApi, type PageWatch } from './consoleHelpers.js';
@@ -225,7 +227,7 @@ describe('web console', () => {
     await screenshot(page, 'resource-timeline');
   });
 
-  it('lists an alert with its rule and links to its events', async () => {
+  it('lists an alert from the alerts topic with its rule, markup in its title as text, and links to its events', async () => {
     const registry = testRegistry();
     const serde = serdeFor(registry, 'Alert');
     const topic = `${api.prefix}alerts`;
@@ -268,9 +270,36 @@ describe('web console', () => {
     const card = page.getByTestId('alert').first();
     expect(await card.innerText()).toContain('Access denied <b>burst</b>');
     expect(await card.innerText()).toContain('demo-access-denied-burst');
-    await screenshot(page, 'alerts');
+    await screenshot(page, 'alert-hostile-title');
     await card.getByTestId('alert-event-link').first().click();
     await expect.poll(() => rowIds(page)).toEqual([eventIds[0]]);
+  });
+
+  it('shows an alert raised by the alerter\'s built-in CIS rule, linked to its event', async () => {
+    const kafka = testKafka('console-alerter');
+    const topics = await alerterTopics(api.prefix, kafka);
+    const writer = await EnrichedWriter.create(kafka, topics.enriched);
+    const alerter = await startService('alerter', alerterEnv(api.prefix, { OPENTRAIL_ALERTER_BUILTIN_PACKS: 'cis' }));
+    try {
+      // Event 0 of the run is the root user's (managementEvent: i % 11 === 0): CIS 4.3, root account usage.
+      const root = managementEvent(seed, 0, 30_000);
+      expect(root.userIdentity?.type).toBe('Root');
+      await writer.write([root]);
+      await page.goto(`${api.url}/console/#/alerts`);
+      const card = page.locator('[data-testid=alert]', { hasText: 'cis-4.3-root-account-usage' });
+      await waitFor(async () => {
+        await page.getByTestId('alerts-refresh').click();
+        await idle(page);
+        return (await card.count()) > 0;
+      }, 'the root-usage alert on the Alerts page', 90_000);
+      expect(await card.innerText()).toContain('Root account usage');
+      await screenshot(page, 'alerts');
+      await card.getByTestId('alert-event-link').first().click();
+      await expect.poll(() => rowIds(page)).toEqual([`${seed}-000000`]);
+    } finally {
+      await writer.close();
+      await alerter.stop();
+    }
   });
 
   it('shows the overview: events per minute, top callers, top failed calls', async () => {
@@ -310,6 +339,8 @@ describe('web console', () => {
 
       await row.getByTestId('trail-selectors').click();
       const selectors = [{ ReadWriteType: 'WriteOnly', IncludeManagementEvents: true, DataResources: [] }];
+      // The editor opens with the trail's selectors (CreateTrail's default: all management events).
+      await expect.poll(() => page.getByTestId('selectors-json').inputValue()).toContain('"ReadWriteType": "All"');
       await page.getByTestId('selectors-json').fill(JSON.stringify(selectors));
       await page.getByTestId('selectors-save').click();
       await page.getByTestId('selectors-saved').waitFor();

@@ -13,7 +13,7 @@ import {
   type GetTrailStatusCommandOutput,
   type Trail,
 } from '@aws-sdk/client-cloudtrail';
-import { Alert, Badge, Button, Checkbox, Group, JsonInput, Modal, SegmentedControl, Stack, Table, Text, TextInput, Title } from '@mantine/core';
+import { Alert, Badge, Button, Checkbox, Group, JsonInput, Loader, Modal, SegmentedControl, Stack, Table, Text, TextInput, Title } from '@mantine/core';
 import { useEffect, useState } from 'react';
 import { errorText, type ApiClient } from '../api';
 
@@ -77,7 +77,8 @@ function TrailEditor({ initial, editing, onSave, onClose }: { initial: TrailForm
 
 function SelectorsEditor({ client, trail, onClose }: { client: ApiClient; trail: Trail; onClose: () => void }) {
   const [kind, setKind] = useState<'basic' | 'advanced'>('basic');
-  const [json, setJson] = useState('');
+  // undefined until the trail's selectors are read: the editor shows them, never a blank to be overwritten.
+  const [json, setJson] = useState<string>();
   const [error, setError] = useState<string>();
   const [saved, setSaved] = useState(false);
   const [busy, setBusy] = useState(false);
@@ -98,7 +99,7 @@ function SelectorsEditor({ client, trail, onClose }: { client: ApiClient; trail:
     setSaved(false);
     let selectors: unknown;
     try {
-      selectors = JSON.parse(json);
+      selectors = JSON.parse(json ?? '');
     } catch {
       return setError('The selectors are not valid JSON');
     }
@@ -130,7 +131,7 @@ function SelectorsEditor({ client, trail, onClose }: { client: ApiClient; trail:
             ? '[{"ReadWriteType": "All", "IncludeManagementEvents": true, "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3:::bucket/"]}]}]'
             : '[{"Name": "Management events", "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]}]'}
         </Text>
-        <JsonInput value={json} onChange={setJson} minRows={10} autosize formatOnBlur validationError="Not valid JSON" data-testid="selectors-json" />
+        {json === undefined ? <Loader size="sm" /> : <JsonInput value={json} onChange={setJson} minRows={10} autosize formatOnBlur validationError="Not valid JSON" data-testid="selectors-json" />}
         {error && (
           <Alert color="red" data-testid="selectors-error">
             {error}
@@ -142,7 +143,7 @@ function SelectorsEditor({ client, trail, onClose }: { client: ApiClient; trail:
           </Alert>
         )}
         <Group justify="flex-end">
-          <Button onClick={() => void save()} loading={busy} data-testid="selectors-save">
+          <Button onClick={() => void save()} loading={busy} disabled={json === undefined} data-testid="selectors-save">
             Save selectors
           </Button>
         </Group>
