@@ -144,7 +144,10 @@ function convert(text: string, binding: EnvBinding, problems: string[]): unknown
       try {
         return JSON.parse(text) as unknown;
       } catch (err) {
-        problems.push(`${binding.path} (env ${binding.env}): not valid JSON: ${(err as Error).message}`);
+        // V8's message quotes the text ('Unexpected token …, "<text>" is not valid JSON'), which may
+        // hold secrets (api.principals): only the position is told.
+        const at = /at position (\d+)/.exec((err as Error).message)?.[1];
+        problems.push(`${binding.path} (env ${binding.env}): not valid JSON${at ? ` (at position ${at})` : ''}; the value is not shown, it may hold secrets`);
         return undefined;
       }
   }

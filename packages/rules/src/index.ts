@@ -12,3 +12,4 @@ export { RuleSet, type CompiledRule, type RuleSetOptions, type RuleSetProblem } 
 export { parseRuleFile, parseDuration, problemText, type RuleFileProblem } from './ruleFile.js';
 export { RuleLibrary, type RuleLibraryOptions, type RuleLibraryUpdate } from './ruleLibrary.js';
 export { ThresholdWindow, type CountedMatch, type ThresholdCrossing } from './threshold.js';
+export { ANY_CHAR, ANY_RUN, compileGlob, type GlobMatcher, type GlobToken } from './glob.js';

@@ -3,9 +3,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Logger, ServiceMetrics } from '@opentrail/observability';
 import type { ConsoleAssets } from './consoleAssets.js';
+import { AuditRecordError, type AuditTrail } from './auditTrail.js';
+import { actionOf, resourceOf, type Authorizer, type CallerIdentity } from './authorization.js';
 import { ApiError, type Operations } from './operations.js';
 import { AuthError, verifySigV4 } from './sigv4.js';
-import { parseTarget } from './targets.js';
+import { parseTarget, type Target } from './targets.js';
 
 /**
  * The JSON 1.1 front (cloudtrail-spec.md §5): `POST /` with `X-Amz-Target` (targets.ts), SigV4-authenticated,
@@ -15,9 +17,10 @@ import { parseTarget } from './targets.js';
 export interface ApiServerOptions {
   port: number;
   host: string;
-  secrets: Map<string, string>;
-  /** The account each access key acts for (trails it creates belong to it). */
-  accountOf: (accessKeyId: string) => string;
+  /** Access keys, their principals and policies (authorization.ts). */
+  authorizer: Authorizer;
+  /** Where each authenticated call is recorded (auditTrail.ts); without one, calls are not recorded. */
+  audit?: AuditTrail | undefined;
   maxClockSkewSeconds: number;
   maxBodyBytes: number;
   operations: Operations;
@@ -94,24 +97,19 @@ export class ApiServer {
       for (const [name, value] of Object.entries(req.headers)) if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
       const query: Record<string, string | string[]> = {};
       for (const [k, v] of url.searchParams) query[k] = k in query ? [...[query[k]!].flat(), v] : v;
-      let auth;
+      let caller: CallerIdentity;
       try {
-        auth = await verifySigV4({ method: req.method, path: url.pathname, query, headers, body }, this.o.secrets, { service: 'cloudtrail', maxSkewSeconds: this.o.maxClockSkewSeconds });
+        const auth = await verifySigV4({ method: req.method, path: url.pathname, query, headers, body }, this.o.authorizer.secrets, { service: 'cloudtrail', maxSkewSeconds: this.o.maxClockSkewSeconds });
+        caller = this.o.authorizer.identify(auth.accessKeyId, auth.region);
       } catch (err) {
         if (!(err instanceof AuthError)) throw err;
         this.m.authFailures.inc({ code: err.code });
         this.o.logger.info({ code: err.code, requestId, remote: req.socket.remoteAddress }, 'request refused');
         return fail(err, 403);
       }
+      // A target that names no operation has no event name: such a call is refused, not recorded.
       if (!parsed) throw new ApiError('UnknownOperationException', `unknown X-Amz-Target: ${target.slice(0, 200)}`);
-      let input: Record<string, unknown>;
-      try {
-        input = body.length ? (JSON.parse(body.toString('utf8')) as Record<string, unknown>) : {};
-        if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new Error('not an object');
-      } catch {
-        throw new ApiError('SerializationException', 'the request body is not a JSON object');
-      }
-      const output = await this.o.operations.run(parsed, input, { accessKeyId: auth.accessKeyId, region: auth.region, accountId: this.o.accountOf(auth.accessKeyId) });
+      const output = await this.call(parsed, body, caller, req, requestId);
       this.m.requests.inc({ operation, outcome: 'ok' });
       this.send(res, requestId, 200, output);
     } catch (err) {
@@ -120,6 +118,53 @@ export class ApiServer {
     } finally {
       this.m.seconds.observe({ operation }, Number(process.hrtime.bigint() - started) / 1e9);
     }
+  }
+
+  /**
+   * One authenticated call: the body read as a JSON object, the caller's policy asked, the
+   * operation run, and the call recorded whatever its outcome (auditTrail.ts). Throws the
+   * operation's ApiError (after recording it).
+   */
+  private async call(target: NonNullable<Target>, body: Buffer, caller: CallerIdentity, req: IncomingMessage, requestId: string): Promise<unknown> {
+    let input: Record<string, unknown> | null = null;
+    let output: unknown;
+    let failure: unknown;
+    try {
+      try {
+        const parsed: unknown = body.length ? JSON.parse(body.toString('utf8')) : {};
+        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
+        input = parsed as Record<string, unknown>;
+      } catch {
+        throw new ApiError('SerializationException', 'the request body is not a JSON object');
+      }
+      this.o.authorizer.authorize(caller, actionOf(target), resourceOf(input, caller));
+      output = await this.o.operations.run(target, input, caller);
+    } catch (err) {
+      failure = err;
+    }
+    if (this.o.audit) {
+      // CloudTrail records an IAM refusal as AccessDenied whatever the API's exception is called.
+      const error = failure instanceof ApiError ? { code: failure.code === 'AccessDeniedException' ? 'AccessDenied' : failure.code, message: failure.message } : failure !== undefined ? { code: 'InternalFailure', message: 'internal error' } : undefined;
+      const userAgent = req.headers['user-agent'];
+      try {
+        await this.o.audit.record({
+          caller,
+          operation: target.operation,
+          requestId,
+          sourceIPAddress: (req.socket.remoteAddress ?? 'unknown').replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, ''),
+          userAgent,
+          input,
+          output,
+          error,
+        });
+      } catch (err) {
+        if (!(err instanceof AuditRecordError)) throw err;
+        // The change is made but not on record: the client must not take it for a recorded success.
+        if (failure === undefined) throw new ApiError('InternalFailure', 'The request was processed but its audit record could not be written; see the API log.', 500);
+      }
+    }
+    if (failure !== undefined) throw failure instanceof Error ? failure : new Error('operation failed with a non-Error value');
+    return output;
   }
 
   async stop(): Promise<void> {

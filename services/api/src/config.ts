@@ -1,6 +1,7 @@
 import { ACCOUNT_ID_PATTERN } from '@opentrail/cloudtrail';
 import { awsBindings, awsSchema, commonShape, z, type EnvBinding } from '@opentrail/config';
 import { trailsBindings, trailsSchema } from '@opentrail/trails';
+import { ACTION_PATTERN, PRINCIPAL_ARN_FORMS, principalOf, SESSION_NAME } from './authorization.js';
 
 const TOPIC = z.string().regex(/^[A-Za-z0-9._-]+$/, 'may hold only letters, digits, ".", "_" and "-"');
 
@@ -23,6 +24,27 @@ const accessKeySchema = z.union([
       return account ? { accessKeyId: id, secretAccessKey: rest.slice(0, -13), accountId: account[1]! } : { accessKeyId: id, secretAccessKey: rest };
     }),
 ]);
+
+/**
+ * A principal (authorization.ts): who its access keys sign as, and what it may do. Actions are
+ * `cloudtrail:<Operation>` and `opentrail:<Operation>` (QueryEvents, GetResourceHistory), with
+ * `*` and `?` wildcards; a deny wins over any allow; what no allow names is refused.
+ */
+const principalSchema = z
+  .strictObject({
+    /** An IAM user, the root, a role, or a role session ARN; its account is the caller's account. */
+    arn: z.string().max(2048),
+    /** For a role ARN: the session name its calls are recorded under. @default the role's name */
+    sessionName: z.string().regex(SESSION_NAME, 'must be 2-64 characters of letters, digits and +=,.@_-').optional(),
+    /** The unique id recorded as userIdentity.principalId (AIDA… / AROA…). @default derived from the ARN */
+    principalId: z.string().regex(/^[A-Z0-9]{16,128}$/, 'must be an IAM unique id such as AIDAJQABLZS4A3QDU576Q').optional(),
+    accessKeys: z.array(accessKeySchema).min(1, 'must list at least one access key'),
+    /** Allowed actions, e.g. `cloudtrail:*`, `cloudtrail:Describe*`, `cloudtrail:LookupEvents`, `opentrail:*`, `*`. */
+    allow: z.array(z.string().regex(ACTION_PATTERN, 'must be an action pattern such as cloudtrail:Describe* or opentrail:*')).min(1, 'must allow at least one action'),
+    /** Denied actions; a deny wins over any allow. @default [] */
+    deny: z.array(z.string().regex(ACTION_PATTERN, 'must be an action pattern such as cloudtrail:DeleteTrail')).default([]),
+  })
+  .refine((p) => principalOf(p.arn, { sessionName: p.sessionName }) !== undefined, { message: `arn must be ${PRINCIPAL_ARN_FORMS}`, path: ['arn'] });
 
 export const historySchema = z.strictObject({
   /**
@@ -61,6 +83,11 @@ export const apiSchema = z.strictObject({
    * warning at start: there is no anonymous access. @default []
    */
   accessKeys: z.array(accessKeySchema).default([]),
+  /**
+   * Callers with a principal and a policy (authorization.ts). The keys of `accessKeys` keep full
+   * access, each as the IAM user named after its key id in its `accountId`, else `defaultAccountId`. @default []
+   */
+  principals: z.array(principalSchema).default([]),
   /** A request's X-Amz-Date may differ from the server clock by this much. @default 300 (AWS's 5 minutes) */
   maxClockSkewSeconds: z.number().int().min(1).max(3600).default(300),
   /** The digester's compacted keys topic. @default <topics.prefix>digester.keys */
@@ -85,9 +112,30 @@ export const apiSchema = z.strictObject({
    * publish. Off for S3-compatible stores without bucket policies. @default true
    */
   checkTrailResources: z.boolean().default(true),
+  /**
+   * What CloudTrail's API cannot say about a trail it creates, and opentrail needs: how often its
+   * log files roll and how long a digest period is. CloudTrail delivers about every 5 minutes and
+   * digests hourly.
+   */
+  newTrails: z
+    .strictObject({
+      /** @default 60 */
+      rollIntervalSeconds: z.number().int().min(1).max(3600).default(60),
+      /** @default 60 */
+      digestPeriodMinutes: z.number().int().min(1).max(1440).default(60),
+    })
+    .prefault({}),
 });
 
 export type ApiConfig = z.output<typeof apiSchema>;
+
+/** Access key ids are unique across `accessKeys` and every principal's keys: one key, one caller. */
+function duplicateAccessKeys(api: ApiConfig): string[] {
+  const seen = new Set<string>();
+  const twice = new Set<string>();
+  for (const k of [...api.accessKeys, ...api.principals.flatMap((p) => p.accessKeys)]) (seen.has(k.accessKeyId) ? twice : seen).add(k.accessKeyId);
+  return [...twice];
+}
 
 export const configSchema = z.strictObject({
   ...commonShape,
@@ -95,6 +143,8 @@ export const configSchema = z.strictObject({
   api: apiSchema.prefault({}),
   /** S3, KMS and SNS, for CreateTrail's and UpdateTrail's checks. */
   aws: awsSchema.prefault({}),
+}).superRefine((c, ctx) => {
+  for (const id of duplicateAccessKeys(c.api)) ctx.addIssue({ code: 'custom', path: ['api', 'accessKeys'], message: `access key ${id} is configured more than once` });
 });
 
 export type Config = z.output<typeof configSchema>;
@@ -105,6 +155,7 @@ export const bindings: EnvBinding[] = [
   { env: 'OPENTRAIL_API_PORT', path: 'api.port', as: 'number' },
   { env: 'OPENTRAIL_API_HOST', path: 'api.host' },
   { env: 'OPENTRAIL_API_ACCESS_KEYS', path: 'api.accessKeys', as: 'list' },
+  { env: 'OPENTRAIL_API_PRINCIPALS', path: 'api.principals', as: 'json' },
   { env: 'OPENTRAIL_API_MAX_CLOCK_SKEW_SECONDS', path: 'api.maxClockSkewSeconds', as: 'number' },
   { env: 'OPENTRAIL_API_KEYS_TOPIC', path: 'api.keysTopic' },
   { env: 'OPENTRAIL_API_MAX_BODY_BYTES', path: 'api.maxBodyBytes', as: 'number' },
@@ -123,4 +174,6 @@ export const bindings: EnvBinding[] = [
   { env: 'OPENTRAIL_API_TRAIL_READS_PER_SECOND', path: 'api.trailReadsPerSecond', as: 'number' },
   { env: 'OPENTRAIL_API_TRAIL_WRITES_PER_SECOND', path: 'api.trailWritesPerSecond', as: 'number' },
   { env: 'OPENTRAIL_API_CHECK_TRAIL_RESOURCES', path: 'api.checkTrailResources', as: 'boolean' },
+  { env: 'OPENTRAIL_API_NEW_TRAIL_ROLL_INTERVAL_SECONDS', path: 'api.newTrails.rollIntervalSeconds', as: 'number' },
+  { env: 'OPENTRAIL_API_NEW_TRAIL_DIGEST_PERIOD_MINUTES', path: 'api.newTrails.digestPeriodMinutes', as: 'number' },
 ];

@@ -2,20 +2,24 @@ import { randomBytes } from 'node:crypto';
 import { topicName } from '@opentrail/config';
 import { AwsClients } from '@opentrail/aws';
 import { HistoryQueries, NextTokenCodec, openQueryPool } from '@opentrail/history';
+import { Recorder } from '@opentrail/producer';
 import { ensureTopics, main } from '@opentrail/runtime';
 import { serdeFor } from '@opentrail/serde';
-import { openTrailCatalog } from '@opentrail/trails';
+import { openTrailActivityReader, openTrailCatalog } from '@opentrail/trails';
 import { CONSOLE_DIST_DIR } from '@opentrail/console';
 import { DeliveryLag } from './activitySummary.js';
 import { RecentAlerts, TopicTail } from './alertsFeed.js';
 import { ApiServer } from './apiServer.js';
 import { ApiState } from './apiState.js';
+import { AuditTrail } from './auditTrail.js';
+import { Authorizer } from './authorization.js';
 import { bindings, configSchema } from './config.js';
 import { ConsoleAssets } from './consoleAssets.js';
 import { ConsoleOperations } from './consoleOperations.js';
 import { Operations, type HistoryOperations } from './operations.js';
 import { RateLimiter } from './rateLimit.js';
 import { AwsTrailResources } from './trailResources.js';
+import { combinedActivity } from './trailStatus.js';
 
 main({
   name: 'api',
@@ -23,10 +27,15 @@ main({
   bindings,
   async start({ config, logger, metrics, kafka, registry }) {
     const c = config.api;
-    const topics = { deliveries: topicName(config, 'deliveries'), keys: c.keysTopic ?? `${config.topics.prefix}digester.keys` };
+    const topics = { deliveries: topicName(config, 'deliveries'), keys: c.keysTopic ?? `${config.topics.prefix}digester.keys`, raw: topicName(config, 'raw') };
     // The API may start before the digester: the topics it reads exist from the start.
     await ensureTopics(kafka, [{ topic: topics.deliveries }], config.topics);
     await ensureTopics(kafka, [{ topic: topics.keys, partitions: 1, compacted: true }], config.topics);
+    const authorizer = Authorizer.fromConfig({ ...c, additionalRegions: config.records.additionalRegions });
+    // The API's own calls go into the pipeline like any producer's (auditTrail.ts).
+    await ensureTopics(kafka, [{ topic: topics.raw }], config.topics);
+    const recorder = await Recorder.create({ kafka, registry, topic: topics.raw, additionalRegions: config.records.additionalRegions });
+    const audit = new AuditTrail({ publisher: recorder, logger, metrics });
     const state = new ApiState({
       kafka,
       keysTopic: topics.keys,
@@ -66,8 +75,9 @@ main({
       groupIdPrefix: 'opentrail-api',
       replicationFactor: config.topics.replicationFactor,
     });
+    // What the archiver, digester and notifier did for each trail (GetTrailStatus' errors and attempts).
+    const activity = await openTrailActivityReader({ kafka, registry, logger, metrics, topic: topicName(config, 'trailActivity'), groupIdPrefix: 'opentrail-api', replicationFactor: config.topics.replicationFactor });
     const aws = c.checkTrailResources ? new AwsClients(config.aws) : undefined;
-    const accounts = new Map(c.accessKeys.map((k) => [k.accessKeyId, k.accountId ?? c.defaultAccountId]));
     // The web console (issue 15): the alerts it lists and the delivery lag it charts.
     const alertsTopic = topicName(config, 'alerts');
     await ensureTopics(kafka, [{ topic: alertsTopic }], config.topics);
@@ -85,18 +95,19 @@ main({
     const server = new ApiServer({
       port: c.port,
       host: c.host,
-      secrets: new Map(c.accessKeys.map((k) => [k.accessKeyId, k.secretAccessKey])),
-      accountOf: (accessKeyId) => accounts.get(accessKeyId) ?? c.defaultAccountId,
+      authorizer,
+      audit,
       maxClockSkewSeconds: c.maxClockSkewSeconds,
       maxBodyBytes: c.maxBodyBytes,
       operations: withConsole(new Operations({
         store,
         keys: state,
-        activity: state,
+        activity: combinedActivity(state, activity),
         ...(history ? { history } : {}),
         ...(aws ? { resources: new AwsTrailResources(aws) } : {}),
         ...(c.organizationId ? { organizationId: c.organizationId } : {}),
         maxTrailsPerRegion: c.maxTrailsPerRegion,
+        newTrails: c.newTrails,
         limits: { reads: new RateLimiter(c.trailReadsPerSecond), writes: new RateLimiter(c.trailWritesPerSecond) },
         now: Date.now,
       })),
@@ -105,23 +116,28 @@ main({
       console: new ConsoleAssets(process.env.OPENTRAIL_API_CONSOLE_DIR || CONSOLE_DIST_DIR),
     });
     await server.start();
-    if (c.accessKeys.length === 0) logger.warn('no api.accessKeys configured (OPENTRAIL_API_ACCESS_KEYS): every request is refused with 403 until one is');
+    if (authorizer.size === 0) logger.warn('no api.accessKeys or api.principals configured (OPENTRAIL_API_ACCESS_KEYS, OPENTRAIL_API_PRINCIPALS): every request is refused with 403 until one is');
     metrics.gauge('public_keys', 'Digest public keys known (from the keys topic)', [], function collect() {
       this.set(state.keys.size);
     });
-    logger.info({ api: server.url, trails: store.all().map((r) => r.definition.name), keysTopic: topics.keys, history: pool !== undefined }, 'CloudTrail API listening');
+    // Who may call, never their secrets.
+    const callers = [...c.principals.map((p) => ({ principal: p.arn, accessKeys: p.accessKeys.map((k) => k.accessKeyId), allow: p.allow, deny: p.deny })), ...c.accessKeys.map((k) => ({ accessKeys: [k.accessKeyId], allow: ['*'] }))];
+    logger.info({ api: server.url, trails: store.all().map((r) => r.definition.name), keysTopic: topics.keys, auditTopic: topics.raw, history: pool !== undefined, callers }, 'CloudTrail API listening');
     logger.info({ console: `${server.url}/console/` }, 'web console');
     return {
       stop: async () => {
         await server.stop();
+        await audit.drain();
+        await recorder.close();
         await state.stop();
         await Promise.all(tails.map((t) => t.stop()));
         await store.stop();
+        await activity.stop();
         await Promise.all([pool?.end(), lookupPool?.end()]);
         aws?.destroy();
       },
-      readiness: { keys: () => state.ready, trails: () => store.ready },
-      liveness: { state: () => state.healthy, trails: () => store.healthy, alerts: () => tails[0]!.healthy, deliveryLag: () => tails[1]!.healthy },
+      readiness: { keys: () => state.ready, trails: () => store.ready, trailActivity: () => activity.ready },
+      liveness: { state: () => state.healthy, trails: () => store.healthy, trailActivity: () => activity.healthy, alerts: () => tails[0]!.healthy, deliveryLag: () => tails[1]!.healthy },
     };
   },
 });

@@ -27,8 +27,12 @@ function timeParam(value: unknown, name: string): number | undefined {
 export interface Caller {
   accessKeyId: string;
   region: string;
-  /** The account a trail created by this caller belongs to (api.accessKeys[].accountId, else api.defaultAccountId). */
+  /** The caller's account (its principal's, authorization.ts; a bare access key's accountId, else api.defaultAccountId): a trail it creates belongs to it. */
   accountId: string;
+  /** The principal's ARN (an IAM user, the root, or a role session). */
+  principalArn?: string;
+  /** The user name, or a role session's name. */
+  userName?: string;
 }
 
 /**

@@ -35,10 +35,13 @@ import type { TrailResources } from './trailResources.js';
 /** What the services did for one trail, epoch milliseconds (GetTrailStatus). */
 export interface TrailActivity {
   latestDeliveryTime?: number;
+  /** The last attempt, successful or not (the obsolete LatestDeliveryAttemptTime). */
+  latestDeliveryAttemptTime?: number;
   latestDeliveryError?: string;
   latestDigestDeliveryTime?: number;
   latestDigestDeliveryError?: string;
   latestNotificationTime?: number;
+  latestNotificationAttemptTime?: number;
   latestNotificationError?: string;
 }
 
@@ -55,6 +58,8 @@ export interface TrailOperationsOptions {
   organizationId?: string;
   /** CloudTrail: 5 trails per region. */
   maxTrailsPerRegion: number;
+  /** Roll interval and digest period of trails created here (api.newTrails). @default 60 s and 60 min */
+  newTrails?: { rollIntervalSeconds: number; digestPeriodMinutes: number };
   now: () => number;
 }
 
@@ -192,7 +197,8 @@ export class TrailOperations {
         encryption: kmsArn ? { mode: 'SSE_KMS', kmsKeyId: kmsArn } : { mode: 'SSE_S3' },
         notifications: { ...(snsArn ? { snsTopicArn: snsArn, snsTopicName: snsName } : {}), webhooks: [], kafka: false },
         ...(cloudWatchLogs ? { cloudWatchLogs } : {}),
-        digests: { enabled: validation, periodMinutes: 60 },
+        digests: { enabled: validation, periodMinutes: this.o.newTrails?.digestPeriodMinutes ?? 60 },
+        ...(this.o.newTrails ? { roll: { intervalSeconds: this.o.newTrails.rollIntervalSeconds } } : {}),
       });
       const now = this.o.now();
       // CreateTrail does not start logging: StartLogging does (GetTrailStatus says IsLogging false until then).
@@ -299,8 +305,10 @@ export class TrailOperations {
       ...(digests && a.latestDigestDeliveryTime !== undefined ? { LatestDigestDeliveryTime: seconds(a.latestDigestDeliveryTime) } : {}),
       ...(digests && a.latestDigestDeliveryError !== undefined ? { LatestDigestDeliveryError: a.latestDigestDeliveryError } : {}),
       // The obsolete ISO-string twins (spec §5.3), still in CloudTrail's answers.
-      ...(a.latestDeliveryTime !== undefined ? { LatestDeliveryAttemptTime: isoSeconds(a.latestDeliveryTime), LatestDeliveryAttemptSucceeded: isoSeconds(a.latestDeliveryTime) } : {}),
-      ...(a.latestNotificationTime !== undefined ? { LatestNotificationAttemptTime: isoSeconds(a.latestNotificationTime), LatestNotificationAttemptSucceeded: isoSeconds(a.latestNotificationTime) } : {}),
+      ...(a.latestDeliveryAttemptTime !== undefined || a.latestDeliveryTime !== undefined ? { LatestDeliveryAttemptTime: isoSeconds(Math.max(a.latestDeliveryAttemptTime ?? 0, a.latestDeliveryTime ?? 0)) } : {}),
+      ...(a.latestDeliveryTime !== undefined ? { LatestDeliveryAttemptSucceeded: isoSeconds(a.latestDeliveryTime) } : {}),
+      ...(a.latestNotificationAttemptTime !== undefined || a.latestNotificationTime !== undefined ? { LatestNotificationAttemptTime: isoSeconds(Math.max(a.latestNotificationAttemptTime ?? 0, a.latestNotificationTime ?? 0)) } : {}),
+      ...(a.latestNotificationTime !== undefined ? { LatestNotificationAttemptSucceeded: isoSeconds(a.latestNotificationTime) } : {}),
       ...(record.startLoggingTime !== undefined ? { TimeLoggingStarted: isoSeconds(record.startLoggingTime) } : {}),
       ...(record.stopLoggingTime !== undefined ? { TimeLoggingStopped: isoSeconds(record.stopLoggingTime) } : {}),
     };

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { parse as fromYaml, stringify as toYaml } from 'yaml';
 import { Recorder, TrafficGenerator } from '@opentrail/producer';
 import { endpointsFromEnv, endpointsToEnv, freePort, givenEndpoints, startStack, type Stack, type StackEndpoints } from '@opentrail/stack';
-import { DEMO_ACCESS_KEY, DEMO_ACCOUNT, DEMO_REGION, DEMO_TRAIL, DEMO_WRITES_PREFIX, demoConfig, prepareDemoResources, type DemoResources } from '../demo/setup.js';
+import { DEMO_ACCESS_KEY, DEMO_ACCOUNT, DEMO_READ_ONLY_KEY, DEMO_REGION, DEMO_TRAIL, DEMO_WRITES_PREFIX, demoConfig, prepareDemoResources, type DemoResources } from '../demo/setup.js';
 import { ServiceFailure, Supervisor, type ServiceSpec } from '../demo/supervisor.js';
 import { scenarioTraffic } from '../demo/traffic.js';
 import type { Command } from './index.js';
@@ -244,13 +244,15 @@ async function whereToLook(endpoints: StackEndpoints, resources: DemoResources, 
     `  metrics        ${services.map((s) => `${s.name} http://127.0.0.1:${s.port}/metrics`).join('  ') || '(no services yet)'}`,
     ...(api ? [`  CloudTrail API aws --endpoint-url http://127.0.0.1:${apiPort} cloudtrail describe-trails   (also get-trail-status, list-public-keys, …)`] : []),
     // The web console (packages/console), served by the API; it signs its requests with the key entered at sign-in.
-    ...(api ? [`  web console    http://127.0.0.1:${apiPort}/console/   sign in with access key ID ${DEMO_ACCESS_KEY.accessKeyId}, secret ${DEMO_ACCESS_KEY.secretAccessKey}, region ${DEMO_REGION}`] : []),
+    ...(api ? [`  web console    http://127.0.0.1:${apiPort}/console/   sign in with access key ID ${DEMO_ACCESS_KEY.accessKeyId}, secret ${DEMO_ACCESS_KEY.secretAccessKey}, region ${DEMO_REGION} (read-only: ${DEMO_READ_ONLY_KEY.accessKeyId}/${DEMO_READ_ONLY_KEY.secretAccessKey})`] : []),
     ...(api
       ? [
           // Event history (services/history into PostgreSQL, served by the API): the demo's sign-in scenes.
           `  event history  aws --endpoint-url http://127.0.0.1:${apiPort} --region ${DEMO_REGION} cloudtrail lookup-events --lookup-attributes AttributeKey=EventName,AttributeValue=ConsoleLogin --max-items 10`,
           `                 npm run opentrail -- lookup --event-name ConsoleLogin --endpoint-url http://127.0.0.1:${apiPort} --max-items 10   (any filters combined: --username, --source-ip CIDR, --access-denied, …)`,
           `                 npm run opentrail -- resource-history <bucket, instance id, sg-…, ARN> --last --endpoint-url http://127.0.0.1:${apiPort}`,
+          // Two callers (DEMO_PRINCIPALS): the CLI's key may do anything, the read-only one is refused changes.
+          `  trails         npm run opentrail -- trails list --endpoint-url http://127.0.0.1:${apiPort}   (read-only caller: AWS_ACCESS_KEY_ID=${DEMO_READ_ONLY_KEY.accessKeyId} AWS_SECRET_ACCESS_KEY=${DEMO_READ_ONLY_KEY.secretAccessKey}; its create gets AccessDeniedException)`,
         ]
       : []),
     api

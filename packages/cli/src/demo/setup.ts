@@ -112,6 +112,18 @@ export interface DemoContext {
 
 /** The access key the demo's API accepts, the same one the AWS CLI gets from .demo/endpoints.env. */
 export const DEMO_ACCESS_KEY = { accessKeyId: 'test', secretAccessKey: 'test' };
+/** A second key of the demo's API, of a read-only principal: it may look (Describe/Get/List/Lookup) but not change. */
+export const DEMO_READ_ONLY_KEY = { accessKeyId: 'readonly', secretAccessKey: 'readonly' };
+
+/**
+ * The demo API's callers (services/api authorization.ts): an administrator with every action,
+ * whose key is the AWS CLI's, and an auditor that may only read; `CreateTrail` with the auditor's
+ * key is refused with AccessDeniedException, and the refusal is in event history.
+ */
+export const DEMO_PRINCIPALS = [
+  { arn: `arn:aws:iam::${DEMO_ACCOUNT}:user/demo-admin`, accessKeys: [DEMO_ACCESS_KEY], allow: ['cloudtrail:*', 'opentrail:*'] },
+  { arn: `arn:aws:iam::${DEMO_ACCOUNT}:role/DemoAuditor`, sessionName: 'auditor', accessKeys: [DEMO_READ_ONLY_KEY], allow: ['cloudtrail:Describe*', 'cloudtrail:Get*', 'cloudtrail:List*', 'cloudtrail:LookupEvents', 'opentrail:QueryEvents', 'opentrail:GetResourceHistory', 'opentrail:ListRecentAlerts', 'opentrail:GetActivitySummary'] },
+];
 
 /**
  * Each service's section of the demo configuration, by the service's folder name. A service that
@@ -135,7 +147,7 @@ export const SERVICE_SECTIONS: Record<string, (context: DemoContext) => Record<s
   api: ({ apiPort }) => ({
     port: apiPort,
     host: '127.0.0.1',
-    accessKeys: [DEMO_ACCESS_KEY],
+    principals: DEMO_PRINCIPALS,
   }),
   digester: ({ dir }) => ({
     // The digest signing key (generated on first start) stays with the demo's files.
