@@ -9,7 +9,7 @@ import { alerterEnv, alerterTopics, EnrichedWriter } from '../alerter/helpers.js
 import { testKafka, testRegistry } from '../helpers/env.js';
 import { startService } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait.js';
-import { ACCESS_KEY, HistoryDatabase, managementEvent, REGION } from '../history/lookupHelpers.js';
+import { ACCESS_KEY, HistoryDatabase, insightEvent, managementEvent, REGION } from '../history/lookupHelpers.js';
 import { attributes, choose, hostileTraces, idle, launchBrowser, pageStorage, openConsole, screenshot, startConsoleApi, type ConsoleApi, type PageWatch } from './consoleHelpers.js';
 
 /**
@@ -61,6 +61,7 @@ beforeAll(async () => {
     ...Array.from({ length: 60 }, (_, i) => managementEvent(seed, i, 30_000 + i * 40_000)),
     ...Array.from({ length: 60 }, (_, i) => managementEvent(seed, 100 + i, 120 * MIN + i * 5 * MIN)),
     managementEvent(seed, 200, MIN, { eventID: HOSTILE_ID, eventName: HOSTILE_NAME, userAgent: HOSTILE_AGENT }),
+    insightEvent(seed, 0, 10 * MIN),
   ];
   await db.write(records);
   [api, browser] = await Promise.all([startConsoleApi(db.url), launchBrowser()]);
@@ -178,6 +179,16 @@ describe('web console', () => {
     await expect.poll(() => page.getByTestId('page-number').innerText()).toBe('Page 1');
     expect(await rowIds(page)).toEqual(first);
     expect(await page.getByTestId('prev').isDisabled()).toBe(true);
+  });
+
+  it('shows Insights events on request', async () => {
+    await page.getByLabel('Insights events').check();
+    await search(page);
+    await expect.poll(() => rowIds(page)).toEqual([`${seed}-insight-0`]);
+    await page.getByTestId('clear-filters').click();
+    expect(await page.getByLabel('Insights events').isChecked()).toBe(false);
+    await search(page);
+    await expect.poll(() => rowIds(page)).toHaveLength(10);
   });
 
   it('opens an event and shows its CloudTrail record as pretty JSON', async () => {
@@ -306,7 +317,7 @@ describe('web console', () => {
     await page.goto(`${api.url}/console/#/overview`);
     await page.getByTestId('total-events').waitFor();
     const hourAgo = Date.now() - 60 * MIN;
-    const recent = db.rows.filter((r) => Date.parse(r.eventTime) >= hourAgo + MIN);
+    const recent = db.rows.filter((r) => Date.parse(r.eventTime) >= hourAgo + MIN && r.eventCategory !== 'Insight');
     expect(Number(await page.getByTestId('total-events').innerText())).toBe(recent.length);
     expect(Number(await page.getByTestId('failed-events').innerText())).toBe(recent.filter((r) => r.errorCode).length);
     const summary = await client.call<{ TopFailedCalls: { EventName: string }[] }>('OpenTrail_20261201.GetActivitySummary', {});

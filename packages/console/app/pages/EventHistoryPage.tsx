@@ -77,6 +77,7 @@ export function EventHistoryPage({ client, params }: { client: ApiClient; params
   const [advanced, setAdvanced] = useState(false);
   const [filters, setFilters] = useState<Partial<Record<FilterKey, string>>>({});
   const [accessDenied, setAccessDenied] = useState(false);
+  const [insights, setInsights] = useState(false);
   const [readOnly, setReadOnly] = useState<string | null>('any');
   const [pageSize, setPageSize] = useState<string | null>('50');
   const [visible, setVisible] = useState<string[]>(EVENT_COLUMNS.filter((c) => c.default).map((c) => c.key));
@@ -93,6 +94,8 @@ export function EventHistoryPage({ client, params }: { client: ApiClient; params
     if (!range.ok) return range.error;
     const times = { ...(range.start ? { StartTime: Math.floor(range.start.getTime() / 1000) } : {}), ...(range.end ? { EndTime: Math.ceil(range.end.getTime() / 1000) } : {}) };
     const MaxResults = Number(pageSize ?? '50');
+    // CloudTrail Insights events instead of the management events (LookupEvents' EventCategory).
+    const category = insights ? { EventCategory: 'insight' } : {};
     const combined = new Map<string, unknown>();
     for (const f of FILTERS) {
       const v = filters[f.key]?.trim();
@@ -102,14 +105,14 @@ export function EventHistoryPage({ client, params }: { client: ApiClient; params
     if (readOnly === 'true' || readOnly === 'false') combined.set('ReadOnly', readOnly === 'true');
     if (combined.size === 0) {
       const v = value.trim();
-      return { kind: 'lookup', input: { ...times, MaxResults, ...(attribute && v ? { LookupAttributes: [{ AttributeKey: attribute, AttributeValue: v }] } : {}) } };
+      return { kind: 'lookup', input: { ...times, ...category, MaxResults, ...(attribute && v ? { LookupAttributes: [{ AttributeKey: attribute, AttributeValue: v }] } : {}) } };
     }
     // The lookup attribute joins the combined filters (QueryEvents has a member for each).
     if (attribute && value.trim()) {
       if (attribute === 'ReadOnly') combined.set('ReadOnly', value.trim() === 'true');
       else if (!combined.has(attribute)) combined.set(attribute, value.trim());
     }
-    return { kind: 'query', input: { ...times, MaxResults, ...Object.fromEntries(combined) } };
+    return { kind: 'query', input: { ...times, ...category, MaxResults, ...Object.fromEntries(combined) } };
   };
 
   const fetchPage = useCallback(
@@ -186,6 +189,7 @@ export function EventHistoryPage({ client, params }: { client: ApiClient; params
       <Group align="flex-end" wrap="wrap">
         <Select label="Lookup attribute" placeholder="(none)" data={ATTRIBUTES} value={attribute} onChange={(v) => setAttribute(v)} clearable clearButtonProps={{ 'aria-label': 'Clear lookup attribute' }} w={200} data-testid="attribute" />
         <TextInput label="Value" value={value} onChange={(e) => setValue(e.currentTarget.value)} name="attributeValue" w={260} />
+ <Checkbox mb="xs" label="Insights events" checked={insights} onChange={(e) => setInsights(e.currentTarget.checked)} name="insights" />
         <Select label="Page size" data={['10', '25', '50']} value={pageSize} onChange={setPageSize} w={90} allowDeselect={false} />
         <Button onClick={() => search()} loading={busy} data-testid="search">
           Search
@@ -197,6 +201,7 @@ export function EventHistoryPage({ client, params }: { client: ApiClient; params
             setValue('');
             setFilters({});
             setAccessDenied(false);
+            setInsights(false);
             setReadOnly('any');
           }}
           data-testid="clear-filters"
