@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serdeFor, valueSubject, type Alert } from '@opentrail/serde';
+import { serdeFor, valueSubject, type Alert, type Delivery } from '@opentrail/serde';
 import { CloudTrailClient, DescribeTrailsCommand, GetEventSelectorsCommand, GetTrailStatusCommand } from '@aws-sdk/client-cloudtrail';
 import { HistoryApiClient } from '../../packages/cli/src/history/historyApiClient.js';
 import { awsClients, createTrailBucket, uniqueBucket } from '../api/trail-helpers.js';
@@ -313,9 +313,47 @@ describe('web console', () => {
     }
   });
 
-  it('shows the overview: events per minute, top callers, top failed calls', async () => {
+  it('shows the overview: events per minute, top callers, top failed calls, delivery lag', async () => {
+    // Two log files delivered just now, whose oldest events waited 30 s and 90 s.
+    const serde = serdeFor(testRegistry(), 'Delivery');
+    const topic = `${api.prefix}deliveries`;
+    await serde.register(valueSubject(topic));
+    const now = Date.now();
+    const deliveries: Delivery[] = [30, 90].map((lag, i) => ({
+      deliveryId: `${seed}-delivery-${i}`,
+      kind: 'LOG',
+      trailName: 'console',
+      trailArn: `arn:aws:cloudtrail:${REGION}:111122223333:trail/console`,
+      homeRegion: REGION,
+      bucket: 'b',
+      key: `AWSLogs/111122223333/CloudTrail/${REGION}/file-${i}.json.gz`,
+      accountId: '111122223333',
+      region: REGION,
+      organizationId: null,
+      recordCount: 5,
+      uncompressedBytes: 1000,
+      compressedBytes: 200,
+      sha256: 'ab'.repeat(32),
+      oldestEventTime: now - lag * 1000,
+      newestEventTime: now - 1000,
+      deliveredAt: now,
+      encryption: { mode: 'SSE_S3', kmsKeyId: null },
+      source: null,
+      digest: null,
+    }));
+    const producer = testKafka('console-deliveries').producer();
+    await producer.connect();
+    try {
+      await producer.send({ topic, messages: deliveries.map((d) => ({ key: d.deliveryId, value: serde.encode(d) })) });
+    } finally {
+      await producer.disconnect();
+    }
     await page.goto(`${api.url}/console/#/overview`);
-    await page.getByTestId('total-events').waitFor();
+    await waitFor(async () => {
+      await page.getByRole('button', { name: 'Refresh' }).click();
+      await idle(page);
+      return (await page.getByTestId('delivery-lag').innerText()) === '30.0 s / 90.0 s';
+    }, 'the delivery lag of the two log files', 30_000);
     const hourAgo = Date.now() - 60 * MIN;
     const recent = db.rows.filter((r) => Date.parse(r.eventTime) >= hourAgo + MIN && r.eventCategory !== 'Insight');
     expect(Number(await page.getByTestId('total-events').innerText())).toBe(recent.length);
