@@ -127,6 +127,7 @@ export async function idle(page: Page): Promise<void> {
 export async function screenshot(page: Page, name: string): Promise<string> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   const path = join(SCREENSHOTS, `${name}.png`);
+  await page.waitForTimeout(300); // let a modal's opening transition end
   await page.screenshot({ path, fullPage: true });
   return path;
 }
