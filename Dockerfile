@@ -10,6 +10,8 @@ COPY services ./services
 COPY schemas ./schemas
 # tsx (a runtime dependency) runs the TypeScript sources directly: the same code paths as the tests.
 RUN npm ci --no-audit --no-fund && npm cache clean --force
+# The web console the API serves under /console (packages/console/dist; rebuilt only when stale).
+RUN npx tsx packages/console/scripts/ensure-build.ts
 # State a service keeps on disk (the digester's local signing keys) lives here; a volume mounted on
 # it starts with these owners, so the unprivileged user can write to it.
 RUN mkdir -p /var/lib/opentrail/digest-keys && chown -R node:node /var/lib/opentrail

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger, ServiceMetrics } from '@opentrail/observability';
+import type { ConsoleAssets } from './consoleAssets.js';
 import { AuditRecordError, type AuditTrail } from './auditTrail.js';
 import { actionOf, resourceOf, type Authorizer, type CallerIdentity } from './authorization.js';
 import { ApiError, type Operations } from './operations.js';
@@ -25,6 +26,8 @@ export interface ApiServerOptions {
   operations: Operations;
   logger: Logger;
   metrics: ServiceMetrics;
+  /** The web console's files under /console (consoleAssets.ts), when served. */
+  console?: ConsoleAssets;
 }
 
 export class ApiServer {
@@ -75,6 +78,8 @@ export class ApiServer {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse) {
+    const path = (req.url ?? '/').split('?', 1)[0]!;
+    if (this.o.console?.matches(path)) return this.o.console.serve(req, res, path);
     const requestId = randomUUID();
     const started = process.hrtime.bigint();
     const target = String(req.headers['x-amz-target'] ?? '');

@@ -6,11 +6,16 @@ import { Recorder } from '@opentrail/producer';
 import { ensureTopics, main } from '@opentrail/runtime';
 import { serdeFor } from '@opentrail/serde';
 import { openTrailActivityReader, openTrailCatalog } from '@opentrail/trails';
+import { CONSOLE_DIST_DIR } from '@opentrail/console';
+import { DeliveryLag } from './activitySummary.js';
+import { RecentAlerts, TopicTail } from './alertsFeed.js';
 import { ApiServer } from './apiServer.js';
 import { ApiState } from './apiState.js';
 import { AuditTrail } from './auditTrail.js';
 import { Authorizer } from './authorization.js';
 import { bindings, configSchema } from './config.js';
+import { ConsoleAssets } from './consoleAssets.js';
+import { ConsoleOperations } from './consoleOperations.js';
 import { Operations, type HistoryOperations } from './operations.js';
 import { RateLimiter } from './rateLimit.js';
 import { AwsTrailResources } from './trailResources.js';
@@ -73,6 +78,20 @@ main({
     // What the archiver, digester and notifier did for each trail (GetTrailStatus' errors and attempts).
     const activity = await openTrailActivityReader({ kafka, registry, logger, metrics, topic: topicName(config, 'trailActivity'), groupIdPrefix: 'opentrail-api', replicationFactor: config.topics.replicationFactor });
     const aws = c.checkTrailResources ? new AwsClients(config.aws) : undefined;
+    // The web console (issue 15): the alerts it lists and the delivery lag it charts.
+    const alertsTopic = topicName(config, 'alerts');
+    await ensureTopics(kafka, [{ topic: alertsTopic }], config.topics);
+    const recentAlerts = new RecentAlerts();
+    const deliveryLag = new DeliveryLag();
+    const tails = [
+      new TopicTail({ kafka, topic: alertsTopic, serde: serdeFor(registry, 'Alert'), groupPrefix: 'opentrail-api-alerts', logger, apply: (a) => recentAlerts.add(a) }),
+      new TopicTail({ kafka, topic: topics.deliveries, serde: serdeFor(registry, 'Delivery'), groupPrefix: 'opentrail-api-lag', logger, apply: (d) => deliveryLag.add(d) }),
+    ];
+    await Promise.all(tails.map((t) => t.start()));
+    const withConsole = (operations: Operations) => {
+      operations.consoleOperations = new ConsoleOperations({ alerts: recentAlerts, deliveryLag, ...(pool ? { db: pool } : {}), limit: new RateLimiter(h.queryEventsPerSecond) });
+      return operations;
+    };
     const server = new ApiServer({
       port: c.port,
       host: c.host,
@@ -80,7 +99,7 @@ main({
       audit,
       maxClockSkewSeconds: c.maxClockSkewSeconds,
       maxBodyBytes: c.maxBodyBytes,
-      operations: new Operations({
+      operations: withConsole(new Operations({
         store,
         keys: state,
         activity: combinedActivity(state, activity),
@@ -91,9 +110,10 @@ main({
         newTrails: c.newTrails,
         limits: { reads: new RateLimiter(c.trailReadsPerSecond), writes: new RateLimiter(c.trailWritesPerSecond) },
         now: Date.now,
-      }),
+      })),
       logger,
       metrics,
+      console: new ConsoleAssets(process.env.OPENTRAIL_API_CONSOLE_DIR || CONSOLE_DIST_DIR),
     });
     await server.start();
     if (authorizer.size === 0) logger.warn('no api.accessKeys or api.principals configured (OPENTRAIL_API_ACCESS_KEYS, OPENTRAIL_API_PRINCIPALS): every request is refused with 403 until one is');
@@ -103,19 +123,21 @@ main({
     // Who may call, never their secrets.
     const callers = [...c.principals.map((p) => ({ principal: p.arn, accessKeys: p.accessKeys.map((k) => k.accessKeyId), allow: p.allow, deny: p.deny })), ...c.accessKeys.map((k) => ({ accessKeys: [k.accessKeyId], allow: ['*'] }))];
     logger.info({ api: server.url, trails: store.all().map((r) => r.definition.name), keysTopic: topics.keys, auditTopic: topics.raw, history: pool !== undefined, callers }, 'CloudTrail API listening');
+    logger.info({ console: `${server.url}/console/` }, 'web console');
     return {
       stop: async () => {
         await server.stop();
         await audit.drain();
         await recorder.close();
         await state.stop();
+        await Promise.all(tails.map((t) => t.stop()));
         await store.stop();
         await activity.stop();
         await Promise.all([pool?.end(), lookupPool?.end()]);
         aws?.destroy();
       },
       readiness: { keys: () => state.ready, trails: () => store.ready, trailActivity: () => activity.ready },
-      liveness: { state: () => state.healthy, trails: () => store.healthy, trailActivity: () => activity.healthy },
+      liveness: { state: () => state.healthy, trails: () => store.healthy, trailActivity: () => activity.healthy, alerts: () => tails[0]!.healthy, deliveryLag: () => tails[1]!.healthy },
     };
   },
 });

@@ -1,5 +1,6 @@
 import { HistoryQueryError, type HistoryQueries } from '@opentrail/history';
 import type { DigestPublicKey } from '@opentrail/serde';
+import type { ConsoleOperations } from './consoleOperations.js';
 import { ApiError } from './errors.js';
 import type { RateLimiter } from './rateLimit.js';
 import type { Target } from './targets.js';
@@ -71,6 +72,8 @@ type Handler = (input: Record<string, unknown>, caller: Caller) => unknown;
  */
 export class Operations {
   readonly trails: TrailOperations;
+  /** The web console's actions (consoleOperations.ts), when main.ts wires them. */
+  consoleOperations: ConsoleOperations | undefined;
   private readonly cloudtrail: Map<string, Handler>;
   private readonly now: () => number;
 
@@ -101,6 +104,7 @@ export class Operations {
   async run(target: NonNullable<Target>, input: Record<string, unknown>, caller: Caller): Promise<unknown> {
     const { operation } = target;
     if (target.api === 'opentrail') {
+      if (this.consoleOperations?.handles(operation)) return this.consoleOperations.run(operation, input, caller);
       switch (operation) {
         case 'QueryEvents':
           return this.historyCall(caller, 'queryEventsLimit', (h) => h.queryEvents(input, caller.region));

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { parse as fromYaml, stringify as toYaml } from 'yaml';
 import { Recorder, TrafficGenerator } from '@opentrail/producer';
 import { endpointsFromEnv, endpointsToEnv, freePort, givenEndpoints, startStack, type Stack, type StackEndpoints } from '@opentrail/stack';
-import { DEMO_ACCOUNT, DEMO_READ_ONLY_KEY, DEMO_REGION, DEMO_TRAIL, DEMO_WRITES_PREFIX, demoConfig, prepareDemoResources, type DemoResources } from '../demo/setup.js';
+import { DEMO_ACCESS_KEY, DEMO_ACCOUNT, DEMO_READ_ONLY_KEY, DEMO_REGION, DEMO_TRAIL, DEMO_WRITES_PREFIX, demoConfig, prepareDemoResources, type DemoResources } from '../demo/setup.js';
 import { ServiceFailure, Supervisor, type ServiceSpec } from '../demo/supervisor.js';
 import { scenarioTraffic } from '../demo/traffic.js';
 import type { Command } from './index.js';
@@ -243,6 +243,8 @@ async function whereToLook(endpoints: StackEndpoints, resources: DemoResources, 
     `  deliveries     ${watch} ${PREFIX}deliveries      dead letters: ${watch} ${PREFIX}events.dlq`,
     `  metrics        ${services.map((s) => `${s.name} http://127.0.0.1:${s.port}/metrics`).join('  ') || '(no services yet)'}`,
     ...(api ? [`  CloudTrail API aws --endpoint-url http://127.0.0.1:${apiPort} cloudtrail describe-trails   (also get-trail-status, list-public-keys, …)`] : []),
+    // The web console (packages/console), served by the API; it signs its requests with the key entered at sign-in.
+    ...(api ? [`  web console    http://127.0.0.1:${apiPort}/console/   sign in with access key ID ${DEMO_ACCESS_KEY.accessKeyId}, secret ${DEMO_ACCESS_KEY.secretAccessKey}, region ${DEMO_REGION} (read-only: ${DEMO_READ_ONLY_KEY.accessKeyId}/${DEMO_READ_ONLY_KEY.secretAccessKey})`] : []),
     ...(api
       ? [
           // Event history (services/history into PostgreSQL, served by the API): the demo's sign-in scenes.

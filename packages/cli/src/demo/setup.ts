@@ -122,7 +122,7 @@ export const DEMO_READ_ONLY_KEY = { accessKeyId: 'readonly', secretAccessKey: 'r
  */
 export const DEMO_PRINCIPALS = [
   { arn: `arn:aws:iam::${DEMO_ACCOUNT}:user/demo-admin`, accessKeys: [DEMO_ACCESS_KEY], allow: ['cloudtrail:*', 'opentrail:*'] },
-  { arn: `arn:aws:iam::${DEMO_ACCOUNT}:role/DemoAuditor`, sessionName: 'auditor', accessKeys: [DEMO_READ_ONLY_KEY], allow: ['cloudtrail:Describe*', 'cloudtrail:Get*', 'cloudtrail:List*', 'cloudtrail:LookupEvents', 'opentrail:QueryEvents', 'opentrail:GetResourceHistory'] },
+  { arn: `arn:aws:iam::${DEMO_ACCOUNT}:role/DemoAuditor`, sessionName: 'auditor', accessKeys: [DEMO_READ_ONLY_KEY], allow: ['cloudtrail:Describe*', 'cloudtrail:Get*', 'cloudtrail:List*', 'cloudtrail:LookupEvents', 'opentrail:QueryEvents', 'opentrail:GetResourceHistory', 'opentrail:ListRecentAlerts', 'opentrail:GetActivitySummary'] },
 ];
 
 /**
