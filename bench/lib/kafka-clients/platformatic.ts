@@ -1,0 +1,87 @@
+/**
+ * @platformatic/kafka (pure TypeScript, Node 22.22+/24.6+): the consumer is a stream of single
+ * messages; the pipeline takes what the stream has buffered as one batch, so each client
+ * processes batches of what it has fetched. The broker here runs the classic group protocol
+ * (KIP-848's `consumer` protocol is not on by default in Kafka 3.9), with which this client
+ * rebalances eagerly.
+ */
+import { Consumer, MessagesStreamFallbackModes, MessagesStreamModes, Producer, type Message } from '@platformatic/kafka';
+import type { KafkaClient, Pipeline, PipelineOptions } from './types.js';
+
+export const platformaticClient: KafkaClient = {
+  name: '@platformatic/kafka',
+  rebalanceProtocol: 'classic, eager (KIP-848 needs a broker with it on)',
+  async start(options: PipelineOptions): Promise<Pipeline> {
+    const producer = new Producer({
+      clientId: options.clientId,
+      bootstrapBrokers: options.brokers,
+      idempotent: true,
+      acks: -1,
+      ...(options.transactionalId ? { transactionalId: options.transactionalId } : {}),
+    });
+    const consumer = new Consumer({ clientId: options.clientId, groupId: options.groupId, bootstrapBrokers: options.brokers, isolationLevel: 1 });
+    const stream = await consumer.consume({
+      topics: [options.input],
+      mode: MessagesStreamModes.COMMITTED,
+      fallbackMode: MessagesStreamFallbackModes.EARLIEST,
+      autocommit: false,
+      highWaterMark: 1024,
+    });
+    let stopping = false;
+    let failure: Error | undefined;
+    const process1 = async (batch: Message[]) => {
+      const receivedAt = process.hrtime.bigint();
+      const messages = batch.map((m) => ({ topic: options.output, key: m.key, value: m.value, timestamp: m.timestamp }));
+      // The last message of each partition: committing it commits everything before it.
+      const last = new Map<string, Message>();
+      for (const m of batch) last.set(`${m.topic}\u0000${m.partition}`, m);
+      if (options.transactionalId) {
+        const transaction = await producer.beginTransaction();
+        try {
+          await transaction.addConsumer(consumer);
+          await transaction.send({ messages });
+          for (const m of last.values()) await transaction.addOffset(m);
+          await transaction.commit();
+        } catch (error) {
+          await transaction.abort().catch(() => undefined);
+          throw error;
+        }
+      } else {
+        await producer.send({ messages });
+        await Promise.all([...last.values()].map(async (m) => {
+          await m.commit();
+        }));
+      }
+      options.onBatchDone(batch.length, receivedAt);
+    };
+    const loop = (async () => {
+      while (!stopping) {
+        const batch: Message[] = [];
+        while (batch.length < 1000) {
+          const message = stream.read() as Message | null;
+          if (message === null) break;
+          batch.push(message);
+        }
+        if (batch.length > 0) await process1(batch);
+        else await new Promise<void>((resolve) => {
+          const done = () => { stream.off('readable', done); stream.off('close', done); resolve(); };
+          stream.once('readable', done);
+          stream.once('close', done);
+          setTimeout(done, 100);
+        });
+      }
+    })().catch((error: unknown) => {
+      failure = error instanceof Error ? error : new Error(JSON.stringify(error));
+    });
+    return {
+      async stop() {
+        stopping = true;
+        await loop;
+        await stream.close();
+        await consumer.close(true);
+        await producer.close();
+        if (failure) throw failure;
+      },
+    };
+  },
+};
