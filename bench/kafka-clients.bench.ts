@@ -89,9 +89,16 @@ async function loadClient(name: ClientName): Promise<KafkaClient> {
 
 const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The first error a pipeline reported: ends the wait at once. */
+let pipelineError: Error | undefined;
+const onError = (error: Error) => {
+  pipelineError ??= error;
+};
+
 async function until(condition: () => boolean, what: string): Promise<void> {
   const deadline = Date.now() + TIMEOUT_MS;
   while (!condition()) {
+    if (pipelineError) throw pipelineError;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await wait(5);
   }
@@ -105,7 +112,7 @@ async function runChild(clientName: ClientName, scenario: Scenario, input: strin
   const run = randomBytes(4).toString('hex');
   const output = `bench-kc-${run}.${clientName}.${scenario}.out`;
   await createTopic(kafka, output, PARTITIONS);
-  const base = { brokers, clientId: `bench-kc-${clientName}`, output };
+  const base = { brokers, clientId: `bench-kc-${clientName}`, output, onError };
   const result: Result = { client: client.name, scenario, protocol: client.rebalanceProtocol, events: 0 };
 
   if (scenario !== 'rebalance') {
@@ -221,7 +228,7 @@ async function main(): Promise<void> {
     await createTopic(stack.kafka, input, PARTITIONS);
     const producer = stack.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
-    for (let sent = 0; sent < EVENTS; sent += 2000) await producer.send({ topic: input, messages: messages(sent, Math.min(2000, EVENTS - sent)), acks: -1 });
+    for (let sent = 0; sent < EVENTS; sent += 500) await producer.send({ topic: input, messages: messages(sent, Math.min(500, EVENTS - sent)), acks: -1 });
     await producer.disconnect();
     console.log(`node ${process.version}; ${EVENTS} messages of ${VALUE_BYTES} bytes in ${PARTITIONS} partitions; broker ${stack.endpoints.kafkaBrokers}`);
 

@@ -8,6 +8,17 @@
 import { Consumer, MessagesStreamFallbackModes, MessagesStreamModes, Producer, type Message } from '@platformatic/kafka';
 import type { KafkaClient, Pipeline, PipelineOptions } from './types.js';
 
+/**
+ * The client sends each partition's share of a send as one record batch, which the broker refuses
+ * above message.max.bytes (1 MiB by default): sends of at most CHUNK messages (about 600 KB here).
+ */
+const CHUNK = 400;
+function chunks<T>(items: T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK));
+  return out;
+}
+
 export const platformaticClient: KafkaClient = {
   name: '@platformatic/kafka',
   rebalanceProtocol: 'classic, eager (KIP-848 needs a broker with it on)',
@@ -39,7 +50,7 @@ export const platformaticClient: KafkaClient = {
         const transaction = await producer.beginTransaction();
         try {
           await transaction.addConsumer(consumer);
-          await transaction.send({ messages });
+          for (const chunk of chunks(messages)) await transaction.send({ messages: chunk });
           for (const m of last.values()) await transaction.addOffset(m);
           await transaction.commit();
         } catch (error) {
@@ -47,7 +58,7 @@ export const platformaticClient: KafkaClient = {
           throw error;
         }
       } else {
-        await producer.send({ messages });
+        for (const chunk of chunks(messages)) await producer.send({ messages: chunk });
         await Promise.all([...last.values()].map(async (m) => {
           await m.commit();
         }));
@@ -72,6 +83,7 @@ export const platformaticClient: KafkaClient = {
       }
     })().catch((error: unknown) => {
       failure = error instanceof Error ? error : new Error(JSON.stringify(error));
+      options.onError(failure);
     });
     return {
       async stop() {

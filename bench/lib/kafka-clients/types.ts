@@ -17,6 +17,8 @@ export interface PipelineOptions {
   transactionalId?: string;
   /** Called once a batch's outputs are acknowledged and its offsets committed; `receivedAt` is when the client handed the batch over (process.hrtime.bigint()). */
   onBatchDone(events: number, receivedAt: bigint): void;
+  /** Called when the pipeline stopped on an error it does not recover from. */
+  onError(error: Error): void;
 }
 
 export interface Pipeline {
