@@ -14,7 +14,8 @@
  *
  * `npx tsx bench/kafka-clients.bench.ts` (or `npm run bench -- kafka-clients`); uses the stack of
  * OPENTRAIL_KAFKA_BROKERS & co. when set, else starts one. BENCH_EVENTS (default 20000),
- * BENCH_CLIENTS (comma-separated subset of kafkajs,confluent,platformatic).
+ * BENCH_CLIENTS (comma-separated subset of kafkajs,confluent,platformatic), BENCH_SCENARIOS (of
+ * pass-through,transactional,rebalance).
  * @confluentinc/kafka-javascript is built from source on first use (bench/lib/kafka-clients/install.ts).
  */
 import { spawn } from 'node:child_process';
@@ -95,8 +96,8 @@ const onError = (error: Error) => {
   pipelineError ??= error;
 };
 
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + TIMEOUT_MS;
+async function until(condition: () => boolean, what: string, timeoutMs = TIMEOUT_MS): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (pipelineError) throw pipelineError;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -192,7 +193,10 @@ async function runChild(clientName: ClientName, scenario: Scenario, input: strin
       if (next > Date.now()) await wait(next - Date.now());
     }
     const feedEnd = Number(process.hrtime.bigint()) / 1e6;
-    await until(() => processed >= fed, `${fed} events fed (${processed} so far)`);
+    // A group that has not caught up a minute after the feed stopped has stalled.
+    await until(() => processed >= fed, 'the group to catch up', 60_000).catch((error: Error) => {
+      throw pipelineError ?? new Error(`stalled after the rebalance: ${processed} of ${fed} events fed processed a minute after the feed stopped (${error.message})`);
+    });
     const window = [secondStartedAt, ...done.filter((d) => d.at > secondStartedAt && d.at <= feedEnd).map((d) => d.at), feedEnd];
     let pauseMs = 0;
     for (let i = 1; i < window.length; i++) pauseMs = Math.max(pauseMs, window[i]! - window[i - 1]!);
@@ -233,8 +237,9 @@ async function main(): Promise<void> {
     console.log(`node ${process.version}; ${EVENTS} messages of ${VALUE_BYTES} bytes in ${PARTITIONS} partitions; broker ${stack.endpoints.kafkaBrokers}`);
 
     if (selected.includes('confluent')) ensureConfluent((line) => console.error(line));
+    const scenarios = SCENARIOS.filter((s) => (process.env.BENCH_SCENARIOS ?? SCENARIOS.join(',')).split(',').includes(s));
     for (const client of selected) {
-      for (const scenario of SCENARIOS) {
+      for (const scenario of scenarios) {
         const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', client, scenario, input], { env, stdio: ['ignore', 'pipe', 'inherit'] });
         let out = '';
         child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
