@@ -15,7 +15,8 @@
  * `npx tsx bench/kafka-clients.bench.ts` (or `npm run bench -- kafka-clients`); uses the stack of
  * OPENTRAIL_KAFKA_BROKERS & co. when set, else starts one. BENCH_EVENTS (default 20000),
  * BENCH_CLIENTS (comma-separated subset of kafkajs,confluent,platformatic), BENCH_SCENARIOS (of
- * pass-through,transactional,rebalance).
+ * pass-through,transactional,rebalance); BENCH_DEBUG=1 logs @platformatic/kafka's group events and
+ * batches, BENCH_PLATFORMATIC_ASSIGNOR (default cooperative-sticky; roundrobin: eager).
  * @confluentinc/kafka-javascript is built from source on first use (bench/lib/kafka-clients/install.ts).
  */
 import { spawn } from 'node:child_process';
@@ -54,6 +55,8 @@ interface Result {
   secondConsumerFirstBatchMs?: number;
   /** rebalance: outputs beyond the events fed (re-processed after the rebalance). */
   duplicates?: number;
+  /** rebalance: the group stopped making progress after the rebalance. */
+  stalled?: string;
   error?: string;
 }
 
@@ -194,9 +197,15 @@ async function runChild(clientName: ClientName, scenario: Scenario, input: strin
     }
     const feedEnd = Number(process.hrtime.bigint()) / 1e6;
     // A group that has not caught up a minute after the feed stopped has stalled.
-    await until(() => processed >= fed, 'the group to catch up', 60_000).catch((error: Error) => {
-      throw pipelineError ?? new Error(`stalled after the rebalance: ${processed} of ${fed} events fed processed a minute after the feed stopped (${error.message})`);
-    });
+    const caughtUp = await until(() => processed >= fed, 'the group to catch up', 60_000).then(
+      () => true,
+      () => {
+        if (pipelineError) throw pipelineError;
+        return false;
+      },
+    );
+    // A measured outcome, not a failure of the bench: the table says so.
+    if (!caughtUp) return { ...result, events: processed, stalled: `${processed} of ${fed} events fed processed a minute after the feed stopped` };
     const window = [secondStartedAt, ...done.filter((d) => d.at > secondStartedAt && d.at <= feedEnd).map((d) => d.at), feedEnd];
     let pauseMs = 0;
     for (let i = 1; i < window.length; i++) pauseMs = Math.max(pauseMs, window[i]! - window[i - 1]!);
@@ -251,7 +260,7 @@ async function main(): Promise<void> {
           results.push({ client, scenario, protocol: '', events: 0, error: `exit ${code}: ${line.slice(0, 200)}` });
         }
         const r = results.at(-1)!;
-        console.error(`${r.client} ${scenario}: ${r.error ?? `${fmt(r.eventsPerSecond)} events/s, ${fmt(r.cpuMicrosPerEvent, 1)} µs CPU/event, p99 ${fmt(r.p99Ms, 1)} ms${r.pauseMs === undefined ? '' : `, pause ${fmt(r.pauseMs)} ms`}`}`);
+        console.error(`${r.client} ${scenario}: ${r.error ?? `${fmt(r.eventsPerSecond)} events/s, ${fmt(r.cpuMicrosPerEvent, 1)} µs CPU/event, p99 ${fmt(r.p99Ms, 1)} ms${r.pauseMs === undefined ? '' : `, pause ${fmt(r.pauseMs)} ms`}${r.stalled ? `, stalled: ${r.stalled}` : ''}`}`);
       }
     }
   } finally {
@@ -269,9 +278,10 @@ async function main(): Promise<void> {
     const name = p?.client ?? client;
     const errors = [p, t, r].filter((x) => x?.error).map((x) => `${x!.scenario}: ${x!.error}`);
     console.log(
-      `| ${name} | ${fmt(p?.eventsPerSecond)} | ${fmt(p?.cpuMicrosPerEvent, 1)} | ${fmt(p?.p99Ms, 1)} | ${fmt(t?.eventsPerSecond)} | ${fmt(t?.cpuMicrosPerEvent, 1)} | ${fmt(t?.p99Ms, 1)} | ${fmt(r?.pauseMs)} | ${fmt(r?.secondConsumerFirstBatchMs)} | ${r?.duplicates ?? '–'} | ${p?.protocol ?? r?.protocol ?? ''} |`,
+      `| ${name} | ${fmt(p?.eventsPerSecond)} | ${fmt(p?.cpuMicrosPerEvent, 1)} | ${fmt(p?.p99Ms, 1)} | ${fmt(t?.eventsPerSecond)} | ${fmt(t?.cpuMicrosPerEvent, 1)} | ${fmt(t?.p99Ms, 1)} | ${r?.stalled ? 'stalled' : fmt(r?.pauseMs)} | ${fmt(r?.secondConsumerFirstBatchMs)} | ${r?.duplicates ?? '–'} | ${p?.protocol ?? r?.protocol ?? ''} |`,
     );
     for (const e of errors) console.log(`  ${name} ${e}`);
+    if (r?.stalled) console.log(`  ${name} rebalance: stalled, ${r.stalled}`);
   }
   if (results.some((r) => r.error)) process.exitCode = 1;
 }
