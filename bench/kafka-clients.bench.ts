@@ -275,7 +275,7 @@ async function main(): Promise<void> {
     const p = by(client, 'pass-through');
     const t = by(client, 'transactional');
     const r = by(client, 'rebalance');
-    const name = p?.client ?? client;
+    const name = (p ?? t ?? r)?.client ?? client;
     const errors = [p, t, r].filter((x) => x?.error).map((x) => `${x!.scenario}: ${x!.error}`);
     console.log(
       `| ${name} | ${fmt(p?.eventsPerSecond)} | ${fmt(p?.cpuMicrosPerEvent, 1)} | ${fmt(p?.p99Ms, 1)} | ${fmt(t?.eventsPerSecond)} | ${fmt(t?.cpuMicrosPerEvent, 1)} | ${fmt(t?.p99Ms, 1)} | ${r?.stalled ? 'stalled' : fmt(r?.pauseMs)} | ${fmt(r?.secondConsumerFirstBatchMs)} | ${r?.duplicates ?? '–'} | ${p?.protocol ?? r?.protocol ?? ''} |`,
