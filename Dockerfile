@@ -1,15 +1,18 @@
 # One image for every opentrail service; the service is chosen by OPENTRAIL_SERVICE (or the command).
 #   docker build -t opentrail .
 #   docker run -e OPENTRAIL_SERVICE=enricher -e OPENTRAIL_KAFKA_BROKERS=... opentrail
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
+# See .npmrc: kafkajs's idle request queue arms a negative timer; Node 24 would print a non-JSON warning.
+ENV NODE_OPTIONS=--disable-warning=TimeoutNegativeWarning
 COPY package.json package-lock.json ./
 COPY packages ./packages
 COPY services ./services
 COPY schemas ./schemas
 # tsx (a runtime dependency) runs the TypeScript sources directly: the same code paths as the tests.
-RUN npm ci --no-audit --no-fund && npm cache clean --force
+# The image has Node 24: the lockfile's node-linux-* packages (Node 24 for older machines) are not needed.
+RUN npm ci --no-audit --no-fund && rm -rf node_modules/node-linux-* node_modules/.bin/node && npm cache clean --force
 # The web console the API serves under /console (packages/console/dist; rebuilt only when stale).
 RUN npx tsx packages/console/scripts/ensure-build.ts
 # State a service keeps on disk (the digester's local signing keys) lives here; a volume mounted on
