@@ -1,16 +1,14 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CloudTrailRecord } from '@opentrail/cloudtrail';
 import { createLogger } from '@opentrail/observability';
 import { openTrailActivityReader, openTrailCatalog, parseTrail, type TrailActivityReader, type TrailCatalogHandle, type TrailInput, type TrailRecord } from '@opentrail/trails';
 import { serviceEnv, testKafka, testRegistry, uniquePrefix } from '../helpers/env.js';
 import { startService, type ServiceProcess } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait.js';
-import { archiverEnv, archiverEvent, archiverTopics, awsClients, bucketName, createBucket, EnrichedProducer, listKeys } from './helpers.js';
+import { archiverEnv, archiverTopics, awsClients, bucketName, createBucket, EnrichedProducer, listKeys } from './helpers.js';
+import { digestsIn, eventIDsIn as idsIn, expectStartChangeStop, LiveTraffic, type Sent } from './liveTraffic.js';
 
 /**
  * Trails change while traffic flows (issue 14), on the real stack: the archiver and the digester
@@ -32,48 +30,13 @@ const STOP_DRAIN_MS = 3000;
 
 const apiRecord = (input: TrailInput, now: number): TrailRecord => ({ definition: parseTrail(input), isLogging: true, startLoggingTime: now, tags: [], createdAt: now, updatedAt: now, origin: 'api' });
 
-interface Sent {
-  eventID: string;
-  readOnly: boolean;
-  /** Before the send call and after it resolved: the Kafka timestamp lies between. */
-  before: number;
-  after: number;
-}
-
 const services: ServiceProcess[] = [];
-const sent: Sent[] = [];
+let sent: Sent[] = [];
 let catalog: TrailCatalogHandle;
 let activity: TrailActivityReader;
 const times = { start: 0, change: 0, gone: 0, stop: 0 };
 
-/** Management reads and writes, all in one account and region (one group per trail). */
-function event(i: number): CloudTrailRecord {
-  const kind = i % 2 === 0 ? 1 : 2;
-  const base = archiverEvent(Math.floor(i / 2) * 5 + kind, prefix);
-  return { ...base, recipientAccountId: ACCOUNT, awsRegion: REGION, userIdentity: { ...base.userIdentity, accountId: ACCOUNT } };
-}
-
-async function eventIDsIn(bucket: string): Promise<string[]> {
-  const keys = (await listKeys(aws.s3, bucket)).filter((k) => k.includes('/CloudTrail/'));
-  const ids: string[] = [];
-  for (const key of keys) {
-    const object = await aws.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    const records = (JSON.parse(gunzipSync(Buffer.from(await object.Body!.transformToByteArray())).toString()) as { Records: CloudTrailRecord[] }).Records;
-    for (const r of records) ids.push(r.eventID!);
-  }
-  return ids;
-}
-
-async function digestsIn(bucket: string): Promise<{ key: string; logFiles: string[] }[]> {
-  const keys = (await listKeys(aws.s3, bucket)).filter((k) => k.includes('/CloudTrail-Digest/'));
-  const digests = [];
-  for (const key of keys) {
-    const object = await aws.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    const digest = JSON.parse(gunzipSync(Buffer.from(await object.Body!.transformToByteArray())).toString()) as { logFiles: { s3Object: string }[] };
-    digests.push({ key, logFiles: digest.logFiles.map((f) => f.s3Object) });
-  }
-  return digests;
-}
+const eventIDsIn = (bucket: string) => idsIn(aws.s3, bucket);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -101,18 +64,9 @@ beforeAll(async () => {
   activity = await openTrailActivityReader({ kafka: testKafka('live-activity'), registry: testRegistry(), topic: `${prefix}trails.activity`, logger, groupIdPrefix: `${prefix}test` });
 
   const producer = await EnrichedProducer.create(testKafka(), prefix);
-  let running = true;
-  const traffic = (async () => {
-    let i = 0;
-    while (running) {
-      const records = Array.from({ length: 6 }, () => event(i++));
-      const before = Date.now();
-      await producer.send(records);
-      const after = Date.now();
-      for (const r of records) sent.push({ eventID: r.eventID!, readOnly: r.readOnly === true, before, after });
-      await sleep(200);
-    }
-  })();
+  const traffic = new LiveTraffic(producer, { seed: prefix, account: ACCOUNT, region: REGION });
+  sent = traffic.sent;
+  traffic.start();
 
   try {
     await sleep(3000);
@@ -134,8 +88,7 @@ beforeAll(async () => {
     await catalog.put({ ...catalog.get('added-trail')!, isLogging: false, stopLoggingTime: times.stop, updatedAt: times.stop });
     await sleep(6000);
   } finally {
-    running = false;
-    await traffic;
+    await traffic.stop();
     await producer.close();
   }
   await waitFor(async () => ((await eventIDsIn(buckets.stay)).length >= sent.length ? true : undefined), 'the trail that stays to deliver every event', 90_000, 1000);
@@ -157,21 +110,7 @@ describe('trails followed live while traffic flows', () => {
 
   it('a new trail receives what is sent from its start, its new selectors apply, and nothing after its stop', async () => {
     const ids = await eventIDsIn(buckets.added);
-    expect(new Set(ids).size).toBe(ids.length);
-    const got = new Set(ids);
-    const byId = new Map(sent.map((s) => [s.eventID, s]));
-    for (const id of ids) {
-      const s = byId.get(id)!;
-      expect(s.after, 'nothing sent before the start').toBeGreaterThanOrEqual(times.start);
-      expect(s.before, 'nothing sent after the stop').toBeLessThanOrEqual(times.stop);
-      // The new selectors apply once the archiver has read the change (well within 5 s).
-      if (s.readOnly) expect(s.before).toBeLessThan(times.change + 5000);
-    }
-    // Writes (selected before and after the change) sent between start and stop: every one.
-    const writes = sent.filter((s) => !s.readOnly && s.before >= times.start && s.after <= times.stop);
-    expect(writes.length).toBeGreaterThan(20);
-    expect(writes.filter((s) => !got.has(s.eventID))).toEqual([]);
-    expect(ids.some((id) => byId.get(id)!.readOnly)).toBe(true);
+    expectStartChangeStop(ids, sent, times);
   });
 
   it('a deleted trail receives nothing sent after its deletion', async () => {
@@ -187,17 +126,17 @@ describe('trails followed live while traffic flows', () => {
     const finalEnd = Math.ceil((times.stop + STOP_DRAIN_MS) / (PERIOD_SECONDS * 1000)) * PERIOD_SECONDS * 1000;
     await waitFor(() => (Date.now() > finalEnd + 3000 ? true : undefined), 'the final digest period to end', 60_000, 500);
     const digests = await waitFor(async () => {
-      const d = await digestsIn(buckets.added);
+      const d = await digestsIn(aws.s3, buckets.added);
       const listed = new Set(d.flatMap((x) => x.logFiles));
       return logKeys.every((k) => listed.has(k)) ? d : undefined;
     }, 'digests listing every log file of the new trail', 60_000, 1000);
     expect(digests.length).toBeGreaterThan(0);
     await sleep(2 * PERIOD_SECONDS * 1000);
-    expect((await digestsIn(buckets.added)).length, 'no digests while stopped').toBe(digests.length);
+    expect((await digestsIn(aws.s3, buckets.added)).length, 'no digests while stopped').toBe(digests.length);
     // The trail that stays goes on digesting.
-    const stay = (await digestsIn(buckets.stay)).length;
+    const stay = (await digestsIn(aws.s3, buckets.stay)).length;
     await sleep(PERIOD_SECONDS * 1000 + 2000);
-    expect((await digestsIn(buckets.stay)).length).toBeGreaterThan(stay);
+    expect((await digestsIn(aws.s3, buckets.stay)).length).toBeGreaterThan(stay);
   });
 
   it('GetTrailStatus\'s activity: NoSuchBucket for the trail without a bucket, delivery and digest times for the others', async () => {
