@@ -1,4 +1,4 @@
-import type { Pool } from './database.js';
+import type { Pool, PoolClient } from './database.js';
 
 /** The day-partitioned tables: each has a partition `<table>_YYYYMMDD` per UTC day. */
 export const PARTITIONED_TABLES = ['events', 'event_resources'] as const;
@@ -33,15 +33,8 @@ export class PartitionManager {
   async ensure(days: Iterable<string>): Promise<void> {
     const missing = [...new Set(days)].filter((d) => !this.known.has(d));
     if (missing.length === 0) return;
-    const client = await this.pool.connect();
-    // See EventWriter.copy: a checked-out client's connection error must not be an uncaught event.
-    let broken: Error | undefined;
-    const onError = (err: Error) => (broken = err);
-    client.on('error', onError);
-    try {
-      await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock($1)', [PARTITION_LOCK.toString()]);
-      const created: string[] = [];
+    const created = await this.underLock(async (client) => {
+      const made: string[] = [];
       for (const day of missing.sort()) {
         const { from, to } = dayBounds(day);
         const exists = await client.query("SELECT 1 FROM pg_class WHERE relname = $1 AND relkind = 'r'", [`events_${day}`]);
@@ -49,11 +42,30 @@ export class PartitionManager {
         for (const table of PARTITIONED_TABLES) {
           await client.query(`CREATE TABLE IF NOT EXISTS ${table}_${day} PARTITION OF ${table} FOR VALUES FROM ('${from}') TO ('${to}')`);
         }
-        created.push(day);
+        made.push(day);
       }
+      return made;
+    });
+    for (const day of missing) this.known.add(day);
+    for (const day of created) this.onCreated(day);
+  }
+
+  /**
+   * Runs `work` in a transaction that holds the partition lock. A checked-out client's connection
+   * error must not be an uncaught event that ends the process (see EventWriter.copy): it is kept,
+   * the statement in flight fails on its own, and the client is discarded, not pooled again.
+   */
+  private async underLock<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    const onError = (err: Error) => (broken = err);
+    client.on('error', onError);
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock($1)', [PARTITION_LOCK.toString()]);
+      const result = await work(client);
       await client.query('COMMIT');
-      for (const day of missing) this.known.add(day);
-      for (const day of created) this.onCreated(day);
+      return result;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;
@@ -84,18 +96,9 @@ export class PartitionManager {
     for (const day of await this.days()) {
       if (day >= keepFrom) break;
       dayBounds(day);
-      const client = await this.pool.connect();
-      try {
-        await client.query('BEGIN');
-        await client.query('SELECT pg_advisory_xact_lock($1)', [PARTITION_LOCK.toString()]);
+      await this.underLock(async (client) => {
         for (const table of PARTITIONED_TABLES) await client.query(`DROP TABLE IF EXISTS ${table}_${day}`);
-        await client.query('COMMIT');
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      } finally {
-        client.release();
-      }
+      });
       this.known.delete(day);
       dropped.push(day);
     }
