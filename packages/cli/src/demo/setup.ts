@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutBucketPolicyCommand } from '@aws-sdk/client-s3';
 import { CreateTopicCommand, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { AwsClients } from '@opentrail/aws';
@@ -23,6 +23,17 @@ export const DEMO_TRAIL = 'opentrail-demo';
 export const DEMO_WRITES_TRAIL = 'opentrail-demo-writes';
 export const DEMO_WRITES_PREFIX = 'write-audit';
 
+/** Lets CloudTrail (opentrail's archiver and digester) read the bucket's ACL and write under any prefix for the demo account. */
+export function demoBucketPolicy(bucket: string): string {
+  return JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [
+      { Sid: 'AWSCloudTrailAclCheck', Effect: 'Allow', Principal: { Service: 'cloudtrail.amazonaws.com' }, Action: 's3:GetBucketAcl', Resource: `arn:aws:s3:::${bucket}` },
+      { Sid: 'AWSCloudTrailWrite', Effect: 'Allow', Principal: { Service: 'cloudtrail.amazonaws.com' }, Action: 's3:PutObject', Resource: `arn:aws:s3:::${bucket}/*`, Condition: { StringEquals: { 's3:x-amz-acl': 'bucket-owner-full-control' } } },
+    ],
+  });
+}
+
 export async function prepareDemoResources(endpoints: StackEndpoints): Promise<DemoResources> {
   process.env.AWS_ACCESS_KEY_ID ??= 'test';
   process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
@@ -32,6 +43,9 @@ export async function prepareDemoResources(endpoints: StackEndpoints): Promise<D
     await aws.s3.send(new CreateBucketCommand({ Bucket: bucket })).catch((err: Error) => {
       if (!/BucketAlready/.test(err.name)) throw err;
     });
+    // CloudTrail's bucket policy, as a user puts it on a bucket before `aws cloudtrail create-trail`:
+    // the API checks it (InsufficientS3BucketPolicyException without it).
+    await aws.s3.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: demoBucketPolicy(bucket) }));
     // CreateTopic and CreateQueue return the existing ARN/URL for a name that exists: reruns are safe.
     const deliveryTopic = await aws.sns.send(new CreateTopicCommand({ Name: 'opentrail-demo-deliveries' }));
     const alertTopic = await aws.sns.send(new CreateTopicCommand({ Name: 'opentrail-demo-alerts' }));
@@ -148,6 +162,8 @@ export const SERVICE_SECTIONS: Record<string, (context: DemoContext) => Record<s
     port: apiPort,
     host: '127.0.0.1',
     principals: DEMO_PRINCIPALS,
+    // Trails created through the API roll and digest as quickly as the demo's own.
+    newTrails: { rollIntervalSeconds: 20, digestPeriodMinutes: 1 },
   }),
   digester: ({ dir }) => ({
     // The digest signing key (generated on first start) stays with the demo's files.
