@@ -90,7 +90,9 @@ describe('history: recovery', () => {
     await pg.server.stop();
     // Written while the database is down: the service must hold them until it returns.
     await producer.send(records.slice(4000));
-    await waitFor(async () => (await fetch(`${history.url}/readyz`)).status === 503, '/readyz 503 while PostgreSQL is down', 30_000, 250);
+    await waitFor(async () => (await fetch(`${history.url}/readyz`)).status === 503, '/readyz 503 while PostgreSQL is down', 30_000, 250).catch((err: Error) => {
+      throw new Error(`${err.message} (exit code ${history.child.exitCode})\n${history.output().slice(-3000)}`);
+    });
     await waitFor(async () => (await history.metric('opentrail_history_database_retries_total')) > 0, 'a retried write', 60_000, 250);
     pg = await startPostgres({ binaries: installed.postgres, dir, port: pg.port });
     await waitFor(async () => (await countRows(databaseUrl)) >= N, `${N} rows after the restart`, 120_000, 500).catch(async (err: Error) => {
