@@ -16,16 +16,15 @@
  * BENCH_HISTORY_FETCH_BYTES (1048576), BENCH_HISTORY_CONCURRENCY (4): the service's batch settings.
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { toApiCallEvent, validateApiCallEvent, type CloudTrailRecord } from '@opentrail/cloudtrail';
+import { validateApiCallEvent } from '@opentrail/cloudtrail';
 import { createPool, EventWriter, migrate, PartitionManager } from '@opentrail/history';
 import { createLogger, ServiceMetrics } from '@opentrail/observability';
 import { StreamProcessor } from '@opentrail/runtime';
-import { serdeFor, valueSubject, type ApiCallEvent, type EnrichedEvent } from '@opentrail/serde';
+import { serdeFor, valueSubject, type EnrichedEvent } from '@opentrail/serde';
 import { installStack, startPostgres } from '@opentrail/stack';
 import { BUNDLED_GEO_DATABASES } from '../services/enricher/src/config.js';
 import { EnrichedEventCodec } from '../services/enricher/src/enrichedEventCodec.js';
@@ -38,7 +37,7 @@ import { enricherMetrics } from '../services/enricher/src/metrics.js';
 import { ServiceClassifier } from '../services/enricher/src/serviceClassification.js';
 import { HistoryIngest } from '../services/history/src/historyIngest.js';
 import { historyMetrics } from '../services/history/src/metrics.js';
-import { createTopic, preProduce } from './lib/events.js';
+import { createTopic, preProduce, recentFixtureEvents } from './lib/events.js';
 import { measureHandler, type Throughput } from './lib/passthrough.js';
 import { benchStack } from './lib/stack.js';
 
@@ -50,26 +49,6 @@ const WRITERS = Number(process.env.BENCH_HISTORY_WRITERS ?? 2);
 const FETCH_BYTES = Number(process.env.BENCH_HISTORY_FETCH_BYTES ?? 1024 * 1024);
 const CONCURRENCY = Number(process.env.BENCH_HISTORY_CONCURRENCY ?? 4);
 
-/** The valid real records of test/fixtures, cycled with fresh eventIDs, dated within the last hour (older ones would be past retention). */
-function* workload(n: number): Generator<ApiCallEvent> {
-  const now = Date.now();
-  const fixtures = readFileSync(new URL('../test/fixtures/cloudtrail-records.ndjson', import.meta.url), 'utf8')
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line) as CloudTrailRecord)
-    .flatMap((record) => {
-    try {
-      const event = toApiCallEvent({ ...record, eventID: record.eventID ?? randomUUID() });
-      return validateApiCallEvent(event, 0) === undefined ? [event] : [];
-    } catch {
-      return [];
-    }
-  });
-  for (let i = 0; i < n; i++) {
-    const eventTime = new Date(now - (i % 3600) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-    yield { ...fixtures[i % fixtures.length]!, eventID: randomUUID(), eventTime };
-  }
-}
 
 /** CPU seconds (user + system) of a process and its direct children: the postmaster and its backends. */
 async function processTreeCpuSeconds(rootPid: number): Promise<number> {
@@ -111,7 +90,7 @@ async function main() {
     const { kafka, registry } = stack;
     const run = randomUUID().slice(0, 8);
     const input = `bench-${run}.events.raw`;
-    const produced = await preProduce(kafka, registry, input, workload(EVENTS));
+    const produced = await preProduce(kafka, registry, input, recentFixtureEvents(EVENTS));
     console.error(`produced ${produced} events to ${input}`);
     const geoDatabases = BUNDLED_GEO_DATABASES.map((p) => GeoDatabase.open(p));
 

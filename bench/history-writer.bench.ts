@@ -17,12 +17,11 @@
  * BENCH_MODES (copy,insert,stage,replay), BENCH_ROUNDS (3: the modes in turn, after one uncounted
  * warm-up round; the median of each figure is printed).
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { from as copyFrom } from 'pg-copy-streams';
 import pg from 'pg';
-import { toApiCallEvent, validateApiCallEvent, type CloudTrailRecord } from '@opentrail/cloudtrail';
+import { recentFixtureEvents } from './lib/events.js';
 import { BinaryCopyWriter, createPool, EventWriter, migrate, PartitionManager, toEventRow, type EventRow, type Pool } from '@opentrail/history';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 40_000);
@@ -34,22 +33,7 @@ const serverUrl = process.env.OPENTRAIL_DATABASE_URL;
 if (!serverUrl) throw new Error('set OPENTRAIL_DATABASE_URL (source the stack endpoints)');
 
 function rowsOf(n: number): EventRow[] {
-  const now = Date.now();
-  const fixtures = readFileSync(new URL('../test/fixtures/cloudtrail-records.ndjson', import.meta.url), 'utf8')
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line) as CloudTrailRecord)
-    .flatMap((record) => {
-      try {
-        const event = toApiCallEvent({ ...record, eventID: record.eventID ?? randomUUID() });
-        return validateApiCallEvent(event, 0) === undefined ? [event] : [];
-      } catch {
-        return [];
-      }
-    });
-  return Array.from({ length: n }, (_, i) =>
-    toEventRow({ ...fixtures[i % fixtures.length]!, eventID: randomUUID(), eventTime: new Date(now - (i % 3600) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z') }),
-  );
+  return Array.from(recentFixtureEvents(n), (event) => toEventRow(event));
 }
 
 /** CPU seconds of the given processes (the PostgreSQL backends of this benchmark's connections). */

@@ -1,8 +1,34 @@
 /** Writing a benchmark's input: ApiCallEvents, encoded once, produced to a fresh topic before any timing starts. */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { Partitioners, type Kafka } from 'kafkajs';
-import { eventAccountId, routingKey } from '@opentrail/cloudtrail';
+import { eventAccountId, routingKey, toApiCallEvent, validateApiCallEvent, type CloudTrailRecord } from '@opentrail/cloudtrail';
 import { splitRequests } from '@opentrail/runtime';
 import { serdeFor, valueSubject, type ApiCallEvent, type SchemaRegistry } from '@opentrail/serde';
+
+/**
+ * The valid real records of test/fixtures, cycled `n` times with fresh eventIDs and dated within
+ * the last hour (older ones would be past a history's retention).
+ */
+export function* recentFixtureEvents(n: number): Generator<ApiCallEvent> {
+  const now = Date.now();
+  const fixtures = readFileSync(new URL('../../test/fixtures/cloudtrail-records.ndjson', import.meta.url), 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as CloudTrailRecord)
+    .flatMap((record) => {
+      try {
+        const event = toApiCallEvent({ ...record, eventID: record.eventID ?? randomUUID() });
+        return validateApiCallEvent(event, 0) === undefined ? [event] : [];
+      } catch {
+        return [];
+      }
+    });
+  for (let i = 0; i < n; i++) {
+    const eventTime = new Date(now - (i % 3600) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    yield { ...fixtures[i % fixtures.length]!, eventID: randomUUID(), eventTime };
+  }
+}
 
 export async function createTopic(kafka: Kafka, topic: string, partitions: number, config: Record<string, string> = {}): Promise<void> {
   const admin = kafka.admin();

@@ -1,6 +1,3 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   CloudTrailClient,
   CreateTrailCommand,
@@ -14,8 +11,8 @@ import {
 import { DeleteBucketCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { archiverEnv, archiverTopics, EnrichedProducer } from '../archiver/helpers.js';
-import { digestsIn, eventIDsIn as idsIn, expectStartChangeStop, LiveTraffic, type Sent } from '../archiver/liveTraffic.js';
-import { serviceEnv, testKafka, uniquePrefix } from '../helpers/env.js';
+import { digestsIn, liveDigesterEnv, eventIDsIn as idsIn, expectStartChangeStop, LiveTraffic, type Sent } from '../archiver/liveTraffic.js';
+import { testKafka, uniquePrefix } from '../helpers/env.js';
 import { startService, type ServiceProcess } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait.js';
 import { ACCOUNT, awsClients, createTrailBucket, KEY, REGION, startTrailApi, uniqueBucket, type TrailApi } from './trail-helpers.js';
@@ -56,15 +53,7 @@ beforeAll(async () => {
   services.push(
     await startService(
       'digester',
-      serviceEnv(prefix, {
-        OPENTRAIL_TRAILS: JSON.stringify([STAY]),
-        OPENTRAIL_DIGESTER_GROUP_ID: `${prefix}digester`,
-        OPENTRAIL_DIGESTER_KEY_DIR: mkdtempSync(join(tmpdir(), 'tpipe-keys-')),
-        OPENTRAIL_DIGESTER_TEST_PERIOD_SECONDS: String(PERIOD_SECONDS),
-        OPENTRAIL_DIGESTER_GRACE_MS: '1500',
-        OPENTRAIL_DIGESTER_FLUSH_INTERVAL_MS: '250',
-        OPENTRAIL_DIGESTER_STOP_DRAIN_MS: String(STOP_DRAIN_MS),
-      }),
+      liveDigesterEnv(prefix, [STAY], { periodSeconds: PERIOD_SECONDS, stopDrainMs: STOP_DRAIN_MS }),
     ),
   );
   // Trails created through the API roll every 2 s (CloudTrail's API has no member for it).

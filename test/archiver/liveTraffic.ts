@@ -1,7 +1,12 @@
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { expect } from 'vitest';
 import type { CloudTrailRecord } from '@opentrail/cloudtrail';
+import type { TrailInput } from '@opentrail/trails';
+import { serviceEnv } from '../helpers/env.js';
 import { archiverEvent, listKeys, type EnrichedProducer } from './helpers.js';
 
 /**
@@ -93,4 +98,17 @@ export function expectStartChangeStop(ids: string[], sent: Sent[], times: { star
   expect(writes.length).toBeGreaterThan(20);
   expect(writes.filter((s) => !got.has(s.eventID))).toEqual([]);
   expect(ids.some((id) => byId.get(id)!.readOnly)).toBe(true);
+}
+
+/** A digester for the live-trail tests: short test periods, a quick flush and a short drain after a stop. */
+export function liveDigesterEnv(prefix: string, trails: TrailInput[], o: { periodSeconds: number; stopDrainMs: number }): Record<string, string> {
+  return serviceEnv(prefix, {
+    OPENTRAIL_TRAILS: JSON.stringify(trails),
+    OPENTRAIL_DIGESTER_GROUP_ID: `${prefix}digester`,
+    OPENTRAIL_DIGESTER_KEY_DIR: mkdtempSync(join(tmpdir(), 'live-keys-')),
+    OPENTRAIL_DIGESTER_TEST_PERIOD_SECONDS: String(o.periodSeconds),
+    OPENTRAIL_DIGESTER_GRACE_MS: '1500',
+    OPENTRAIL_DIGESTER_FLUSH_INTERVAL_MS: '250',
+    OPENTRAIL_DIGESTER_STOP_DRAIN_MS: String(o.stopDrainMs),
+  });
 }

@@ -1,14 +1,11 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@opentrail/observability';
 import { openTrailActivityReader, openTrailCatalog, parseTrail, type TrailActivityReader, type TrailCatalogHandle, type TrailInput, type TrailRecord } from '@opentrail/trails';
-import { serviceEnv, testKafka, testRegistry, uniquePrefix } from '../helpers/env.js';
+import { testKafka, testRegistry, uniquePrefix } from '../helpers/env.js';
 import { startService, type ServiceProcess } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait.js';
 import { archiverEnv, archiverTopics, awsClients, bucketName, createBucket, EnrichedProducer, listKeys } from './helpers.js';
-import { digestsIn, eventIDsIn as idsIn, expectStartChangeStop, LiveTraffic, type Sent } from './liveTraffic.js';
+import { digestsIn, liveDigesterEnv, eventIDsIn as idsIn, expectStartChangeStop, LiveTraffic, type Sent } from './liveTraffic.js';
 
 /**
  * Trails change while traffic flows (issue 14), on the real stack: the archiver and the digester
@@ -47,15 +44,7 @@ beforeAll(async () => {
   services.push(archiver);
   const digester = await startService(
     'digester',
-    serviceEnv(prefix, {
-      OPENTRAIL_TRAILS: JSON.stringify([STAY]),
-      OPENTRAIL_DIGESTER_GROUP_ID: `${prefix}digester`,
-      OPENTRAIL_DIGESTER_KEY_DIR: mkdtempSync(join(tmpdir(), 'live-keys-')),
-      OPENTRAIL_DIGESTER_TEST_PERIOD_SECONDS: String(PERIOD_SECONDS),
-      OPENTRAIL_DIGESTER_GRACE_MS: '1500',
-      OPENTRAIL_DIGESTER_FLUSH_INTERVAL_MS: '250',
-      OPENTRAIL_DIGESTER_STOP_DRAIN_MS: String(STOP_DRAIN_MS),
-    }),
+    liveDigesterEnv(prefix, [STAY], { periodSeconds: PERIOD_SECONDS, stopDrainMs: STOP_DRAIN_MS }),
   );
   services.push(digester);
   const logger = createLogger('trail-live-test', 'silent');
