@@ -10,10 +10,10 @@
  * `npx tsx bench/archiver.bench.ts` (uses the stack of OPENTRAIL_KAFKA_BROKERS & co. when set, else
  * starts one). BENCH_EVENTS (default 100000), BENCH_RATE (5000), BENCH_SECONDS (30), BENCH_ROLL_SECONDS (5).
  */
+import { ensureTopics, type KafkaClient } from '@opentrail/runtime';
 import { randomBytes } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import type { Kafka } from 'kafkajs';
 import { AwsClients } from '@opentrail/aws';
 import { toApiCallEvent, writeRecordJson, type CloudTrailRecord } from '@opentrail/cloudtrail';
 import { serdeFor, type Delivery, type SchemaRegistry } from '@opentrail/serde';
@@ -56,11 +56,8 @@ function floor(records: CloudTrailRecord[]): { cpuMicrosPerEvent: number; events
   return { cpuMicrosPerEvent: (used.user + used.system) / events.length, eventsPerSecond: events.length / seconds };
 }
 
-async function createTopics(kafka: Kafka, prefix: string) {
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ waitForLeaders: true, topics: ['events.enriched', 'deliveries', 'events.dlq'].map((t) => ({ topic: `${prefix}${t}`, numPartitions: PARTITIONS })) });
-  await admin.disconnect();
+async function createTopics(kafka: KafkaClient, prefix: string) {
+  await ensureTopics(kafka, ['events.enriched', 'deliveries', 'events.dlq'].map((t) => ({ topic: `${prefix}${t}`, partitions: PARTITIONS })), { partitions: PARTITIONS, replicationFactor: 1 });
 }
 
 function archiverEnv(endpoints: { kafkaBrokers: string; schemaRegistryUrl: string; awsEndpoint: string }, prefix: string, trail: TrailInput) {
@@ -79,7 +76,7 @@ function archiverEnv(endpoints: { kafkaBrokers: string; schemaRegistryUrl: strin
 }
 
 /** Reads the deliveries topic (read_committed) until the delivered records reach `records`. */
-async function readDeliveries(kafka: Kafka, registry: SchemaRegistry, topic: string, records: number): Promise<Delivery[]> {
+async function readDeliveries(kafka: KafkaClient, registry: SchemaRegistry, topic: string, records: number): Promise<Delivery[]> {
   const serde = serdeFor(registry, 'Delivery');
   const consumer = kafka.consumer({ groupId: `bench-${randomBytes(4).toString('hex')}`, maxWaitTimeInMs: 200 });
   await consumer.connect();
@@ -180,7 +177,7 @@ async function main() {
       [
         `archiver (${EVENTS} events, ${selected.length} selected by the trail, ${PARTITIONS} partitions, ${files} files; transactional; moto as S3)`,
         `  floor, serialise + gzip on one thread:    ${base.cpuMicrosPerEvent.toFixed(1)} µs CPU/event   ${base.eventsPerSecond.toFixed(0)} events/s`,
-        `  archiver process, Kafka to S3:            ${cpuMicrosPerEvent.toFixed(1)} µs CPU/event   ${(EVENTS / seconds).toFixed(0)} events/s   (${ratio.toFixed(2)}x the floor's CPU; aim <= 2x)`,
+        `  archiver process, KafkaClient to S3:            ${cpuMicrosPerEvent.toFixed(1)} µs CPU/event   ${(EVENTS / seconds).toFixed(0)} events/s   (${ratio.toFixed(2)}x the floor's CPU; aim <= 2x)`,
         `  latency, production to object in S3 at ${actualRate.toFixed(0)} events/s, roll ${ROLL_SECONDS} s (${latencies.length} events):`,
         `    p50 ${percentile(latencies, 50).toFixed(2)} s   p99 ${p99.toFixed(2)} s   max ${latencies[latencies.length - 1]!.toFixed(2)} s   (aim: p99 <= ${ROLL_SECONDS + 3} s)`,
       ].join('\n'),

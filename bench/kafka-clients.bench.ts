@@ -22,7 +22,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { connectKafka } from '@opentrail/runtime';
 import { createTopic } from './lib/events.js';
 import { ensureConfluent } from './lib/kafka-clients/install.js';
 import type { KafkaClient, Pipeline } from './lib/kafka-clients/types.js';
@@ -111,7 +111,7 @@ async function until(condition: () => boolean, what: string, timeoutMs = TIMEOUT
 /** One (client, scenario), in this process. */
 async function runChild(clientName: ClientName, scenario: Scenario, input: string): Promise<Result> {
   const brokers = (process.env.OPENTRAIL_KAFKA_BROKERS ?? '').split(',');
-  const kafka = new Kafka({ clientId: 'bench-kafka-clients', brokers, logLevel: logLevel.NOTHING });
+  const kafka = connectKafka({ clientId: 'bench-kafka-clients', brokers });
   const client = await loadClient(clientName);
   const run = randomBytes(4).toString('hex');
   const output = `bench-kc-${run}.${clientName}.${scenario}.out`;
@@ -159,7 +159,7 @@ async function runChild(clientName: ClientName, scenario: Scenario, input: strin
   // Rebalance: a live feed into a fresh topic; the second consumer joins after JOIN_AFTER_SECONDS.
   const topic = `bench-kc-${run}.${clientName}.rebalance.in`;
   await createTopic(kafka, topic, PARTITIONS);
-  const feeder = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  const feeder = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await feeder.connect();
   const done: { at: number; consumer: number }[] = [];
   const latencies: { value: number; weight: number }[] = [];
@@ -239,7 +239,7 @@ async function main(): Promise<void> {
     const env = { ...process.env, OPENTRAIL_KAFKA_BROKERS: stack.endpoints.kafkaBrokers };
     const input = `bench-kc-${randomBytes(4).toString('hex')}.in`;
     await createTopic(stack.kafka, input, PARTITIONS);
-    const producer = stack.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    const producer = stack.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     for (let sent = 0; sent < EVENTS; sent += 500) await producer.send({ topic: input, messages: messages(sent, Math.min(500, EVENTS - sent)), acks: -1 });
     await producer.disconnect();

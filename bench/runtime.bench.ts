@@ -11,8 +11,8 @@
  * `npx tsx bench/runtime.bench.ts` (uses the stack of OPENTRAIL_KAFKA_BROKERS & co. when set, else
  * starts one). BENCH_EVENTS (default 20000), BENCH_ROUNDS (3).
  */
+import { kafkajsOf, type KafkaClient } from '@opentrail/runtime';
 import { randomUUID } from 'node:crypto';
-import { Partitioners, type Kafka } from 'kafkajs';
 import { eventAccountId, routingKey, toApiCallEvent, validateApiCallEvent, type CloudTrailRecord } from '@opentrail/cloudtrail';
 import { Recorder, TrafficGenerator } from '@opentrail/producer';
 import { loadSchemas, serdeFor, valueSubject, type ApiCallEvent, type SchemaRegistry } from '@opentrail/serde';
@@ -51,12 +51,12 @@ async function timed(events: number, work: () => Promise<void>): Promise<Measure
 }
 
 /** Raw kafkajs: encode each record with the registered schema, send requests of BATCH records, one in flight. */
-async function rawProduce(kafka: Kafka, registry: SchemaRegistry, input: CloudTrailRecord[]): Promise<Measured> {
+async function rawProduce(kafka: KafkaClient, registry: SchemaRegistry, input: CloudTrailRecord[]): Promise<Measured> {
   const topic = `bench-${randomUUID().slice(0, 8)}.raw-produce`;
   await createTopic(kafka, topic, PARTITIONS);
   const serde = serdeFor(registry, 'ApiCallEvent');
   await serde.register(valueSubject(topic));
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1});
   await producer.connect();
   try {
     return await timed(input.length, async () => {
@@ -74,7 +74,7 @@ async function rawProduce(kafka: Kafka, registry: SchemaRegistry, input: CloudTr
 }
 
 /** The producer client, used as a publishing team would: record() every event, then wait for all. */
-async function clientProduce(kafka: Kafka, registry: SchemaRegistry, input: CloudTrailRecord[]): Promise<Measured> {
+async function clientProduce(kafka: KafkaClient, registry: SchemaRegistry, input: CloudTrailRecord[]): Promise<Measured> {
   const topic = `bench-${randomUUID().slice(0, 8)}.client-produce`;
   await createTopic(kafka, topic, PARTITIONS);
   const recorder = await Recorder.create({ kafka, registry, topic });
@@ -92,13 +92,13 @@ async function clientProduce(kafka: Kafka, registry: SchemaRegistry, input: Clou
  * unchanged (idempotent, acks=all), then its offsets committed: at-least-once like the runtime, but
  * no decoding, no validation, no dead letters, no metrics. Timed from the first batch, like the runtime.
  */
-async function rawPassThrough(kafka: Kafka, inputTopic: string, count: number, decode?: (value: Buffer) => Promise<void>): Promise<Measured> {
+async function rawPassThrough(kafka: KafkaClient, inputTopic: string, count: number, decode?: (value: Buffer) => Promise<void>): Promise<Measured> {
   const run = randomUUID().slice(0, 8);
   const outputTopic = `${inputTopic}.raw-passthrough-${run}`;
   await createTopic(kafka, outputTopic, PARTITIONS);
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1});
   // The runtime's consumer settings (packages/runtime/src/processor.ts).
-  const consumer = kafka.consumer({ groupId: `bench-raw-${run}`, sessionTimeout: 30_000, rebalanceTimeout: 60_000, heartbeatInterval: 3_000, maxWaitTimeInMs: 1_000, allowAutoTopicCreation: false });
+  const consumer = kafkajsOf(kafka).consumer({ groupId: `bench-raw-${run}`, sessionTimeout: 30_000, rebalanceTimeout: 60_000, heartbeatInterval: 3_000, maxWaitTimeInMs: 1_000, allowAutoTopicCreation: false });
   await producer.connect();
   await consumer.connect();
   await consumer.subscribe({ topic: inputTopic, fromBeginning: true });
@@ -147,7 +147,7 @@ async function rawPassThrough(kafka: Kafka, inputTopic: string, count: number, d
  * This does what the runtime does (minus dead letters and metrics), so it is the fair baseline for
  * the runtime's overhead; the byte-copying loop above is the floor.
  */
-function decodingPassThrough(kafka: Kafka, registry: SchemaRegistry, inputTopic: string, count: number): Promise<Measured> {
+function decodingPassThrough(kafka: KafkaClient, registry: SchemaRegistry, inputTopic: string, count: number): Promise<Measured> {
   return rawPassThrough(kafka, inputTopic, count, async (value) => {
     const event = (await registry.decode(value)) as ApiCallEvent;
     const refusal = validateApiCallEvent(event, value.length);
@@ -155,7 +155,7 @@ function decodingPassThrough(kafka: Kafka, registry: SchemaRegistry, inputTopic:
   });
 }
 
-async function runtimePassThrough(kafka: Kafka, registry: SchemaRegistry, inputTopic: string, count: number): Promise<Measured> {
+async function runtimePassThrough(kafka: KafkaClient, registry: SchemaRegistry, inputTopic: string, count: number): Promise<Measured> {
   const cpu = process.cpuUsage();
   const t = await measurePassThrough({ kafka, registry, inputTopic, count, validate: validateApiCallEvent, partitions: PARTITIONS });
   // Older versions of the shared helper do not report CPU time; then the whole call's is used.

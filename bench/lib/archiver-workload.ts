@@ -1,7 +1,7 @@
 /** The archiver benchmark's input: CloudTrail records over 20 accounts and 4 regions, as enriched events on a topic. */
+import type { KafkaClient, KafkaProducer, ProducedMessage } from '@opentrail/runtime';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
 import { routingKey, toApiCallEvent, validateRecord, type CloudTrailRecord } from '@opentrail/cloudtrail';
 import { serdeFor, valueSubject, type AvroSerde, type EnrichedEvent, type SchemaRegistry } from '@opentrail/serde';
 import { splitRequests } from '@opentrail/runtime';
@@ -35,26 +35,26 @@ export function benchRecord(i: number, seed: string): CloudTrailRecord {
 
 export class EnrichedTopicWriter {
   private constructor(
-    private readonly producer: Producer,
+    private readonly producer: KafkaProducer,
     private readonly serde: AvroSerde<EnrichedEvent>,
     readonly topic: string,
   ) {}
 
-  static async create(kafka: Kafka, registry: SchemaRegistry, topic: string): Promise<EnrichedTopicWriter> {
+  static async create(kafka: KafkaClient, registry: SchemaRegistry, topic: string): Promise<EnrichedTopicWriter> {
     const serde = serdeFor(registry, 'EnrichedEvent');
     await serde.register(valueSubject(topic));
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1});
     await producer.connect();
     return new EnrichedTopicWriter(producer, serde, topic);
   }
 
-  message(record: CloudTrailRecord): Message {
+  message(record: CloudTrailRecord): ProducedMessage {
     const value: EnrichedEvent = { event: toApiCallEvent(record), enrichment: { enrichedAt: Date.now(), identity: null, geo: null, service: null } };
     return { key: routingKey(record.recipientAccountId!, record.awsRegion!), value: this.serde.encode(value) };
   }
 
   /** Sends messages in requests the broker accepts, split as the runtime splits its outputs. */
-  async send(messages: Message[]): Promise<void> {
+  async send(messages: ProducedMessage[]): Promise<void> {
     for (const request of splitRequests([{ topic: this.topic, messages }])) await this.producer.sendBatch({ topicMessages: request, acks: -1 });
   }
 

@@ -1,9 +1,8 @@
 /** Writing a benchmark's input: ApiCallEvents, encoded once, produced to a fresh topic before any timing starts. */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { Partitioners, type Kafka } from 'kafkajs';
 import { eventAccountId, routingKey, toApiCallEvent, validateApiCallEvent, type CloudTrailRecord } from '@opentrail/cloudtrail';
-import { splitRequests } from '@opentrail/runtime';
+import { ensureTopics, splitRequests, type KafkaClient } from '@opentrail/runtime';
 import { serdeFor, valueSubject, type ApiCallEvent, type SchemaRegistry } from '@opentrail/serde';
 
 /**
@@ -30,22 +29,16 @@ export function* recentFixtureEvents(n: number): Generator<ApiCallEvent> {
   }
 }
 
-export async function createTopic(kafka: Kafka, topic: string, partitions: number, config: Record<string, string> = {}): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: partitions, configEntries: Object.entries(config).map(([name, value]) => ({ name, value })) }] });
-  } finally {
-    await admin.disconnect();
-  }
+export async function createTopic(kafka: KafkaClient, topic: string, partitions: number, config: Record<string, string> = {}): Promise<void> {
+  await ensureTopics(kafka, [{ topic, partitions, config }], { partitions, replicationFactor: 1 });
 }
 
 /** Produces the events to `topic` (created with `partitions`), keyed `<accountId>/<region>` as the producer client keys them. */
-export async function preProduce(kafka: Kafka, registry: SchemaRegistry, topic: string, events: Iterable<ApiCallEvent>, partitions = 6): Promise<number> {
+export async function preProduce(kafka: KafkaClient, registry: SchemaRegistry, topic: string, events: Iterable<ApiCallEvent>, partitions = 6): Promise<number> {
   await createTopic(kafka, topic, partitions);
   const serde = serdeFor(registry, 'ApiCallEvent');
   await serde.register(valueSubject(topic));
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1});
   await producer.connect();
   let count = 0;
   let batch: { key: string; value: Buffer }[] = [];

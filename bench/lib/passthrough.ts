@@ -7,8 +7,8 @@
  * runtime has produced the last of the N outputs (acknowledged, and committed with the offsets),
  * so consumer-group joining is not counted.
  */
+import type { KafkaClient } from '@opentrail/runtime';
 import { randomBytes } from 'node:crypto';
-import type { Kafka } from 'kafkajs';
 import { createLogger, ServiceMetrics } from '@opentrail/observability';
 import { StreamProcessor, type PartitionHandler } from '@opentrail/runtime';
 import { serdeFor, valueSubject, type ApiCallEvent, type AvroSerde, type SchemaRegistry } from '@opentrail/serde';
@@ -26,7 +26,7 @@ export interface Throughput {
 }
 
 export interface MeasureOptions {
-  kafka: Kafka;
+  kafka: KafkaClient;
   registry: SchemaRegistry;
   /** A topic holding at least `count` ApiCallEvents (see preProduce). */
   inputTopic: string;

@@ -1,11 +1,11 @@
 /** The real stack a benchmark runs against: the one named in the environment, or one started here. */
-import { Kafka, logLevel } from 'kafkajs';
+import { connectKafka, type KafkaClient } from '@opentrail/runtime';
 import { createSchemaRegistry, type SchemaRegistry } from '@opentrail/serde';
 import { endpointsFromEnv, givenEndpoints, startStack, type StackEndpoints } from '@opentrail/stack';
 
 export interface BenchStack {
   endpoints: StackEndpoints;
-  kafka: Kafka;
+  kafka: KafkaClient;
   registry: SchemaRegistry;
   /** Stops the stack if this process started it. */
   stop(): Promise<void>;
@@ -17,7 +17,7 @@ export async function benchStack(log: (line: string) => void = (line) => console
   const endpoints = given ?? started!.endpoints;
   return {
     endpoints,
-    kafka: new Kafka({ clientId: 'bench', brokers: endpoints.kafkaBrokers.split(','), logLevel: logLevel.NOTHING }),
+    kafka: connectKafka({ clientId: 'bench', brokers: endpoints.kafkaBrokers.split(',') }),
     registry: createSchemaRegistry({ url: endpoints.schemaRegistryUrl }),
     stop: async () => {
       await started?.stop();

@@ -1,7 +1,7 @@
+import type { KafkaClient, KafkaProducer } from '@opentrail/runtime';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import { routingKey, toApiCallEvent, withDefaults, type CloudTrailRecord } from '@opentrail/cloudtrail';
 import { serdeFor, valueSubject, type Alert, type AvroSerde, type EnrichedEvent } from '@opentrail/serde';
 import { serviceEnv, testKafka, testRegistry } from '../helpers/env.js';
@@ -11,7 +11,7 @@ export const ACCOUNT = '111122223333';
 export const REGION = 'us-east-1';
 
 /** Topics of one test run, created up front so the test can produce before the service starts. */
-export async function alerterTopics(prefix: string, kafka: Kafka) {
+export async function alerterTopics(prefix: string, kafka: KafkaClient) {
   const topics = { enriched: `${prefix}events.enriched`, alerts: `${prefix}alerts`, dlq: `${prefix}events.dlq` };
   await createTopics(kafka, Object.values(topics), 3);
   return topics;
@@ -30,15 +30,15 @@ export function alerterEnv(prefix: string, extra: Record<string, string> = {}): 
 /** Writes EnrichedEvents built from CloudTrail JSON (minimal enrichment) to the enriched topic, keyed by account/region. */
 export class EnrichedWriter {
   private constructor(
-    private readonly producer: Producer,
+    private readonly producer: KafkaProducer,
     private readonly serde: AvroSerde<EnrichedEvent>,
     private readonly topic: string,
   ) {}
 
-  static async create(kafka: Kafka, topic: string): Promise<EnrichedWriter> {
+  static async create(kafka: KafkaClient, topic: string): Promise<EnrichedWriter> {
     const serde = serdeFor(testRegistry(), 'EnrichedEvent');
     await serde.register(valueSubject(topic));
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1});
     await producer.connect();
     return new EnrichedWriter(producer, serde, topic);
   }
@@ -64,7 +64,7 @@ export class DecodedTopic<T> {
     private readonly serde: AvroSerde<T>,
   ) {}
 
-  static async open<N extends 'Alert' | 'EnrichedEvent'>(kafka: Kafka, topic: string, schema: N): Promise<DecodedTopic<N extends 'Alert' ? Alert : EnrichedEvent>> {
+  static async open<N extends 'Alert' | 'EnrichedEvent'>(kafka: KafkaClient, topic: string, schema: N): Promise<DecodedTopic<N extends 'Alert' ? Alert : EnrichedEvent>> {
     const serde = serdeFor(testRegistry(), schema) as unknown as AvroSerde<N extends 'Alert' ? Alert : EnrichedEvent>;
     return new DecodedTopic(await collect(kafka, topic, { readCommitted: true }), serde);
   }

@@ -1,7 +1,7 @@
+import type { KafkaClient } from '@opentrail/runtime';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Partitioners, type Kafka } from 'kafkajs';
 import { readDeadLetter } from '@opentrail/runtime';
 import { serdeFor, valueSubject, type Alert } from '@opentrail/serde';
 import { testKafka, testRegistry, uniquePrefix } from '../helpers/env.js';
@@ -16,7 +16,7 @@ afterEach(async () => {
 });
 
 /** Waits until the group's committed offset of each partition is past the last of `messages` in it. */
-async function waitForCommittedPast(kafka: Kafka, groupId: string, topic: string, messages: readonly { partition: number; offset: string }[]) {
+async function waitForCommittedPast(kafka: KafkaClient, groupId: string, topic: string, messages: readonly { partition: number; offset: string }[]) {
   const last = new Map<number, bigint>();
   for (const m of messages) if (BigInt(m.offset) >= (last.get(m.partition) ?? -1n)) last.set(m.partition, BigInt(m.offset));
   const admin = kafka.admin();
@@ -90,7 +90,7 @@ describe('alerter: poison events (issue 19, class 2)', () => {
     const alertSerde = serdeFor(testRegistry(), 'Alert');
     await alertSerde.register(valueSubject(topics.alerts));
     const poison: Alert = { ...fired[0]!, alertId: 'poison-alert', windowStart: 9e15 };
-    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    const producer = kafka.producer({});
     await producer.connect();
     cleanups.push(() => producer.disconnect());
     await producer.send({ topic: topics.alerts, messages: [{ key: poison.alertId, value: alertSerde.encode(poison), partition: 0 }, { key: 'after', value: alertSerde.encode({ ...fired[1]!, alertId: 'after-poison' }), partition: 0 }] });

@@ -1,7 +1,7 @@
+import type { KafkaClient, KafkaProducer, ProducedMessage } from '@opentrail/runtime';
 import { createHash } from 'node:crypto';
 import { gunzipSync, inflateRawSync } from 'node:zlib';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
 import { AwsClients } from '@opentrail/aws';
 import { routingKey, toApiCallEvent, validateRecord, type CloudTrailRecord } from '@opentrail/cloudtrail';
 import { serdeFor, valueSubject, type ApiCallEvent, type AvroSerde, type Delivery, type EnrichedEvent } from '@opentrail/serde';
@@ -117,21 +117,21 @@ export const isManagement = (r: CloudTrailRecord) => categoryOf(r) === 'Manageme
  */
 export class EnrichedProducer {
   private constructor(
-    private readonly producer: Producer,
+    private readonly producer: KafkaProducer,
     private readonly serde: AvroSerde<EnrichedEvent>,
     readonly topic: string,
   ) {}
 
-  static async create(kafka: Kafka, prefix: string): Promise<EnrichedProducer> {
+  static async create(kafka: KafkaClient, prefix: string): Promise<EnrichedProducer> {
     const topic = `${prefix}events.enriched`;
     const serde = serdeFor(testRegistry(), 'EnrichedEvent');
     await serde.register(valueSubject(topic));
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1});
     await producer.connect();
     return new EnrichedProducer(producer, serde, topic);
   }
 
-  message(record: CloudTrailRecord): Message {
+  message(record: CloudTrailRecord): ProducedMessage {
     return { key: routingKey(record.recipientAccountId!, record.awsRegion!), value: this.encode(toApiCallEvent(record)) };
   }
 
@@ -146,7 +146,7 @@ export class EnrichedProducer {
     return this.serde.encode(value);
   }
 
-  async sendRaw(messages: Message[]): Promise<void> {
+  async sendRaw(messages: ProducedMessage[]): Promise<void> {
     await this.producer.send({ topic: this.topic, messages, acks: -1 });
   }
 
@@ -162,7 +162,7 @@ export class EnrichedProducer {
 }
 
 /** Topics of an archiver test (3 partitions, as serviceEnv says). */
-export async function archiverTopics(kafka: Kafka, prefix: string): Promise<void> {
+export async function archiverTopics(kafka: KafkaClient, prefix: string): Promise<void> {
   await createTopics(kafka, [`${prefix}events.enriched`, `${prefix}deliveries`, `${prefix}events.dlq`], PARTITIONS);
 }
 
@@ -233,7 +233,7 @@ export async function readLogFiles(s3: S3Client, bucket: string, prefix?: string
 }
 
 /** Reads the deliveries topic (read_committed) until `done` says enough. */
-export async function readDeliveries(kafka: Kafka, prefix: string) {
+export async function readDeliveries(kafka: KafkaClient, prefix: string) {
   const serde = serdeFor(testRegistry(), 'Delivery');
   const collected = await collect(kafka, `${prefix}deliveries`, { readCommitted: true });
   return {

@@ -1,3 +1,4 @@
+import type { KafkaProducer } from '@opentrail/runtime';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync } from 'node:fs';
@@ -7,7 +8,6 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { Partitioners, type Producer } from 'kafkajs';
 import { AwsClients } from '@opentrail/aws';
 import { logFileKey } from '@opentrail/cloudtrail';
 import { inflateDigest, type ParsedDigest } from '@opentrail/integrity';
@@ -43,7 +43,7 @@ export class DigestRun {
   readonly keyDir = mkdtempSync(join(tmpdir(), 'digest-keys-'));
   readonly aws = awsClients();
   readonly deliveriesTopic = `${this.prefix}deliveries`;
-  private producer: Producer | undefined;
+  private producer: KafkaProducer | undefined;
   private serde: AvroSerde<Delivery> | undefined;
   private sequence = 0;
   readonly logKeysByRegion = new Map<string, string[]>();
@@ -92,7 +92,7 @@ export class DigestRun {
     await createTopics(testKafka(), [this.deliveriesTopic], 3);
     this.serde = serdeFor(testRegistry(), 'Delivery');
     await this.serde.register(valueSubject(this.deliveriesTopic));
-    this.producer = testKafka('digest-test').producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    this.producer = testKafka('digest-test').producer({});
     await this.producer.connect();
   }
 

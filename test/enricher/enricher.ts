@@ -1,5 +1,5 @@
 /** Helpers of the enricher's integration tests. */
-import type { Kafka } from 'kafkajs';
+import type { KafkaClient } from '@opentrail/runtime';
 import { Recorder } from '@opentrail/producer';
 import { serdeFor, type EnrichedEvent } from '@opentrail/serde';
 import { serviceEnv, stackEndpoints, testRegistry } from '../helpers/env.js';
@@ -19,7 +19,7 @@ export function startEnricher(prefix: string, extra: Record<string, string> = {}
   return startService('enricher', serviceEnv(prefix, { OPENTRAIL_ENRICHER_GROUP_ID: `${prefix}enricher`, ...extra }));
 }
 
-export function recorderFor(kafka: Kafka, prefix: string): Promise<Recorder> {
+export function recorderFor(kafka: KafkaClient, prefix: string): Promise<Recorder> {
   return Recorder.create({ kafka, registry: { url: stackEndpoints().schemaRegistryUrl }, topic: topics(prefix).raw, lingerMs: 1 });
 }
 
@@ -30,7 +30,7 @@ export interface EnrichedMessage {
 }
 
 /** Follows the enriched topic (committed records only, as downstream services read it), decoded. */
-export async function followEnriched(kafka: Kafka, prefix: string) {
+export async function followEnriched(kafka: KafkaClient, prefix: string) {
   const collected = await collect(kafka, topics(prefix).enriched, { readCommitted: true });
   const serde = serdeFor(testRegistry(), 'EnrichedEvent');
   const decoded = async (): Promise<EnrichedMessage[]> => {
@@ -60,7 +60,7 @@ export async function followEnriched(kafka: Kafka, prefix: string) {
  * Every committed message of a topic up to its end offsets as of the call: the whole content, so a
  * duplicate cannot hide behind a count that was reached early.
  */
-export async function readToEnd(kafka: Kafka, topic: string, timeoutMs = 60_000) {
+export async function readToEnd(kafka: KafkaClient, topic: string, timeoutMs = 60_000) {
   const admin = kafka.admin();
   await admin.connect();
   const ends = new Map((await admin.fetchTopicOffsets(topic)).filter((p) => Number(p.high) > Number(p.low)).map((p) => [p.partition, Number(p.high)]));
@@ -68,7 +68,7 @@ export async function readToEnd(kafka: Kafka, topic: string, timeoutMs = 60_000)
   const consumer = kafka.consumer({ groupId: `read-to-end-${Math.random().toString(36).slice(2)}`, maxWaitTimeInMs: 200 });
   const positions = new Map<number, number>();
   const messages: { partition: number; key: Buffer | null; value: Buffer | null }[] = [];
-  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => positions.set(payload.partition, Number(payload.lastOffset) + 1));
+  consumer.onBatchEnd((batch) => positions.set(batch.partition, Number(batch.lastOffset) + 1));
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({ eachMessage: async ({ partition, message }) => void messages.push({ partition, key: message.key, value: message.value }) });

@@ -1,6 +1,6 @@
+import { connectKafka, type KafkaClient } from '@opentrail/runtime';
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
-import { Kafka, logLevel } from 'kafkajs';
 import { createSchemaRegistry } from '@opentrail/serde';
 import { endpointsToEnv, type StackEndpoints } from '@opentrail/stack';
 
@@ -13,8 +13,8 @@ export function uniquePrefix(label = 't'): string {
   return `${label}-${randomBytes(4).toString('hex')}.`;
 }
 
-export function testKafka(clientId = 'test'): Kafka {
-  return new Kafka({ clientId, brokers: [stackEndpoints().kafkaBrokers], logLevel: logLevel.NOTHING });
+export function testKafka(clientId = 'test'): KafkaClient {
+  return connectKafka({ clientId, brokers: [stackEndpoints().kafkaBrokers] });
 }
 
 export function testRegistry() {

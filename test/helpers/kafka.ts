@@ -1,13 +1,13 @@
-import type { Kafka, KafkaMessage } from 'kafkajs';
+import { ensureTopics, type ConsumedMessage, type KafkaClient } from '@opentrail/runtime';
 import { waitFor } from './wait.js';
 
 export interface Collected {
-  messages: (KafkaMessage & { partition: number })[];
+  messages: (ConsumedMessage & { partition: number })[];
   stop(): Promise<void>;
 }
 
 /** Reads a topic from the beginning into memory until stopped. */
-export async function collect(kafka: Kafka, topic: string, options: { readCommitted?: boolean } = {}): Promise<Collected> {
+export async function collect(kafka: KafkaClient, topic: string, options: { readCommitted?: boolean } = {}): Promise<Collected> {
   const consumer = kafka.consumer({ groupId: `collector-${topic}-${Math.random().toString(36).slice(2)}`, readUncommitted: !options.readCommitted, maxWaitTimeInMs: 200 });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
@@ -17,7 +17,7 @@ export async function collect(kafka: Kafka, topic: string, options: { readCommit
 }
 
 /** Reads a topic from the beginning until `count` messages arrived. */
-export async function readTopic(kafka: Kafka, topic: string, count: number, timeoutMs = 60_000, options: { readCommitted?: boolean } = {}) {
+export async function readTopic(kafka: KafkaClient, topic: string, count: number, timeoutMs = 60_000, options: { readCommitted?: boolean } = {}) {
   const collected = await collect(kafka, topic, options);
   try {
     await waitFor(() => collected.messages.length >= count, `${count} messages on ${topic} (have ${collected.messages.length})`, timeoutMs);
@@ -27,18 +27,12 @@ export async function readTopic(kafka: Kafka, topic: string, count: number, time
   }
 }
 
-export async function createTopics(kafka: Kafka, topics: string[], partitions = 3) {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({ waitForLeaders: true, topics: topics.map((topic) => ({ topic, numPartitions: partitions })) });
-  } finally {
-    await admin.disconnect();
-  }
+export async function createTopics(kafka: KafkaClient, topics: string[], partitions = 3) {
+  await ensureTopics(kafka, topics.map((topic) => ({ topic })), { partitions, replicationFactor: 1 });
 }
 
 /** Waits until the consumer group has committed everything written to the topic so far. */
-export async function waitForCommitted(kafka: Kafka, groupId: string, topic: string, timeoutMs = 60_000): Promise<void> {
+export async function waitForCommitted(kafka: KafkaClient, groupId: string, topic: string, timeoutMs = 60_000): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {

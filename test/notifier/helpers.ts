@@ -1,7 +1,7 @@
+import type { KafkaClient, KafkaProducer } from '@opentrail/runtime';
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHash } from 'node:crypto';
-import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import { deterministicUniqueString, digestFileKey, logFileKey } from '@opentrail/cloudtrail';
 import { serdeFor, valueSubject, type AvroSerde, type Delivery, type Notification } from '@opentrail/serde';
 import { serviceEnv, testRegistry } from '../helpers/env.js';
@@ -13,7 +13,7 @@ export const REGION = 'us-east-2';
 export const SECRET = 'whsec_bm90aWZpZXItdGVzdC1zZWNyZXQtMTIzNDU2';
 
 /** The topics of one test run, created up front so the test can write deliveries before the notifier runs. */
-export async function notifierTopics(prefix: string, kafka: Kafka) {
+export async function notifierTopics(prefix: string, kafka: KafkaClient) {
   const topics = { deliveries: `${prefix}deliveries`, notifications: `${prefix}notifications`, dlq: `${prefix}notifications.dlq` };
   await createTopics(kafka, Object.values(topics), 3);
   return topics;
@@ -82,15 +82,15 @@ export function delivery(trailName: string, kind: Delivery['kind'] = 'LOG', at =
 /** Writes delivery records to the deliveries topic, keyed like the archiver's (trail/account/region). */
 export class DeliveryWriter {
   private constructor(
-    private readonly producer: Producer,
+    private readonly producer: KafkaProducer,
     private readonly serde: AvroSerde<Delivery>,
     private readonly topic: string,
   ) {}
 
-  static async create(kafka: Kafka, topic: string): Promise<DeliveryWriter> {
+  static async create(kafka: KafkaClient, topic: string): Promise<DeliveryWriter> {
     const serde = serdeFor(testRegistry(), 'Delivery');
     await serde.register(valueSubject(topic));
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1});
     await producer.connect();
     return new DeliveryWriter(producer, serde, topic);
   }

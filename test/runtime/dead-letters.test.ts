@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Partitioners } from 'kafkajs';
 import { routingKey, toApiCallEvent } from '@opentrail/cloudtrail';
 import { Recorder } from '@opentrail/producer';
 import { readDeadLetter } from '@opentrail/runtime';
@@ -51,7 +50,7 @@ describe('dead letters', () => {
     expect(malformed).toHaveLength(100);
 
     // Interleave: the good events through the producer client, the bad ones raw, in between.
-    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    const producer = kafka.producer({});
     await producer.connect();
     cleanups.push(() => producer.disconnect());
     const eventIds: string[] = [];

@@ -1,10 +1,10 @@
-import { Kafka, Partitioners, logLevel, type KafkaConfig, type Message, type Producer } from 'kafkajs';
+import { connectKafka, type KafkaClient, type KafkaConnectionOptions, type KafkaProducer, type ProducedMessage } from '@opentrail/runtime';
 import { acceptRecord, acceptedRegions, eventAccountId, routingKey, type CloudTrailRecord } from '@opentrail/cloudtrail';
 import { createSchemaRegistry, serdeFor, valueSubject, type AvroSerde, type ApiCallEvent, type RegistryOptions, type SchemaRegistry } from '@opentrail/serde';
 
 export interface RecorderOptions {
-  /** A kafkajs client, or the configuration to make one. */
-  kafka: Kafka | KafkaConfig;
+  /** A Kafka connection, or the options to open one. */
+  kafka: KafkaClient | KafkaConnectionOptions;
   /** A schema-registry client, or how to reach the registry. */
   registry: SchemaRegistry | RegistryOptions;
   /** @default opentrail.events.raw */
@@ -36,7 +36,7 @@ export interface RecordReceipt {
 }
 
 interface Pending {
-  message: Message;
+  message: ProducedMessage;
   receipt: RecordReceipt;
   resolve: (receipt: RecordReceipt) => void;
   reject: (error: Error) => void;
@@ -65,7 +65,7 @@ export class Recorder {
   private closed = false;
 
   private constructor(
-    private readonly producer: Producer,
+    private readonly producer: KafkaProducer,
     private readonly serde: AvroSerde<ApiCallEvent>,
     readonly topic: string,
     private readonly options: Required<Pick<RecorderOptions, 'lingerMs' | 'maxBatchRecords' | 'maxBatchBytes' | 'maxPendingRecords'>>,
@@ -80,8 +80,8 @@ export class Recorder {
     const registry = 'url' in options.registry ? createSchemaRegistry(options.registry) : options.registry;
     const serde = serdeFor(registry, 'ApiCallEvent');
     await serde.register(valueSubject(topic));
-    const kafka = options.kafka instanceof Kafka ? options.kafka : new Kafka({ logLevel: logLevel.WARN, ...options.kafka });
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    const kafka = 'brokers' in options.kafka ? connectKafka(options.kafka) : options.kafka;
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1});
     await producer.connect();
     return new Recorder(producer, serde, topic, {
       lingerMs: options.lingerMs ?? 10,

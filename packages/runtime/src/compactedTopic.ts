@@ -1,6 +1,7 @@
+import type { KafkaClient } from './kafkaClient.js';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
+import type { ConsumedMessage as KafkaMessage, KafkaConsumer as Consumer } from './kafkaClient.js';
 import type { Counter, Logger, ServiceMetrics } from '@opentrail/observability';
 import { logConsumerCrash } from './kafka.js';
 import { backoffDelay, sleep } from './retry.js';
@@ -198,7 +199,7 @@ async function untilNotTransient<T>(fn: () => Promise<T>, attempts = 8): Promise
 }
 
 export interface CompactedTopicReaderOptions<V> {
-  kafka: Kafka;
+  kafka: KafkaClient;
   topic: string;
   /** Prefix of the reader's own consumer group; a unique suffix is added per reader. */
   groupIdPrefix: string;
@@ -282,10 +283,10 @@ export class CompactedTopicReader<V> {
       readUncommitted: this.options.readCommitted === false,
     });
     this.consumer = consumer;
-    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => this.advance(payload.partition, BigInt(payload.lastOffset) + 1n));
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      logConsumerCrash(logger, payload, `${what} reader`);
-      if (!payload.restart) this.fail(payload.error.message);
+    consumer.onBatchEnd((batch) => this.advance(batch.partition, BigInt(batch.lastOffset) + 1n));
+    consumer.onCrash((crash) => {
+      logConsumerCrash(logger, crash, `${what} reader`);
+      if (!crash.restart) this.fail(crash.error.message);
     });
     await startupStep(`reading ${what}`, () => consumer.connect());
     await consumer.subscribe({ topic, fromBeginning: true });

@@ -2,11 +2,17 @@ import { readFileSync } from 'node:fs';
 import { Kafka, logLevel, type Admin, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
 import type { z } from 'zod';
 import type { kafkaSchema } from '@opentrail/config';
+import { KafkajsClient } from './clients/kafkajs.js';
+import type { KafkaClient } from './kafkaClient.js';
 import { transientCounter, type Logger, type ServiceMetrics } from '@opentrail/observability';
 import { startupStep } from './startup.js';
 import { transientConditionOfMessage } from './transient.js';
 
 export type KafkaClientConfig = z.infer<typeof kafkaSchema>;
+
+// kafkajs 2's default partitioner is the Java-compatible one the project relies on (keys land
+// where Java, librdkafka and Kafka Streams put them); it only warns that the default changed in 2.0.
+process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
@@ -65,7 +71,7 @@ export function logConsumerCrash(logger: Logger, payload: { error: Error; restar
 }
 
 /** A kafkajs client from validated configuration: TLS, SASL, and kafkajs's own logs as JSON lines. */
-export function createKafka(config: KafkaClientConfig, clientId: string, logger: Logger, metrics?: ServiceMetrics): Kafka {
+export function createKafka(config: KafkaClientConfig, clientId: string, logger: Logger, metrics?: ServiceMetrics): KafkaClient {
   const options: KafkaConfig = {
     clientId: config.clientId ?? clientId,
     brokers: config.brokers,
@@ -85,7 +91,16 @@ export function createKafka(config: KafkaClientConfig, clientId: string, logger:
     logCreator: kafkaLogCreator(logger, metrics),
     retry: { initialRetryTime: 300, retries: 8 },
   };
-  return new Kafka(options);
+  return new KafkajsClient(new Kafka(options));
+}
+
+/**
+ * The kafkajs client behind a KafkaClient, for the runtime's own modules that still speak kafkajs
+ * (the processor's group events, the readers' batch events); nothing outside the runtime uses it.
+ */
+export function kafkajsOf(client: KafkaClient): Kafka {
+  if (client instanceof KafkajsClient) return client.kafkajs;
+  throw new TypeError('this part of the runtime runs on kafkajs only');
 }
 
 export interface TopicSpec {
@@ -101,12 +116,12 @@ export interface TopicSpec {
  * Creates the topics that do not exist yet; existing ones are left as they are. A step of the start
  * (startup.ts): a broker that is starting or electing leaders is waited for.
  */
-export function ensureTopics(kafka: Kafka, specs: TopicSpec[], defaults: { partitions: number; replicationFactor: number }): Promise<void> {
+export function ensureTopics(kafka: KafkaClient, specs: TopicSpec[], defaults: { partitions: number; replicationFactor: number }): Promise<void> {
   return startupStep(`topics ${specs.map((s) => s.topic).join(', ')}`, () => createMissingTopics(kafka, specs, defaults));
 }
 
-async function createMissingTopics(kafka: Kafka, specs: TopicSpec[], defaults: { partitions: number; replicationFactor: number }): Promise<void> {
-  const admin = kafka.admin();
+async function createMissingTopics(kafka: KafkaClient, specs: TopicSpec[], defaults: { partitions: number; replicationFactor: number }): Promise<void> {
+  const admin = kafkajsOf(kafka).admin();
   await admin.connect();
   try {
     const existing = new Set(await admin.listTopics());
@@ -155,7 +170,7 @@ async function waitForLeaders(admin: Admin, topics: string[], timeoutMs = 30_000
 }
 
 /** How many partitions a topic has (0 if it does not exist): state topics are sized to match their input. */
-export function partitionCount(kafka: Kafka, topic: string): Promise<number> {
+export function partitionCount(kafka: KafkaClient, topic: string): Promise<number> {
   return startupStep(`the partitions of ${topic}`, async () => {
     const admin = kafka.admin();
     await admin.connect();
@@ -166,4 +181,29 @@ export function partitionCount(kafka: Kafka, topic: string): Promise<number> {
       await admin.disconnect();
     }
   });
+}
+
+/** A connection for tools, tests and the producer SDK: no service configuration, no metrics. */
+export interface KafkaConnectionOptions {
+  brokers: string[];
+  clientId?: string;
+  ssl?: boolean | { rejectUnauthorized?: boolean; ca?: string[]; cert?: string; key?: string };
+  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
+  connectionTimeout?: number;
+  requestTimeout?: number;
+  /** Retries of a failed request. @default the client's own (5) */
+  retries?: number;
+  /** The client's warnings and errors as JSON lines; without one it says nothing. */
+  logger?: Logger;
+}
+
+export function connectKafka(options: KafkaConnectionOptions): KafkaClient {
+  const { logger, retries, sasl, ...rest } = options;
+  return new KafkajsClient(new Kafka({
+    ...rest,
+    sasl: sasl as SASLOptions | undefined,
+    retry: retries === undefined ? undefined : { retries },
+    logLevel: logger ? logLevel.WARN : logLevel.NOTHING,
+    logCreator: logger ? kafkaLogCreator(logger) : undefined,
+  }));
 }

@@ -1,4 +1,6 @@
-import { Partitioners, type Consumer, type ConsumerConfig, type EachBatchPayload, type IHeaders, type Admin, type Kafka, type KafkaMessage, type Message, type Producer, type TopicMessages } from 'kafkajs';
+import type { KafkaClient } from './kafkaClient.js';
+import { kafkajsOf } from './kafka.js';
+import { Partitioners, type Consumer, type ConsumerConfig, type EachBatchPayload, type IHeaders, type Admin, type KafkaMessage, type Message, type Producer, type TopicMessages } from 'kafkajs';
 import type { Logger, ServiceMetrics } from '@opentrail/observability';
 import { SerdeError, type AvroSerde } from '@opentrail/serde';
 import { logConsumerCrash } from './kafka.js';
@@ -98,7 +100,7 @@ export interface PartitionHandler<T> {
 export interface ProcessorOptions<T> {
   /** Service name: metric prefix, DLQ header, log field. */
   service: string;
-  kafka: Kafka;
+  kafka: KafkaClient;
   groupId: string;
   topic: string;
   serde: AvroSerde<T>;
@@ -165,7 +167,7 @@ export class StreamProcessor<T> {
   private readonly m;
 
   constructor(private readonly options: ProcessorOptions<T>) {
-    this.consumer = options.kafka.consumer({
+    this.consumer = kafkajsOf(options.kafka).consumer({
       groupId: options.groupId,
       sessionTimeout: 30_000,
       rebalanceTimeout: 60_000,
@@ -221,7 +223,7 @@ export class StreamProcessor<T> {
   async start(): Promise<void> {
     const { options } = this;
     if (!options.transactional) {
-      const producer = options.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+      const producer = kafkajsOf(options.kafka).producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
       this.producer = producer;
       await startupStep('the producer', () => producer.connect());
     }
@@ -241,7 +243,7 @@ export class StreamProcessor<T> {
 
   /** An admin client for the output topics' partition counts (see produceRequests.ts), connected on first use. */
   private async connectAdmin(): Promise<Admin> {
-    const admin = this.options.kafka.admin();
+    const admin = kafkajsOf(this.options.kafka).admin();
     try {
       await admin.connect();
     } catch (err) {
@@ -278,7 +280,7 @@ export class StreamProcessor<T> {
       if (this.options.transactional) {
         // Connecting a transactional producer registers its transactional.id and fences any
         // previous producer with the same id: the former owner of this partition.
-        created.producer = this.options.kafka.producer({
+        created.producer = kafkajsOf(this.options.kafka).producer({
           transactionalId: `${this.options.transactional.idPrefix}-${this.options.topic}-${partition}`,
           idempotent: true,
           maxInFlightRequests: 1,

@@ -1,9 +1,9 @@
+import type { KafkaClient } from './kafkaClient.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ConfigError, commonBindings, loadConfig, type z, type CommonConfig, type EnvBinding } from '@opentrail/config';
 import { createLogger, ServiceMetrics, startHealthServer, type Check, type HealthServer, type Logger } from '@opentrail/observability';
 import { createSchemaRegistry, type SchemaRegistry } from '@opentrail/serde';
-import type { Kafka } from 'kafkajs';
-import { createKafka } from './kafka.js';
+import { createKafka, kafkajsOf } from './kafka.js';
 import { backoffDelay, sleep } from './retry.js';
 import { EXIT_CONFIG, EXIT_START_DEADLINE, StartDeadlineError, Startup } from './startup.js';
 import { transientCondition } from './transient.js';
@@ -13,7 +13,7 @@ export interface ServiceContext<C extends CommonConfig> {
   config: C;
   logger: Logger;
   metrics: ServiceMetrics;
-  kafka: Kafka;
+  kafka: KafkaClient;
   registry: SchemaRegistry;
 }
 
@@ -179,7 +179,8 @@ async function startWithRetries<S extends z.ZodType<CommonConfig>>(
  * A Kafka client whose producers, consumers and admins are remembered, so that a failed start
  * attempt leaves no connection, group membership or transactional id behind when the next begins.
  */
-function trackedKafka(kafka: Kafka): { kafka: Kafka; close(): Promise<void>; release(): void } {
+function trackedKafka(client: KafkaClient): { kafka: KafkaClient; close(): Promise<void>; release(): void } {
+  const kafka = kafkajsOf(client);
   const opened: { disconnect(): Promise<void> }[] = [];
   const producer = kafka.producer.bind(kafka);
   const consumer = kafka.consumer.bind(kafka);
@@ -200,5 +201,5 @@ function trackedKafka(kafka: Kafka): { kafka: Kafka; close(): Promise<void>; rel
     tracking = false;
     opened.length = 0;
   };
-  return { kafka, close, release };
+  return { kafka: client, close, release };
 }

@@ -1,6 +1,8 @@
+import type { KafkaClient } from './kafkaClient.js';
+import { kafkajsOf } from './kafka.js';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
+import type { Consumer, KafkaMessage } from 'kafkajs';
 import type { Logger } from '@opentrail/observability';
 import { logConsumerCrash } from './kafka.js';
 import { startupStep } from './startup.js';
@@ -19,7 +21,7 @@ import { startupStep } from './startup.js';
  * stable offset, so every state the previous owner committed is known before the first record.
  */
 export interface StateTopicReaderOptions {
-  kafka: Kafka;
+  kafka: KafkaClient;
   topic: string;
   /** The service's consumer group; the reader's own group is named after it. */
   consumerGroup: string;
@@ -55,7 +57,7 @@ export abstract class StateTopicReader {
     const { kafka, topic, logger } = this.readerOptions;
     // A state topic created a moment ago by another instance may not have its leaders yet.
     this.partitions = await startupStep(`the state topic ${topic}`, async () => {
-      const admin = kafka.admin();
+      const admin = kafkajsOf(kafka).admin();
       await admin.connect();
       try {
         return (await admin.fetchTopicOffsets(topic)).length;
@@ -63,7 +65,7 @@ export abstract class StateTopicReader {
         await admin.disconnect();
       }
     });
-    const consumer = kafka.consumer({
+    const consumer = kafkajsOf(kafka).consumer({
       groupId: `${this.readerOptions.consumerGroup}-state-${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`,
       maxWaitTimeInMs: 250,
       allowAutoTopicCreation: false,
@@ -95,7 +97,7 @@ export abstract class StateTopicReader {
    */
   async catchUp(sourcePartition: number, signal?: AbortSignal): Promise<void> {
     const statePartition = this.statePartition(sourcePartition);
-    const admin = this.readerOptions.kafka.admin();
+    const admin = kafkajsOf(this.readerOptions.kafka).admin();
     let end: bigint;
     let low: bigint;
     await admin.connect();

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import fc from 'fast-check';
-import type { Kafka } from 'kafkajs';
+import type { KafkaClient } from '../src/kafkaClient.js';
 import { describe, expect, it } from 'vitest';
 import { createLogger, ServiceMetrics } from '@opentrail/observability';
 import { CompactedTopicReader, decodeBatch, ReadPositions, type CompactedTopicDecoder } from '../src/compactedTopic.js';
@@ -162,11 +162,10 @@ function fakeKafka(offsets: { partition: number; high: string; low: string }[]) 
   const listeners = new Map<string, ((event: { payload: unknown }) => void)[]>();
   let eachBatch: ((payload: { batch: { partition: number; messages: ReturnType<typeof message>[] } }) => Promise<void>) | undefined;
   let disconnected = false;
+  const on = (event: string, listener: (event: { payload: unknown }) => void) => listeners.set(event, [...(listeners.get(event) ?? []), listener]);
   const consumer = {
-    events: { END_BATCH_PROCESS: 'end_batch_process', CRASH: 'crash' },
-    on(event: string, listener: (event: { payload: unknown }) => void) {
-      listeners.set(event, [...(listeners.get(event) ?? []), listener]);
-    },
+    onBatchEnd: (listener: (batch: unknown) => void) => on('end_batch_process', ({ payload }) => listener(payload)),
+    onCrash: (listener: (crash: unknown) => void) => on('crash', ({ payload }) => listener(payload)),
     connect: async () => undefined,
     subscribe: async () => undefined,
     run: async (options: { eachBatch: typeof eachBatch }) => void (eachBatch = options.eachBatch),
@@ -175,7 +174,7 @@ function fakeKafka(offsets: { partition: number; high: string; low: string }[]) 
   const admin = { connect: async () => undefined, disconnect: async () => undefined, fetchTopicOffsets: async () => offsets };
   const emit = (event: string, payload: unknown) => (listeners.get(event) ?? []).forEach((l) => l({ payload }));
   return {
-    kafka: { admin: () => admin, consumer: () => consumer } as unknown as Kafka,
+    kafka: { admin: () => admin, consumer: () => consumer } as unknown as KafkaClient,
     /** A fetched batch: eachBatch (if it holds records kafkajs hands over), then END_BATCH_PROCESS. */
     async deliver(partition: number, messages: ReturnType<typeof message>[], lastOffset = Number(messages[messages.length - 1]?.offset)) {
       if (messages.length) await eachBatch!({ batch: { partition, messages } });
@@ -199,7 +198,7 @@ function capture() {
   return { logger: createLogger('compacted-test', 'info', sink), lines };
 }
 
-function tableReader(kafka: Kafka, options: { apply?: (key: string, value: number | null) => void; metrics?: ServiceMetrics; decoder?: CompactedTopicDecoder<number> } = {}) {
+function tableReader(kafka: KafkaClient, options: { apply?: (key: string, value: number | null) => void; metrics?: ServiceMetrics; decoder?: CompactedTopicDecoder<number> } = {}) {
   const table = new Map<string, number>();
   const { logger, lines } = capture();
   const skips: string[] = [];

@@ -1,8 +1,8 @@
+import { connectKafka } from '@opentrail/runtime';
 import { execFile } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Kafka, logLevel } from 'kafkajs';
 import type { InstalledStack } from './install.js';
 import { freePort, httpOk, spawnServer, tcpReachable, waitUntilReady, type ServerProcess } from './process.js';
 import { isKafka4 } from './versions.js';
@@ -76,7 +76,7 @@ export async function startKafka(installed: InstalledStack, dir: string): Promis
 
 /** The broker is ready when a client can see the cluster and its metadata. */
 async function kafkaAnswers(brokers: string): Promise<boolean> {
-  const admin = new Kafka({ brokers: [brokers], logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();
+  const admin = connectKafka({ brokers: [brokers], retries: 0 }).admin();
   try {
     await admin.connect();
     const cluster = await admin.describeCluster();

@@ -1,4 +1,4 @@
-import type { Kafka, Producer } from 'kafkajs';
+import type { KafkaClient, KafkaProducer } from '@opentrail/runtime';
 import type { Logger, ServiceMetrics } from '@opentrail/observability';
 import { CompactedTopicReader, ensureTopics, startupStep } from '@opentrail/runtime';
 import { serdeFor, valueSubject, type SchemaRegistry, type TrailActivity } from '@opentrail/serde';
@@ -16,7 +16,7 @@ export interface TrailActivityReader {
 }
 
 export interface TrailActivityOptions {
-  kafka: Kafka;
+  kafka: KafkaClient;
   registry: SchemaRegistry;
   /** The activity topic, prefix included (topicName(config, 'trailActivity')). */
   topic: string;
@@ -29,7 +29,7 @@ export interface TrailActivityOptions {
 }
 
 /** Ensures the topic (1 partition, compacted): readers and writers may start in any order. */
-async function ensureActivityTopic(kafka: Kafka, topic: string, replicationFactor = 1): Promise<void> {
+async function ensureActivityTopic(kafka: KafkaClient, topic: string, replicationFactor = 1): Promise<void> {
   await ensureTopics(kafka, [{ topic, partitions: 1, compacted: true }], { partitions: 1, replicationFactor });
 }
 
@@ -72,12 +72,12 @@ export interface TrailActivityWriter {
  * Opens a writer (archiver, digester, notifier): ensures the topic, registers the schema, connects
  * a plain producer (activity is advisory: a lost or repeated record only moves a timestamp).
  */
-export async function openTrailActivityWriter(options: { kafka: Kafka; registry: SchemaRegistry; topic: string; service: string; logger: Logger; replicationFactor?: number; intervalMs?: number }): Promise<TrailActivityWriter> {
+export async function openTrailActivityWriter(options: { kafka: KafkaClient; registry: SchemaRegistry; topic: string; service: string; logger: Logger; replicationFactor?: number; intervalMs?: number }): Promise<TrailActivityWriter> {
   const { kafka, registry, topic, logger } = options;
   await ensureActivityTopic(kafka, topic, options.replicationFactor);
   const serde = serdeFor(registry, 'TrailActivity');
   await startupStep(`the schema of ${topic}`, () => serde.register(valueSubject(topic)));
-  const producer: Producer = kafka.producer({ allowAutoTopicCreation: false });
+  const producer: KafkaProducer = kafka.producer({ allowAutoTopicCreation: false });
   await startupStep(`a producer for ${topic}`, () => producer.connect());
   const recorder = activityRecorder(options.service, producer, topic, serde, logger, options.intervalMs);
   return {

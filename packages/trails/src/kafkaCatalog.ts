@@ -1,4 +1,4 @@
-import { Partitioners, type Kafka, type Producer } from 'kafkajs';
+import type { KafkaClient, KafkaProducer } from '@opentrail/runtime';
 import type { Logger, ServiceMetrics } from '@opentrail/observability';
 import { CompactedTopicReader, ensureTopics, startupStep, type CompactedTopicDecoder } from '@opentrail/runtime';
 import { serdeFor, valueSubject, type AvroSerde, type SchemaRegistry, type TrailRecord as TrailRecordValue } from '@opentrail/serde';
@@ -134,7 +134,7 @@ export function planSeed(current: readonly TrailRecord[], seed: readonly Trail[]
 }
 
 export interface TrailCatalogOptions {
-  kafka: Kafka;
+  kafka: KafkaClient;
   registry: SchemaRegistry;
   /** The trails topic, prefix included (topicName(config, 'trails')). */
   topic: string;
@@ -168,7 +168,7 @@ class KafkaTrailCatalog implements TrailCatalogHandle {
   constructor(
     private readonly options: TrailCatalogOptions,
     private readonly serde: AvroSerde<TrailRecordValue>,
-    private readonly producer: Producer,
+    private readonly producer: KafkaProducer,
   ) {
     this.reader = new CompactedTopicReader<TrailRecord>({
       kafka: options.kafka,
@@ -269,7 +269,7 @@ export async function openTrailCatalog(options: TrailCatalogOptions): Promise<Tr
   await ensureTopics(kafka, [{ topic, partitions: 1, compacted: true }], { partitions: 1, replicationFactor: options.replicationFactor ?? 1 });
   const serde = serdeFor(registry, 'TrailRecord');
   await startupStep(`the schema of ${topic}`, () => serde.register(valueSubject(topic)));
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1});
   await startupStep(`a producer for ${topic}`, () => producer.connect());
   const catalog = new KafkaTrailCatalog(options, serde, producer);
   try {

@@ -1,11 +1,11 @@
-import type { Kafka, KafkaMessage } from 'kafkajs';
+import type { ConsumedMessage, KafkaClient } from '@opentrail/runtime';
 import type { Logger } from '@opentrail/observability';
 import { StateTopicReader, type OutputMessage } from '@opentrail/runtime';
 import { SerdeError, type AlerterState, type AlerterStateKind, type AvroSerde } from '@opentrail/serde';
 import type { StateChange } from './partitionEvaluator.js';
 
 export interface StateChangelogOptions {
-  kafka: Kafka;
+  kafka: KafkaClient;
   topic: string;
   serde: AvroSerde<AlerterState>;
   /** The alerter's consumer group: state of other deployments sharing the topic is ignored. */
@@ -40,7 +40,7 @@ export class StateChangelog extends StateTopicReader {
     super({ kafka: options.kafka, topic: options.topic, consumerGroup: options.consumerGroup, what: 'the alerter state', logger: options.logger });
   }
 
-  protected async apply(_statePartition: number, messages: KafkaMessage[]): Promise<void> {
+  protected async apply(_statePartition: number, messages: ConsumedMessage[]): Promise<void> {
     const { serde, consumerGroup, sourceTopic, logger } = this.options;
     await serde.prepare(messages.map((m) => m.value));
     for (const message of messages) {

@@ -1,6 +1,6 @@
+import type { KafkaClient, KafkaConsumer } from '@opentrail/runtime';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Consumer, Kafka } from 'kafkajs';
 import type { Logger } from '@opentrail/observability';
 import { logConsumerCrash } from '@opentrail/runtime';
 import { SerdeError, type Alert, type AvroSerde } from '@opentrail/serde';
@@ -12,7 +12,7 @@ import { SerdeError, type Alert, type AvroSerde } from '@opentrail/serde';
  * delivery lag show.
  */
 export interface TopicTailOptions<T> {
-  kafka: Kafka;
+  kafka: KafkaClient;
   topic: string;
   serde: AvroSerde<T>;
   groupPrefix: string;
@@ -22,7 +22,7 @@ export interface TopicTailOptions<T> {
 }
 
 export class TopicTail<T> {
-  private consumer: Consumer | undefined;
+  private consumer: KafkaConsumer | undefined;
   private crashed: string | undefined;
 
   constructor(private readonly o: TopicTailOptions<T>) {}
@@ -35,9 +35,9 @@ export class TopicTail<T> {
     const { kafka, topic, serde, logger } = this.o;
     const consumer = kafka.consumer({ groupId: `${this.o.groupPrefix}-${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`, maxWaitTimeInMs: 250, allowAutoTopicCreation: false });
     this.consumer = consumer;
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      logConsumerCrash(logger, payload, `${topic} reader`);
-      if (!payload.restart) this.crashed = payload.error.message;
+    consumer.onCrash((crash) => {
+      logConsumerCrash(logger, crash, `${topic} reader`);
+      if (!crash.restart) this.crashed = crash.error.message;
     });
     await consumer.connect();
     await consumer.subscribe({ topics: [topic], fromBeginning: true });

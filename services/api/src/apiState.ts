@@ -1,6 +1,6 @@
+import type { KafkaClient, KafkaConsumer } from '@opentrail/runtime';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Consumer, Kafka } from 'kafkajs';
 import type { Logger } from '@opentrail/observability';
 import { logConsumerCrash } from '@opentrail/runtime';
 import { SerdeError, type AvroSerde, type Delivery, type DigestPublicKey } from '@opentrail/serde';
@@ -14,7 +14,7 @@ import type { TrailActivity, TrailActivitySource } from './trailOperations.js';
  * to the end it had when it started.
  */
 export class ApiState implements TrailActivitySource {
-  private consumer: Consumer | undefined;
+  private consumer: KafkaConsumer | undefined;
   readonly keys = new Map<string, DigestPublicKey>();
   private readonly deliveries = new Map<string, TrailActivity>();
   private keysEnd: Map<number, bigint> | undefined;
@@ -22,7 +22,7 @@ export class ApiState implements TrailActivitySource {
   private crashed: string | undefined;
 
   constructor(
-    private readonly o: { kafka: Kafka; keysTopic: string; deliveriesTopic: string; keySerde: AvroSerde<DigestPublicKey>; deliverySerde: AvroSerde<Delivery>; groupPrefix: string; logger: Logger },
+    private readonly o: { kafka: KafkaClient; keysTopic: string; deliveriesTopic: string; keySerde: AvroSerde<DigestPublicKey>; deliverySerde: AvroSerde<Delivery>; groupPrefix: string; logger: Logger },
   ) {}
 
   get ready(): boolean | string {
@@ -52,12 +52,12 @@ export class ApiState implements TrailActivitySource {
     }
     const consumer = kafka.consumer({ groupId: `${this.o.groupPrefix}-${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`, maxWaitTimeInMs: 250, allowAutoTopicCreation: false });
     this.consumer = consumer;
-    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-      if (payload.topic === keysTopic) this.keysPosition.set(payload.partition, BigInt(payload.lastOffset) + 1n);
+    consumer.onBatchEnd((batch) => {
+      if (batch.topic === keysTopic) this.keysPosition.set(batch.partition, BigInt(batch.lastOffset) + 1n);
     });
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      logConsumerCrash(logger, payload, 'state reader');
-      if (!payload.restart) this.crashed = payload.error.message;
+    consumer.onCrash((crash) => {
+      logConsumerCrash(logger, crash, 'state reader');
+      if (!crash.restart) this.crashed = crash.error.message;
     });
     await consumer.connect();
     await consumer.subscribe({ topics: [keysTopic, deliveriesTopic], fromBeginning: true });

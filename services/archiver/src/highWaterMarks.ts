@@ -1,4 +1,4 @@
-import type { Kafka, KafkaMessage } from 'kafkajs';
+import type { ConsumedMessage, KafkaClient } from '@opentrail/runtime';
 import type { Logger } from '@opentrail/observability';
 import { StateTopicReader, type OutputMessage } from '@opentrail/runtime';
 import { SerdeError, type ArchiverState, type AvroSerde } from '@opentrail/serde';
@@ -20,7 +20,7 @@ import { SerdeError, type ArchiverState, type AvroSerde } from '@opentrail/serde
 export type GroupKind = ArchiverState['kind'];
 
 export interface HighWaterMarksOptions {
-  kafka: Kafka;
+  kafka: KafkaClient;
   topic: string;
   serde: AvroSerde<ArchiverState>;
   /** The archiver's consumer group: marks of other deployments sharing the topic are ignored. */
@@ -41,7 +41,7 @@ export class HighWaterMarks extends StateTopicReader {
     super({ kafka: options.kafka, topic: options.topic, consumerGroup: options.consumerGroup, what: 'the archiver state', logger: options.logger });
   }
 
-  protected async apply(statePartition: number, messages: KafkaMessage[]): Promise<void> {
+  protected async apply(statePartition: number, messages: ConsumedMessage[]): Promise<void> {
     const { serde, consumerGroup, sourceTopic, logger } = this.options;
     await serde.prepare(messages.map((m) => m.value));
     for (const message of messages) {

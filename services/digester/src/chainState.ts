@@ -1,4 +1,4 @@
-import type { Kafka, KafkaMessage } from 'kafkajs';
+import type { ConsumedMessage, KafkaClient } from '@opentrail/runtime';
 import type { Logger } from '@opentrail/observability';
 import { StateTopicReader, type OutputMessage } from '@opentrail/runtime';
 import { SerdeError, type AvroSerde, type DigesterState } from '@opentrail/serde';
@@ -25,12 +25,12 @@ export class ChainState extends StateTopicReader {
   private readonly committed = new Map<number, Map<string, DigesterState>>();
 
   constructor(
-    private readonly options: { kafka: Kafka; topic: string; serde: AvroSerde<DigesterState>; consumerGroup: string; sourceTopic: string; logger: Logger },
+    private readonly options: { kafka: KafkaClient; topic: string; serde: AvroSerde<DigesterState>; consumerGroup: string; sourceTopic: string; logger: Logger },
   ) {
     super({ kafka: options.kafka, topic: options.topic, consumerGroup: options.consumerGroup, what: 'the digester state', logger: options.logger });
   }
 
-  protected async apply(statePartition: number, messages: KafkaMessage[]): Promise<void> {
+  protected async apply(statePartition: number, messages: ConsumedMessage[]): Promise<void> {
     const { serde, consumerGroup, sourceTopic, logger } = this.options;
     await serde.prepare(messages.map((m) => m.value));
     for (const message of messages) {

@@ -1,5 +1,5 @@
+import type { KafkaClient, KafkaProducer } from '@opentrail/runtime';
 import { DescribeKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
-import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import { currentKey, kmsKey, loadLocalKeys, withValidityWindows, type SigningKey } from '@opentrail/integrity';
 import type { Logger } from '@opentrail/observability';
 import type { AvroSerde, DigestPublicKey } from '@opentrail/serde';
@@ -14,14 +14,14 @@ import type { DigesterConfig } from './config.js';
 export class KeyRing {
   private keys: SigningKey[] = [];
   private readonly published = new Map<string, string>();
-  private producer: Producer | undefined;
+  private producer: KafkaProducer | undefined;
   private rescan: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly options: {
       signing: DigesterConfig['signing'];
       kms: KMSClient;
-      kafka: Kafka;
+      kafka: KafkaClient;
       topic: string;
       serde: AvroSerde<DigestPublicKey>;
       logger: Logger;
@@ -29,7 +29,7 @@ export class KeyRing {
   ) {}
 
   async start(): Promise<void> {
-    this.producer = this.options.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    this.producer = this.options.kafka.producer({ idempotent: true, maxInFlightRequests: 1});
     await this.producer.connect();
     await this.load();
     const signing = this.options.signing;

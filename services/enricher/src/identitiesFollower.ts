@@ -1,4 +1,4 @@
-import type { Kafka } from 'kafkajs';
+import type { KafkaClient } from '@opentrail/runtime';
 import type { Logger } from '@opentrail/observability';
 import { CompactedTopicReader } from '@opentrail/runtime';
 import type { AvroSerde, Identity } from '@opentrail/serde';
@@ -6,7 +6,7 @@ import type { IdentityTable } from './identityTable.js';
 import type { EnricherMetrics } from './metrics.js';
 
 export interface IdentitiesFollowerOptions {
-  kafka: Kafka;
+  kafka: KafkaClient;
   topic: string;
   serde: AvroSerde<Identity>;
   table: IdentityTable;

@@ -1,4 +1,4 @@
-import type { Producer } from 'kafkajs';
+import type { KafkaProducer } from '@opentrail/runtime';
 import type { Logger } from '@opentrail/observability';
 import type { IdentityTable } from './identityTable.js';
 import type { EnricherMetrics } from './metrics.js';
@@ -7,7 +7,7 @@ export interface IdentitySweeperOptions {
   table: IdentityTable;
   intervalMs: number;
   /** Where tombstones of evicted learned sessions go; none when undefined. */
-  tombstones?: { producer: Producer; topic: string };
+  tombstones?: { producer: KafkaProducer; topic: string };
   logger: Logger;
   metrics: EnricherMetrics;
 }

@@ -1,4 +1,3 @@
-import { Partitioners } from 'kafkajs';
 import { acceptedRegions, validateApiCallEvent } from '@opentrail/cloudtrail';
 import { topicName } from '@opentrail/config';
 import { ensureTopics, main, StreamProcessor } from '@opentrail/runtime';
@@ -44,7 +43,7 @@ main({
     await follower.start();
     await follower.caughtUp;
 
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1});
     await producer.connect();
     const sweeper = startIdentitySweeper({
       table,

@@ -1,5 +1,5 @@
+import type { KafkaProducer } from '@opentrail/runtime';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { Producer } from 'kafkajs';
 import { createLogger, ServiceMetrics } from '@opentrail/observability';
 import { IdentityTable } from '../src/identityTable.js';
 import { startIdentitySweeper } from '../src/identitySweeper.js';
@@ -19,7 +19,7 @@ describe('startIdentitySweeper', () => {
     table.apply('AKIAINVGONE', inventoryIdentity('AKIAINVGONE', 'y', { expiresAt: now + 1000 }), now);
     table.apply('AKIASTAYS', inventoryIdentity('AKIASTAYS', 'z'), now);
     const sent: unknown[] = [];
-    const producer = { send: async (request: unknown) => void sent.push(request) } as unknown as Producer;
+    const producer = { send: async (request: unknown) => void sent.push(request) } as unknown as KafkaProducer;
     const serviceMetrics = new ServiceMetrics('enricher');
     const sweeper = startIdentitySweeper({
       table,

@@ -1,5 +1,5 @@
+import type { KafkaClient } from '@opentrail/runtime';
 import { CreateTopicCommand } from '@aws-sdk/client-sns';
-import type { Kafka } from 'kafkajs';
 import { AwsClients } from '@opentrail/aws';
 import { topicName } from '@opentrail/config';
 import type { Logger } from '@opentrail/observability';
@@ -22,7 +22,7 @@ const SNS_ATTRIBUTE_RESERVE_BYTES = 512;
  * (newTargetsStartAt: latest): adding a target announces what is delivered from then on, not the
  * topic's whole history. The runtime's consumer otherwise starts from the beginning.
  */
-async function initialiseGroup(kafka: Kafka, groupId: string, topic: string, startAt: NotifierConfig['newTargetsStartAt'], logger: Logger): Promise<void> {
+async function initialiseGroup(kafka: KafkaClient, groupId: string, topic: string, startAt: NotifierConfig['newTargetsStartAt'], logger: Logger): Promise<void> {
   if (startAt === 'earliest') return;
   const admin = kafka.admin();
   await admin.connect();

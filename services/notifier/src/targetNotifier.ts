@@ -1,4 +1,4 @@
-import type { IHeaders } from 'kafkajs';
+import type { MessageHeaders } from '@opentrail/runtime';
 import type { Logger } from '@opentrail/observability';
 import { deadLetterMessage, failureDetail, type BatchContext, type InputRecord, type OutputMessage, type PartitionHandler, type RecordDeadLetter, type TopicPartition, type Work } from '@opentrail/runtime';
 import type { Delivery, DeliveryKind, Notification } from '@opentrail/serde';
@@ -336,7 +336,7 @@ export class TargetNotifier implements PartitionHandler<Delivery> {
       { topic: record.topic, partition: record.partition, service: 'notifier' },
       { reason: 'DELIVERY_FAILED', detail: `${this.label}: ${result.code}: ${result.detail}` },
     );
-    const headers: IHeaders = {
+    const headers: MessageHeaders = {
       ...letter.headers,
       [NOTIFIER_DLQ_HEADERS.target]: this.label,
       [NOTIFIER_DLQ_HEADERS.notificationId]: id,

@@ -3,8 +3,8 @@
  * registry (whatever their schema): `npx tsx packages/cli/src/demo/watch.ts opentrail.alerts`.
  * Reads from the beginning in a throw-away consumer group; Ctrl-C stops it.
  */
+import { connectKafka } from '@opentrail/runtime';
 import { randomBytes } from 'node:crypto';
-import { Kafka, logLevel } from 'kafkajs';
 import { createSchemaRegistry } from '@opentrail/serde';
 import { endpointsFromEnv } from '@opentrail/stack';
 
@@ -12,7 +12,7 @@ async function watch(topic: string, fromBeginning: boolean): Promise<void> {
   const endpoints = endpointsFromEnv({ OPENTRAIL_AWS_ENDPOINT: 'unused', ...process.env });
   if (!endpoints) throw new Error('set OPENTRAIL_KAFKA_BROKERS and OPENTRAIL_SCHEMA_REGISTRY_URL (. .demo/endpoints.env)');
   const registry = createSchemaRegistry({ url: endpoints.schemaRegistryUrl });
-  const kafka = new Kafka({ clientId: 'opentrail-watch', brokers: endpoints.kafkaBrokers.split(','), logLevel: logLevel.NOTHING });
+  const kafka = connectKafka({ clientId: 'opentrail-watch', brokers: endpoints.kafkaBrokers.split(',') });
   const consumer = kafka.consumer({ groupId: `opentrail-watch-${randomBytes(4).toString('hex')}` });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning });
