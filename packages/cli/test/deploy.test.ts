@@ -76,13 +76,13 @@ describe('docker-compose.yml', () => {
 });
 
 describe('deploy/kubernetes', () => {
-  const kustomization = parse(read('deploy/kubernetes/kustomization.yaml')) as { resources: string[]; configMapGenerator: { files: string[] }[] };
-  const objects = kustomization.resources.flatMap((file) => parseAllDocuments(read(join('deploy/kubernetes', file))).map((d) => d.toJS() as K8sObject));
+  const kustomization = parse(read('deploy/kubernetes/base/kustomization.yaml')) as { resources: string[]; configMapGenerator: { files: string[] }[] };
+  const objects = kustomization.resources.flatMap((file) => parseAllDocuments(read(join('deploy/kubernetes/base', file))).map((d) => d.toJS() as K8sObject));
 
   it('lists only files that exist, and generates the ConfigMap from one', () => {
-    for (const file of kustomization.resources) expect(existsSync(join(ROOT, 'deploy/kubernetes', file)), file).toBe(true);
+    for (const file of kustomization.resources) expect(existsSync(join(ROOT, 'deploy/kubernetes/base', file)), file).toBe(true);
     const configFile = kustomization.configMapGenerator[0]!.files[0]!.split('=').pop()!;
-    expect(existsSync(join(ROOT, 'deploy/kubernetes', configFile))).toBe(true);
+    expect(existsSync(join(ROOT, 'deploy/kubernetes/base', configFile))).toBe(true);
   });
 
   it.each(SERVICES)('has a probed Deployment and a Service for %s', (name) => {
@@ -142,7 +142,7 @@ describe('the example configurations', () => {
   const files: [string, NodeJS.ProcessEnv][] = [
     ['deploy/config/opentrail.yaml', {}],
     // Secrets come from the environment there (kustomization.yaml).
-    ['deploy/kubernetes/config/opentrail.yaml', { OPENTRAIL_KAFKA_SASL_PASSWORD: 'secret', OPENTRAIL_API_ACCESS_KEYS: 'AKIDEXAMPLE:secret', OPENTRAIL_DATABASE_URL: 'postgres://opentrail:secret@db.example:5432/opentrail' }],
+    ['deploy/kubernetes/base/config/opentrail.yaml', { OPENTRAIL_KAFKA_SASL_PASSWORD: 'secret', OPENTRAIL_API_ACCESS_KEYS: 'AKIDEXAMPLE:secret', OPENTRAIL_DATABASE_URL: 'postgres://opentrail:secret@db.example:5432/opentrail' }],
   ];
   const cases = files.flatMap(([file, env]) => SERVICES.filter((name) => existsSync(join(ROOT, 'services', name, 'src', 'config.ts'))).map((name) => [file, name, env] as const));
 
