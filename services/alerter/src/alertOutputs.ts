@@ -117,7 +117,8 @@ export class AlertOutputs implements PartitionHandler<Alert> {
     this.options.metrics.snsPublished.inc({ outcome: result.ok ? 'sent' : 'failed' });
     if (result.ok) return;
     if (result.aborted) throw new InfrastructureError('stopping: the delivery is retried by the next owner');
-    this.deadLetter('sns', deadLetterReason(`SNS ${channel.destination.slice('sns:'.length)}`, result).detail, alert, record, context, outputs);
+    // The error names the topic already (`SNS <arn>: <SDK error>`).
+    this.deadLetter('sns', deadLetterReason('sns', result).detail, alert, record, context, outputs);
   }
 
   private deadLetter(output: 'webhook' | 'sns', detail: string, alert: Alert, record: InputRecord<Alert>, context: TopicPartition, outputs: OutputMessage[]): void {
