@@ -1,5 +1,5 @@
 export interface RetryBudgetOptions {
-  /** Retries a destination may get within any window. @default 100 */
+  /** Retries a destination may get within any window. @default 600 */
   maxRetries?: number;
   /** @default 60000 */
   windowMs?: number;
@@ -20,7 +20,7 @@ export class RetryBudget {
   private head = 0;
 
   constructor(options: RetryBudgetOptions = {}) {
-    this.maxRetries = options.maxRetries ?? 100;
+    this.maxRetries = options.maxRetries ?? 600;
     this.windowMs = options.windowMs ?? 60_000;
     if (!Number.isInteger(this.maxRetries) || this.maxRetries < 0) throw new RangeError(`retry budget: maxRetries must be a non-negative integer, got ${this.maxRetries}`);
     if (!(this.windowMs > 0)) throw new RangeError(`retry budget: windowMs must be positive, got ${this.windowMs}`);
