@@ -51,6 +51,14 @@ export class CircuitBreaker {
     this.probing = false;
   }
 
+  /**
+   * An acquired attempt ended without a verdict on the destination (the caller aborted it): a
+   * half-open probe slot is handed back, or the breaker would refuse every later attempt.
+   */
+  release(): void {
+    this.probing = false;
+  }
+
   onFailure(): void {
     this.failures++;
     if (this.probing || this.failures >= this.threshold) this.openedAt = this.now();

@@ -1,4 +1,10 @@
-export { WebhookSender, targetName, type AttemptInfo, type DeliveryOutcome, type WebhookMessage, type WebhookSenderOptions, type WebhookTarget } from './sender.js';
+export { OutboundChannel, DEFAULT_OUTBOUND_POLICY, deadLetterReason, type AttemptInfo as OutboundAttemptInfo, type OutboundChannelOptions, type OutboundObserver, type OutboundPolicy, type OutboundResult, type SendAttempt } from './outboundChannel.js';
+export { OutboundError, OUTBOUND_ERROR_CODES, httpStatusCode, isRetriableStatus, retryAfterMs, type OutboundErrorCode } from './errors.js';
+export { backoffDelay, type BackoffOptions } from './backoff.js';
 export { CircuitBreaker, type BreakerOptions, type BreakerState } from './breaker.js';
-export { WebhookError, WEBHOOK_ERROR_CODES, isRetriableStatus, type WebhookErrorCode } from './errors.js';
+export { RetryBudget, type RetryBudgetOptions } from './retryBudget.js';
+export { systemClock, type Clock } from './clock.js';
+export { outboundMetrics, OTHER_DESTINATIONS, type OutboundMetricsOptions } from './metrics.js';
+export { classifySnsError } from './sns.js';
+export { WebhookSender, targetName, webhookAttempt, type AttemptInfo, type DeliveryOutcome, type WebhookMessage, type WebhookSenderOptions, type WebhookTarget } from './sender.js';
 export { WEBHOOK_HEADERS, secretBytes, signWebhook, verifyWebhook, webhookHeaders, type IncomingHeaders, type VerifyFailure, type VerifyResult } from './signature.js';

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CircuitBreaker, WebhookSender, verifyWebhook, type WebhookError, type WebhookMessage, type WebhookTarget } from '../src/index.js';
+import { CircuitBreaker, WebhookSender, verifyWebhook, type OutboundError, type WebhookMessage, type WebhookTarget } from '../src/index.js';
 
 interface Received {
   headers: IncomingMessage['headers'];
@@ -65,7 +65,7 @@ describe('WebhookSender against a real HTTP server', () => {
 
   it('does not retry a refusal (4xx) and hands the message to onFinalFailure once', async () => {
     const { url, received } = await receiver([400]);
-    const failed: [WebhookTarget, WebhookMessage, WebhookError][] = [];
+    const failed: [WebhookTarget, WebhookMessage, OutboundError][] = [];
     const sender = new WebhookSender({ ...fast, onFinalFailure: (t, m, e) => void failed.push([t, m, e]) });
     const outcome = await sender.send({ url, secret: 'k', name: 'siem' }, message);
     expect(outcome).toMatchObject({ ok: false, attempts: 1, status: 400, target: 'siem' });
@@ -77,8 +77,8 @@ describe('WebhookSender against a real HTTP server', () => {
 
   it('gives up after the retries and reports the last error', async () => {
     const { url, received } = await receiver([500, 500, 500, 500]);
-    const failed: WebhookError[] = [];
-    const outcome = await new WebhookSender({ ...fast, retries: 2, breaker: { failureThreshold: 100 }, onFinalFailure: (_t, _m, e) => void failed.push(e) }).send({ url, secret: 'k' }, message);
+    const failed: OutboundError[] = [];
+    const outcome = await new WebhookSender({ ...fast, retries: 2, breakerFailures: 100, onFinalFailure: (_t, _m, e) => void failed.push(e) }).send({ url, secret: 'k' }, message);
     expect(outcome).toMatchObject({ ok: false, attempts: 3, status: 500 });
     expect(received).toHaveLength(3);
     expect(failed.map((e) => e.code)).toEqual(['HTTP_RETRIABLE']);
@@ -112,7 +112,7 @@ describe('WebhookSender against a real HTTP server', () => {
   it('opens the circuit after repeated failures: later messages fail fast without a request, then a probe closes it', async () => {
     const { url, received } = await receiver([500, 500, 500]);
     const failed: string[] = [];
-    const sender = new WebhookSender({ ...fast, retries: 10, breaker: { failureThreshold: 3, resetAfterMs: 300 }, onFinalFailure: (_t, m, e) => void failed.push(`${m.id}:${e.code}`) });
+    const sender = new WebhookSender({ ...fast, retries: 10, breakerFailures: 3, breakerResetMs: 300, onFinalFailure: (_t, m, e) => void failed.push(`${m.id}:${e.code}`) });
     const target = { url, secret: 'k' };
     const first = await sender.send(target, message);
     expect(first).toMatchObject({ ok: false, attempts: 3 });
@@ -132,7 +132,7 @@ describe('WebhookSender against a real HTTP server', () => {
   it('stops waiting when its signal aborts', async () => {
     const { url } = await receiver([500, 500, 500]);
     const controller = new AbortController();
-    const givenUp: WebhookError[] = [];
+    const givenUp: OutboundError[] = [];
     const sender = new WebhookSender({ initialDelayMs: 10_000, maxDelayMs: 10_000, signal: controller.signal, onFinalFailure: (_t, _m, e) => void givenUp.push(e) });
     const pending = sender.send({ url, secret: 'k' }, message);
     setTimeout(() => controller.abort(), 100);

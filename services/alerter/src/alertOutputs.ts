@@ -1,15 +1,16 @@
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import type { Logger } from '@opentrail/observability';
-import { deadLetterMessage, failureDetail, InfrastructureError, retry, type BatchContext, type InputRecord, type OutputMessage, type PartitionHandler, type RecordDeadLetter, type TopicPartition } from '@opentrail/runtime';
+import { deadLetterMessage, failureDetail, InfrastructureError, type BatchContext, type InputRecord, type OutputMessage, type PartitionHandler, type RecordDeadLetter, type TopicPartition } from '@opentrail/runtime';
 import type { Alert } from '@opentrail/serde';
-import { WebhookSender, targetName, type WebhookTarget } from '@opentrail/webhooks';
+import { classifySnsError, deadLetterReason, OutboundChannel, WebhookSender, targetName, type OutboundPolicy, type WebhookTarget } from '@opentrail/webhooks';
 import { alertJson, atLeast } from './alert.js';
 import type { AlerterMetrics } from './metrics.js';
 
 export interface AlertOutputsOptions {
   webhooks: (WebhookTarget & { minSeverity: string })[];
   sns?: { client: SNSClient; topicArn: string; minSeverity: string };
-  delivery: { retries: number; initialDelayMs: number; maxDelayMs: number; timeoutMs: number; breakerFailures: number; breakerResetMs: number };
+  /** The alerter's delivery policy (config `alerter.delivery`), per output: each webhook and the SNS topic has its own breaker and retry budget. */
+  delivery: Partial<OutboundPolicy>;
   deadLetterTopic: string;
   /** The alert's bytes as on the alerts topic, for its dead letter. */
   encode: (alert: Alert) => Buffer;
@@ -27,18 +28,30 @@ export interface AlertOutputsOptions {
  */
 export class AlertOutputs implements PartitionHandler<Alert> {
   private readonly sender: WebhookSender;
+  private readonly sns: OutboundChannel<PublishCommand> | undefined;
 
   constructor(private readonly options: AlertOutputsOptions) {
-    const { delivery, metrics } = options;
+    const { delivery, metrics, sns } = options;
+    const signal = options.signal ? { signal: options.signal } : {};
+    const observer = metrics.outbound;
     this.sender = new WebhookSender({
-      retries: delivery.retries,
-      initialDelayMs: delivery.initialDelayMs,
-      maxDelayMs: delivery.maxDelayMs,
-      timeoutMs: delivery.timeoutMs,
-      breaker: { failureThreshold: delivery.breakerFailures, resetAfterMs: delivery.breakerResetMs },
-      ...(options.signal ? { signal: options.signal } : {}),
+      ...delivery,
+      ...signal,
+      observer,
       onAttempt: (a) => metrics.webhookAttempts.inc({ target: a.target, result: a.error ? (a.status ? String(a.status) : a.error.code) : String(a.status) }),
     });
+    if (sns) {
+      this.sns = new OutboundChannel<PublishCommand>({
+        destination: `sns:${sns.topicArn}`,
+        send: async (command, attemptSignal) => {
+          await sns.client.send(command, { abortSignal: attemptSignal });
+        },
+        classify: (err) => classifySnsError(sns.topicArn, err),
+        policy: delivery,
+        ...signal,
+        observer,
+      });
+    }
   }
 
   async processBatch(records: InputRecord<Alert>[], context: BatchContext) {
@@ -73,7 +86,7 @@ export class AlertOutputs implements PartitionHandler<Alert> {
         deliveries.push(this.webhook(target, alert, body, record, context, outputs));
       }
       const sns = this.options.sns;
-      if (sns && atLeast(alert.severity, sns.minSeverity)) deliveries.push(this.publish(sns, alert, body, record, context, outputs));
+      if (this.sns && sns && atLeast(alert.severity, sns.minSeverity)) deliveries.push(this.publish(this.sns, alert, body, record, context, outputs));
       await Promise.all(deliveries);
     }
   }
@@ -82,44 +95,30 @@ export class AlertOutputs implements PartitionHandler<Alert> {
     const outcome = await this.sender.send(target, { id: alert.alertId, body });
     const name = targetName(target);
     this.options.metrics.webhookDeliveries.inc({ target: name, outcome: outcome.ok ? 'sent' : 'failed' });
-    if (outcome.ok) return;
-    if (outcome.error?.code === 'ABORTED') throw new InfrastructureError('stopping: the delivery is retried by the next owner');
-    this.deadLetter('webhook', `webhook ${name}: ${outcome.error?.message ?? 'failed'} after ${outcome.attempts} attempt(s)`, alert, record, context, outputs);
+    if (outcome.ok || !outcome.error) return;
+    if (outcome.error.code === 'ABORTED') throw new InfrastructureError('stopping: the delivery is retried by the next owner');
+    this.deadLetter('webhook', deadLetterReason(`webhook ${name}`, { ok: false, aborted: false, attempts: outcome.attempts, error: outcome.error }).detail, alert, record, context, outputs);
   }
 
-  private async publish(sns: NonNullable<AlertOutputsOptions['sns']>, alert: Alert, body: string, record: InputRecord<Alert>, context: TopicPartition, outputs: OutputMessage[]): Promise<void> {
-    const { delivery, metrics } = this.options;
-    try {
-      await retry(
-        () =>
-          sns.client.send(
-            new PublishCommand({
-              TopicArn: sns.topicArn,
-              // SNS subjects are at most 100 characters.
-              Subject: `[${alert.severity}] ${alert.title}`.replace(/[\r\n]/g, ' ').slice(0, 100),
-              Message: body,
-              MessageAttributes: {
-                alertId: { DataType: 'String', StringValue: alert.alertId },
-                ruleId: { DataType: 'String', StringValue: alert.ruleId },
-                severity: { DataType: 'String', StringValue: alert.severity },
-              },
-            }),
-          ),
-        {
-          retries: delivery.retries,
-          initialDelayMs: delivery.initialDelayMs,
-          maxDelayMs: delivery.maxDelayMs,
-          ...(this.options.signal ? { signal: this.options.signal } : {}),
-          // 4xx from SNS (a missing topic, a refused message) will not heal with time.
-          shouldRetry: (e) => ((e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ?? 500) >= 500 || (e as { name?: string }).name === 'ThrottlingException',
+  private async publish(channel: OutboundChannel<PublishCommand>, alert: Alert, body: string, record: InputRecord<Alert>, context: TopicPartition, outputs: OutputMessage[]): Promise<void> {
+    const result = await channel.deliver(
+      new PublishCommand({
+        TopicArn: this.options.sns!.topicArn,
+        // SNS subjects are at most 100 characters.
+        Subject: `[${alert.severity}] ${alert.title}`.replace(/[\r\n]/g, ' ').slice(0, 100),
+        Message: body,
+        MessageAttributes: {
+          alertId: { DataType: 'String', StringValue: alert.alertId },
+          ruleId: { DataType: 'String', StringValue: alert.ruleId },
+          severity: { DataType: 'String', StringValue: alert.severity },
         },
-      );
-      metrics.snsPublished.inc({ outcome: 'sent' });
-    } catch (err) {
-      metrics.snsPublished.inc({ outcome: 'failed' });
-      if (this.options.signal?.aborted) throw new InfrastructureError('stopping: the delivery is retried by the next owner');
-      this.deadLetter('sns', `SNS ${sns.topicArn}: ${(err as Error).message}`, alert, record, context, outputs);
-    }
+      }),
+    );
+    this.options.metrics.snsPublished.inc({ outcome: result.ok ? 'sent' : 'failed' });
+    if (result.ok) return;
+    if (result.aborted) throw new InfrastructureError('stopping: the delivery is retried by the next owner');
+    // The error names the topic already (`SNS <arn>: <SDK error>`).
+    this.deadLetter('sns', deadLetterReason('sns', result).detail, alert, record, context, outputs);
   }
 
   private deadLetter(output: 'webhook' | 'sns', detail: string, alert: Alert, record: InputRecord<Alert>, context: TopicPartition, outputs: OutputMessage[]): void {

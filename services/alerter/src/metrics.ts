@@ -1,5 +1,6 @@
 import { Counter, type ServiceMetrics } from '@opentrail/observability';
 import type { RuleSet } from '@opentrail/rules';
+import { outboundMetrics } from '@opentrail/webhooks';
 
 /**
  * The alerter's metrics (opentrail_alerter_*). Per-rule evaluations and matches are counted in
@@ -37,6 +38,8 @@ export function alerterMetrics(metrics: ServiceMetrics, current: () => RuleSet) 
     webhookDeliveries: metrics.counter('webhook_deliveries_total', 'Alerts delivered to webhook targets, by target and outcome (sent, failed)', ['target', 'outcome']),
     webhookAttempts: metrics.counter('webhook_attempts_total', 'Webhook requests, by target and result (HTTP status or error code)', ['target', 'result']),
     snsPublished: metrics.counter('sns_published_total', 'Alerts published to SNS, by outcome (sent, failed)', ['outcome']),
+    /** The delivery module's own metrics (opentrail_alerter_outbound_*): attempts, results and breaker state per webhook and SNS topic. */
+    outbound: outboundMetrics(metrics),
     deadLettered: metrics.counter('alert_deliveries_dead_lettered_total', 'Alerts given up on an output (dead-lettered), by output', ['output']),
   };
 }

@@ -81,12 +81,9 @@ main({
         const publisher = new SnsPublisher({
           client: awsClients().sns,
           topicArn: target.topicArn,
-          retries: d.retries,
-          initialDelayMs: d.initialDelayMs,
-          maxDelayMs: d.maxDelayMs,
-          breakerFailures: d.breakerFailures,
-          breakerResetMs: d.breakerResetMs,
+          policy: d,
           signal: abort.signal,
+          observer: m.outbound,
           onFailedAttempt: (result) => m.failed.inc({ target: target.label, result }),
         });
         breakers.set(target.id, () => [target.label, publisher.breakerState]);
@@ -94,12 +91,9 @@ main({
       }
       if (target.kind === 'webhook') {
         const sender = new WebhookSender({
-          retries: d.retries,
-          initialDelayMs: d.initialDelayMs,
-          maxDelayMs: d.maxDelayMs,
-          timeoutMs: d.timeoutMs,
-          breaker: { failureThreshold: d.breakerFailures, resetAfterMs: d.breakerResetMs },
+          ...d,
           signal: abort.signal,
+          observer: m.outbound,
           onAttempt: (a) => {
             if (a.error && a.error.code !== 'ABORTED') m.failed.inc({ target: target.label, result: a.status ? String(a.status) : a.error.code });
           },

@@ -1,4 +1,5 @@
 import { LATENCY_BUCKETS, type ServiceMetrics } from '@opentrail/observability';
+import { outboundMetrics } from '@opentrail/webhooks';
 
 const BREAKER_VALUE = { closed: 0, 'half-open': 1, open: 2 } as const;
 
@@ -19,6 +20,8 @@ export function notifierMetrics(metrics: ServiceMetrics, breakers: () => Iterabl
     snsBatchKeys: metrics.histogram('sns_message_keys', 'Object keys per SNS message', ['target'], [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000]),
     inFlight: metrics.gauge('notifications_in_flight', 'Deliveries a target has read but not yet announced or dead-lettered', ['target']),
     lag: metrics.gauge('target_lag', 'Deliveries on the partition a target has not finished yet (its commit is that far behind the end)', ['target', 'partition']),
+    /** The delivery module's own metrics (opentrail_notifier_outbound_*), per destination. */
+    outbound: outboundMetrics(metrics),
     breaker: metrics.gauge('breaker_state', 'Circuit breaker of a target: 0 closed, 1 half-open, 2 open', ['target'], function collect() {
       for (const [target, state] of breakers()) this.set({ target }, BREAKER_VALUE[state]);
     }),

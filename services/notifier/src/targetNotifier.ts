@@ -6,7 +6,7 @@ import type { ActivityReport } from '@opentrail/trails';
 import type { WebhookSender, WebhookTarget } from '@opentrail/webhooks';
 import type { NotifierMetrics } from './metrics.js';
 import { cloudTrailMessage, notificationId, notificationRecord, webhookBody } from './notificationFormat.js';
-import type { SendResult } from './sendResult.js';
+import { sendResultOf, type SendResult } from './sendResult.js';
 import { SnsBatcher } from './snsBatcher.js';
 import type { SnsPublisher } from './snsPublisher.js';
 import type { TargetSpec } from './targets.js';
@@ -110,7 +110,7 @@ export class TargetNotifier implements PartitionHandler<Delivery> {
           const id = notificationId(batch.items.map((n) => n.record.value.deliveryId));
           const message = cloudTrailMessage(batch.bucket, batch.keys);
           this.options.metrics.snsBatchKeys.observe({ target: this.label }, batch.keys.length);
-          this.enqueue({ id, notices: batch.items, send: () => channel.publisher.publish(message, id, batch.trailName) });
+          this.enqueue({ id, notices: batch.items, send: async () => sendResultOf(await channel.publisher.publish(message, id, batch.trailName)) });
         },
       });
     }
@@ -205,8 +205,9 @@ export class TargetNotifier implements PartitionHandler<Delivery> {
           send: async () => {
             const outcome = await channel.sender.send(channel.webhook, { id, body: body! });
             if (outcome.ok) return { ok: true, attempts: outcome.attempts };
-            const code = outcome.error?.code ?? 'FAILED';
-            return { ok: false, aborted: code === 'ABORTED', attempts: outcome.attempts, code, detail: `${outcome.error?.message ?? 'failed'} after ${outcome.attempts} attempt(s)`, targetCode: outcome.status ? String(outcome.status) : code };
+            // The sender always names the error of a failed outcome; a missing one is a bug, caught in run().
+            const error = outcome.error!;
+            return sendResultOf({ ok: false, aborted: error.code === 'ABORTED', attempts: outcome.attempts, error });
           },
         });
       }

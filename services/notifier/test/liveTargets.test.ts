@@ -3,6 +3,7 @@ import { createLogger, ServiceMetrics } from '@opentrail/observability';
 import type { BatchContext, InputRecord } from '@opentrail/runtime';
 import type { Delivery } from '@opentrail/serde';
 import { configTrailRecord, InMemoryTrailStore, parseTrail, type TrailInput } from '@opentrail/trails';
+import { classifySnsError, type OutboundResult } from '@opentrail/webhooks';
 import { LiveTargets, type RunningTarget } from '../src/liveTargets.js';
 import { notifierMetrics } from '../src/metrics.js';
 import type { SnsPublisher } from '../src/snsPublisher.js';
@@ -94,7 +95,9 @@ describe('LiveTargets', () => {
 describe('notification activity', () => {
   it('tells each trail of an SNS message that it was sent, or the code SNS answered', async () => {
     const reports: string[] = [];
-    let answer: { ok: true; attempts: number } | { ok: false; aborted: boolean; attempts: number; code: string; detail: string; targetCode: string } = { ok: false, aborted: false, attempts: 1, code: 'NotFoundException', detail: 'Topic does not exist', targetCode: 'NotFound' };
+    // What the SDK throws for a missing topic (query protocol: the code is NotFound), classified as the publisher does.
+    const notFound = classifySnsError(topic('t'), { name: 'NotFoundException', Code: 'NotFound', message: 'Topic does not exist', $metadata: { httpStatusCode: 404 } });
+    let answer: OutboundResult = { ok: false, aborted: false, attempts: 1, error: notFound };
     const publisher = { publish: async () => answer } as unknown as SnsPublisher;
     const target: TargetSpec = { kind: 'sns', id: 'sns', label: 'sns:t', topicArn: topic('t'), trails: new Set(['audit', 'other']) };
     const notifier = new TargetNotifier({

@@ -3,7 +3,7 @@ import { createLogger, ServiceMetrics } from '@opentrail/observability';
 import { readDeadLetter, type BatchContext, type InputRecord } from '@opentrail/runtime';
 import type { Delivery } from '@opentrail/serde';
 import type { DeliveryOutcome, WebhookMessage, WebhookSender } from '@opentrail/webhooks';
-import { WebhookError } from '@opentrail/webhooks';
+import { OutboundError } from '@opentrail/webhooks';
 import { notifierMetrics } from '../src/metrics.js';
 import type { SendResult } from '../src/sendResult.js';
 import type { SnsPublisher } from '../src/snsPublisher.js';
@@ -88,7 +88,7 @@ describe('a target\'s commit position', () => {
     const [d] = deliveries(1);
     await notifier.processBatch([record(7, d!)], context());
     await settle();
-    sender.calls[0]!.answer({ ok: false, attempts: 6, error: new WebhookError('HTTP_RETRIABLE', 'hook answered 503', 503) });
+    sender.calls[0]!.answer({ ok: false, attempts: 6, error: new OutboundError('HTTP_RETRIABLE', 'hook answered 503', { status: 503 }) });
     await settle();
     // Given up on, but the dead letter is not produced yet: the commit must not pass it.
     expect(notifier.heldFrom(TP)).toBe(7n);
@@ -110,7 +110,7 @@ describe('a target\'s commit position', () => {
     const { notifier, sender } = setup();
     await notifier.processBatch([record(3, deliveries(1)[0]!)], context());
     await settle();
-    sender.calls[0]!.answer({ ok: false, attempts: 1, error: new WebhookError('ABORTED', 'delivery aborted') });
+    sender.calls[0]!.answer({ ok: false, attempts: 1, error: new OutboundError('ABORTED', 'delivery aborted') });
     await settle();
     expect((await notifier.flush(TP, 'tick')).outputs).toEqual([]);
     expect(notifier.heldFrom(TP)).toBe(3n);
@@ -119,7 +119,7 @@ describe('a target\'s commit position', () => {
   it('on shutdown waits for what is in flight for the grace period, then aborts it', async () => {
     const { notifier, sender, abort } = setup();
     await notifier.processBatch([record(3, deliveries(1)[0]!)], context());
-    abort.signal.addEventListener('abort', () => sender.calls[0]!.answer({ ok: false, attempts: 1, error: new WebhookError('ABORTED', 'delivery aborted') }));
+    abort.signal.addEventListener('abort', () => sender.calls[0]!.answer({ ok: false, attempts: 1, error: new OutboundError('ABORTED', 'delivery aborted') }));
     const { outputs } = await notifier.flush(TP, 'shutdown');
     expect(abort.signal.aborted).toBe(true);
     expect(outputs).toEqual([]);
@@ -159,7 +159,7 @@ describe('a target\'s commit position', () => {
     await notifier.processBatch([record(5, deliveries(1)[0]!)], context());
     await settle();
     notifier.onRevoked([TP]);
-    sender.calls[0]!.answer({ ok: false, attempts: 1, error: new WebhookError('HTTP_REJECTED', 'hook answered 400', 400) });
+    sender.calls[0]!.answer({ ok: false, attempts: 1, error: new OutboundError('HTTP_REJECTED', 'hook answered 400', { status: 400 }) });
     await settle();
     expect(notifier.heldFrom(TP)).toBeUndefined();
     expect(await notifier.flush(TP, 'tick')).toEqual({});
