@@ -45,6 +45,10 @@ export async function bareKafkajsPassThrough(options: BarePassThroughOptions): P
   let finish!: (t: BareThroughput | Error) => void;
   const finished = new Promise<BareThroughput | Error>((resolve) => (finish = resolve));
   const timeout = setTimeout(() => finish(new Error(`bare kafkajs pass-through timed out: ${produced} of ${count}`)), options.timeoutMs ?? 600_000);
+  // A consumer kafkajs gives up on would otherwise show only as the timeout.
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    if (!payload.restart) finish(new Error(`bare kafkajs consumer crashed after ${produced} of ${count}: ${payload.error.message}`));
+  });
   try {
     await consumer.run({
       autoCommit: false,
