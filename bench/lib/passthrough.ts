@@ -44,6 +44,8 @@ export interface MeasureOptions {
   partitionsConsumedConcurrently?: number;
   /** @default 600000 */
   timeoutMs?: number;
+  /** The StreamProcessor to run: another version of the runtime (a before/after bench). @default this tree's */
+  processor?: typeof StreamProcessor;
 }
 
 /** Runs a StreamProcessor with `handler` over the input (a fresh consumer group: from the beginning) and times it. */
@@ -60,7 +62,8 @@ export async function measureHandler(options: MeasureOptions): Promise<Throughpu
       return options.handler.processBatch(records, context);
     },
   };
-  const processor = new StreamProcessor<ApiCallEvent>({
+  const Processor = options.processor ?? StreamProcessor;
+  const processor = new Processor<ApiCallEvent>({
     service: 'bench',
     kafka: options.kafka,
     groupId: `bench-${run}`,

@@ -4,9 +4,10 @@
  * are the subset of kafkajs's API the project uses; @confluentinc/kafka-javascript's KafkaJS API
  * has the same shapes, so an adapter for either is thin.
  *
- * Consumers here are for readers outside a service's own group work (tails, collectors in tests,
- * the demo's watch): consuming a service's input with exactly-once commits is StreamProcessor's
- * job, and following a table is CompactedTopicReader's.
+ * KafkaConsumer is for readers outside a service's own group work (tails, collectors in tests,
+ * the demo's watch). Consuming a service's input with exactly-once commits is StreamProcessor's
+ * job, on a GroupConsumer (below) and transactional producers; following a table is
+ * CompactedTopicReader's.
  */
 
 /** Header values as a client hands them over: one value, or several for a repeated key. */

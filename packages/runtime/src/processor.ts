@@ -98,6 +98,11 @@ export interface PartitionHandler<T> {
 export interface ProcessorOptions<T> {
   /** Service name: metric prefix, DLQ header, log field. */
   service: string;
+  /**
+   * Where the processor's clients come from: its group consumer, its producers (the shared
+   * idempotent one, or one transactional producer per owned partition) and an admin for partition
+   * counts. Any KafkaClient will do: the unit tests pass an in-memory one.
+   */
   kafka: KafkaClient;
   groupId: string;
   topic: string;

@@ -5,23 +5,7 @@
  * keeps the promises the port makes (kafkaClient.ts: GroupConsumer, transactions), so the
  * processor's commit rules can be checked without a broker; failures are injected per operation.
  */
-import type {
-  AssignmentChange,
-  GroupConsumer,
-  GroupConsumerOptions,
-  GroupConsumerRun,
-  KafkaAdmin,
-  KafkaClient,
-  KafkaConsumer,
-  KafkaProducer,
-  KafkaTransaction,
-  ProduceBatchRequest,
-  ProducedMessage,
-  ProducerOptions,
-  RecordMetadata,
-  TopicOffsets,
-  TopicPartitionOffset,
-} from '../src/kafkaClient.js';
+import type { AssignmentChange, GroupConsumer, GroupConsumerOptions, GroupConsumerRun, KafkaAdmin, KafkaClient, KafkaConsumer, KafkaProducer, KafkaTransaction, ProduceBatchRequest, ProducedMessage, ProducerOptions, RecordMetadata, TopicOffsets, TopicPartitionOffset } from '../src/kafkaClient.js';
 
 /** An output the cluster acknowledged (for a transaction: once it committed). */
 export interface Acknowledged {

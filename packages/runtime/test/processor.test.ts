@@ -303,31 +303,22 @@ for (const transactional of [false, true]) {
 }
 
 describe('StreamProcessor commits (transactional only)', () => {
-  it('puts outputs and the offset in one transaction: a failed commit aborts both, and the retry writes them once', async () => {
-    const h = harness({ transactional: true });
-    const consumer = await started(h, [0]);
-    h.kafka.append(0, values(3));
-    h.kafka.failNext('transactionCommit');
-    expect(await consumer.deliver(0)).toBe('failed');
-    expect(h.kafka.happenings.filter((x) => x.kind === 'aborted')).toHaveLength(1);
-    expect(h.kafka.acknowledged).toEqual([]);
-    expect(h.kafka.commits).toEqual([]);
-    expect(await consumer.deliver(0)).toBe('done');
-    expect(h.kafka.acknowledged.map(sourceOf)).toEqual(['0:0', '0:1', '0:2']);
-    expect(h.kafka.commits).toEqual([{ partition: 0, offset: 3n, via: 'transaction' }]);
-    await h.processor.stop();
-  });
-
-  it('aborts when the offsets cannot be added to the transaction: the outputs stay invisible', async () => {
-    const h = harness({ transactional: true });
-    const consumer = await started(h, [0]);
-    h.kafka.append(0, values(2));
-    h.kafka.failNext('sendOffsets');
-    expect(await consumer.deliver(0)).toBe('failed');
-    expect(h.kafka.acknowledged).toEqual([]);
-    expect(h.kafka.happenings.some((x) => x.kind === 'aborted')).toBe(true);
-    await h.processor.stop();
-  });
+  for (const failing of ['transactionCommit', 'sendOffsets'] as const) {
+    it(`puts outputs and the offset in one transaction: a failure of ${failing} aborts both, and the retry writes them once`, async () => {
+      const h = harness({ transactional: true });
+      const consumer = await started(h, [0]);
+      h.kafka.append(0, values(3));
+      h.kafka.failNext(failing);
+      expect(await consumer.deliver(0)).toBe('failed');
+      expect(h.kafka.happenings.filter((x) => x.kind === 'aborted')).toHaveLength(1);
+      expect(h.kafka.acknowledged).toEqual([]);
+      expect(h.kafka.commits).toEqual([]);
+      expect(await consumer.deliver(0)).toBe('done');
+      expect(h.kafka.acknowledged.map(sourceOf)).toEqual(['0:0', '0:1', '0:2']);
+      expect(h.kafka.commits).toEqual([{ partition: 0, offset: 3n, via: 'transaction' }]);
+      await h.processor.stop();
+    });
+  }
 
   it('commits with one transactional producer per input partition', async () => {
     const h = harness({ transactional: true });
