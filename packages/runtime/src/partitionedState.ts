@@ -43,12 +43,12 @@ export interface PartitionedStateOptions<V> {
    * Where a record belongs (its message key is input: check it); undefined leaves it out: a record
    * of another deployment, or a key this deployment never writes.
    */
-  locate(key: string, value: V | null): StateLocation | undefined;
+  locate: (key: string, value: V | null) => StateLocation | undefined;
   /**
    * Whether `next` replaces `current` under the same key. Compaction keeps the newest record, but a
    * replay of older ones (a writer's retried transaction) must not move the state back. @default always
    */
-  replaces?(next: V, current: V): boolean;
+  replaces?: (next: V, current: V) => boolean;
   logger: Logger;
   /** Counts records read and skipped (opentrail_<service>_table_records_total{topic,kind}). */
   metrics?: ServiceMetrics;
@@ -56,59 +56,44 @@ export interface PartitionedStateOptions<V> {
   onSkip?: (skipped: SkippedRecord) => void;
 }
 
-export class PartitionedStateTable<V> {
-  private readonly reader: CompactedTopicReader<V>;
+/** `locate` for a state whose value names its owner: records of other deployments are left out; tombstones are never written. */
+export function locateOwnState<V extends StateOwner>(consumerGroup: string, sourceTopic: string, keyOf: (value: V) => string): PartitionedStateOptions<V>['locate'] {
+  return (_key, value) => (value !== null && value.consumerGroup === consumerGroup && value.sourceTopic === sourceTopic ? { sourcePartition: value.sourcePartition, key: keyOf(value) } : undefined);
+}
+
+/** What a state value that names its owner holds. */
+export interface StateOwner {
+  consumerGroup: string;
+  sourceTopic: string;
+  sourcePartition: number;
+}
+
+/**
+ * A CompactedTopicReader that keeps what it reads per source partition. Readiness, health, start
+ * and stop are the reader's; `restore` is its per-partition catch-up on assignment.
+ */
+export class PartitionedStateTable<V> extends CompactedTopicReader<V> {
   /** Committed state per source partition: key → value. */
-  private readonly tables = new Map<number, Map<string, V>>();
+  private readonly tables: Map<number, Map<string, V>>;
 
   constructor(private readonly stateOptions: PartitionedStateOptions<V>) {
-    const { kafka, topic, consumerGroup, what, serde, logger, metrics, onSkip } = stateOptions;
-    this.reader = new CompactedTopicReader<V>({
-      kafka,
-      topic,
+    const { consumerGroup, serde, locate, replaces, ...reader } = stateOptions;
+    // Made before super(): the reader applies into it, and `this` is not there yet.
+    const tables = new Map<number, Map<string, V>>();
+    super({
+      ...reader,
       groupIdPrefix: `${consumerGroup}-state`,
-      what,
       decoder: serde,
-      apply: (key, value) => this.apply(key, value),
-      logger,
-      ...(metrics ? { metrics } : {}),
-      ...(onSkip ? { onSkip } : {}),
+      apply: (key, value) => applyState(tables, locate(key, value), value, replaces),
       // Only committed state counts: state of an aborted transaction describes nothing that happened.
       readCommitted: true,
     });
-  }
-
-  private apply(messageKey: string, value: V | null): void {
-    const at = this.stateOptions.locate(messageKey, value);
-    if (at === undefined) return;
-    let table = this.tables.get(at.sourcePartition);
-    if (value === null) {
-      table?.delete(at.key);
-      return;
-    }
-    if (!table) this.tables.set(at.sourcePartition, (table = new Map()));
-    const current = table.get(at.key);
-    if (current === undefined || (this.stateOptions.replaces?.(value, current) ?? true)) table.set(at.key, value);
-  }
-
-  /** true while the reader runs; otherwise why it stopped (for /healthz). */
-  get healthy(): boolean | string {
-    return this.reader.healthy;
-  }
-
-  /** true once the whole topic, as it was at start, has been read; otherwise how far behind. */
-  get ready(): boolean | string {
-    return this.reader.ready;
-  }
-
-  /** Starts reading the topic; partitions are restored one by one as they are assigned (`restore`). */
-  async start(): Promise<void> {
-    await this.reader.start();
+    this.tables = tables;
   }
 
   /** The state partition that holds the state of a source partition. */
   statePartition(sourcePartition: number): number {
-    const partitions = this.reader.partitionCount;
+    const partitions = this.partitionCount;
     if (partitions === 0) throw new Error(`${this.stateOptions.what}: the state topic's partitions are not known before start()`);
     return sourcePartition % partitions;
   }
@@ -119,7 +104,7 @@ export class PartitionedStateTable<V> {
    * the previous owner.
    */
   async restore(sourcePartition: number, signal?: AbortSignal): Promise<V[]> {
-    await this.reader.catchUp(signal, [this.statePartition(sourcePartition)]);
+    await this.catchUp(signal, [this.statePartition(sourcePartition)]);
     return this.values(sourcePartition);
   }
 
@@ -137,8 +122,16 @@ export class PartitionedStateTable<V> {
   stateMessage(sourcePartition: number, messageKey: string, value: V | null): OutputMessage {
     return { topic: this.stateOptions.topic, partition: this.statePartition(sourcePartition), key: messageKey, value: value === null ? null : this.stateOptions.serde.encode(value) };
   }
+}
 
-  async stop(): Promise<void> {
-    await this.reader.stop();
+function applyState<V>(tables: Map<number, Map<string, V>>, at: StateLocation | undefined, value: V | null, replaces: ((next: V, current: V) => boolean) | undefined): void {
+  if (at === undefined) return;
+  let table = tables.get(at.sourcePartition);
+  if (value === null) {
+    table?.delete(at.key);
+    return;
   }
+  if (!table) tables.set(at.sourcePartition, (table = new Map()));
+  const current = table.get(at.key);
+  if (current === undefined || (replaces?.(value, current) ?? true)) table.set(at.key, value);
 }

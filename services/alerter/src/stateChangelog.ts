@@ -35,10 +35,10 @@ export interface StateEntry {
  * @opentrail/runtime).
  */
 export class StateChangelog extends PartitionedStateTable<AlerterState> {
-  constructor(private readonly options: StateChangelogOptions) {
-    const { consumerGroup, sourceTopic } = options;
+  constructor(private readonly changelog: StateChangelogOptions) {
+    const { consumerGroup, sourceTopic } = changelog;
     super({
-      ...options,
+      ...changelog,
       what: 'the alerter state',
       // A window that closed leaves a tombstone: only the message key says whose it was.
       locate: (key) => {
@@ -50,7 +50,7 @@ export class StateChangelog extends PartitionedStateTable<AlerterState> {
 
   /** The changelog messages of a batch's state changes, for the batch's transaction. */
   messages(sourcePartition: number, changes: readonly StateChange[], now: number): OutputMessage[] {
-    const { consumerGroup, sourceTopic } = this.options;
+    const { consumerGroup, sourceTopic } = this.changelog;
     return changes.map((change) =>
       this.stateMessage(
         sourcePartition,

@@ -32,27 +32,13 @@ export class ApiState implements TrailActivitySource {
   private readonly deliveriesReader: CompactedTopicReader<Delivery>;
 
   constructor(o: ApiStateOptions) {
-    const { kafka, logger, metrics } = o;
-    const common = { kafka, logger, ...(metrics ? { metrics } : {}) };
-    this.keysReader = new CompactedTopicReader<DigestPublicKey>({
-      ...common,
-      topic: o.keysTopic,
-      groupIdPrefix: `${o.groupPrefix}-keys`,
-      what: 'the keys topic',
-      decoder: o.keySerde,
-      apply: (fingerprint, key) => this.applyKey(fingerprint, key),
-    });
-    this.deliveriesReader = new CompactedTopicReader<Delivery>({
-      ...common,
-      topic: o.deliveriesTopic,
-      groupIdPrefix: `${o.groupPrefix}-deliveries`,
-      what: 'the deliveries topic',
-      decoder: o.deliverySerde,
-      apply: (_key, delivery) => {
-        if (delivery === null) return;
-        this.applyDelivery(delivery);
-        o.onDelivery?.(delivery);
-      },
+    const reader = <T>(topic: string, what: string, decoder: AvroSerde<T>, apply: (key: string, value: T | null) => void) =>
+      new CompactedTopicReader<T>({ kafka: o.kafka, logger: o.logger, ...(o.metrics ? { metrics: o.metrics } : {}), topic, groupIdPrefix: o.groupPrefix, what, decoder, apply });
+    this.keysReader = reader(o.keysTopic, 'the keys topic', o.keySerde, (fingerprint, key) => this.applyKey(fingerprint, key));
+    this.deliveriesReader = reader(o.deliveriesTopic, 'the deliveries topic', o.deliverySerde, (_key, delivery) => {
+      if (delivery === null) return;
+      this.applyDelivery(delivery);
+      o.onDelivery?.(delivery);
     });
   }
 

@@ -1,6 +1,6 @@
 import type { KafkaClient } from '@opentrail/runtime';
 import type { Logger, ServiceMetrics } from '@opentrail/observability';
-import { PartitionedStateTable, type OutputMessage } from '@opentrail/runtime';
+import { locateOwnState, PartitionedStateTable, type OutputMessage } from '@opentrail/runtime';
 import type { ArchiverState, AvroSerde } from '@opentrail/serde';
 
 /**
@@ -37,15 +37,10 @@ export function groupKey(trailName: string, kind: GroupKind, accountId: string, 
 
 export class HighWaterMarks extends PartitionedStateTable<ArchiverState> {
   constructor(options: HighWaterMarksOptions) {
-    const { consumerGroup, sourceTopic } = options;
     super({
       ...options,
       what: 'the archiver state',
-      // The value says whose mark it is; marks are never deleted.
-      locate: (_key, state) =>
-        state !== null && state.consumerGroup === consumerGroup && state.sourceTopic === sourceTopic
-          ? { sourcePartition: state.sourcePartition, key: groupKey(state.trailName, state.kind, state.accountId, state.region) }
-          : undefined,
+      locate: locateOwnState(options.consumerGroup, options.sourceTopic, (state) => groupKey(state.trailName, state.kind, state.accountId, state.region)),
       replaces: (next, current) => next.lastOffset > current.lastOffset,
     });
   }

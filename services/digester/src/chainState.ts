@@ -1,6 +1,6 @@
 import type { KafkaClient } from '@opentrail/runtime';
 import type { Logger, ServiceMetrics } from '@opentrail/observability';
-import { PartitionedStateTable, type OutputMessage } from '@opentrail/runtime';
+import { locateOwnState, PartitionedStateTable, type OutputMessage } from '@opentrail/runtime';
 import type { AvroSerde, DigesterState } from '@opentrail/serde';
 
 /**
@@ -34,15 +34,10 @@ export interface ChainStateOptions {
 
 export class ChainState extends PartitionedStateTable<DigesterState> {
   constructor(options: ChainStateOptions) {
-    const { consumerGroup, sourceTopic } = options;
     super({
       ...options,
       what: 'the digester state',
-      // The value says whose head it is; heads are never deleted.
-      locate: (_key, state) =>
-        state !== null && state.consumerGroup === consumerGroup && state.sourceTopic === sourceTopic
-          ? { sourcePartition: state.sourcePartition, key: groupKey(state.trailName, state.accountId, state.region) }
-          : undefined,
+      locate: locateOwnState(options.consumerGroup, options.sourceTopic, (state) => groupKey(state.trailName, state.accountId, state.region)),
       replaces: (next, current) => next.lastDigestEndTime >= current.lastDigestEndTime,
     });
   }
