@@ -1,11 +1,12 @@
 /**
  * The generic compacted-topic reader on the real broker: committed records only, a topic that
  * ends in a transaction marker still counts as read, a retriable decoder error retries the batch
- * without applying anything twice, catchUp and waitFor.
+ * without applying anything twice, catchUp and waitFor; and its per-partition restore mode
+ * (PartitionedStateTable), as a service takes an input partition over.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '@opentrail/observability';
-import { CompactedTopicReader, ensureTopics, type CompactedTopicDecoder } from '@opentrail/runtime';
+import { CompactedTopicReader, ensureTopics, locateOwnState, PartitionedStateTable, type CompactedTopicDecoder, type StateOwner, type StateSerde } from '@opentrail/runtime';
 import { testKafka, uniquePrefix } from '../helpers/env.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -135,5 +136,61 @@ describe('CompactedTopicReader', () => {
       await producer.disconnect();
     }
     await waitFor(() => table.get('late'), 'the live record', 30_000);
+  });
+});
+
+describe('PartitionedStateTable', () => {
+  interface Mark extends StateOwner {
+    name: string;
+    offset: number;
+  }
+  const marks: StateSerde<Mark> = {
+    decode: (value) => JSON.parse(value.toString('utf8')) as Mark,
+    encode: (value) => Buffer.from(JSON.stringify(value)),
+  };
+
+  it("restores a source partition with what its previous owner committed, up to the moment of the call, and none of what it aborted", async () => {
+    const topic = `${uniquePrefix('state')}state`;
+    await ensureTopics(kafka, [{ topic, partitions: 2, compacted: true }], { partitions: 2, replicationFactor: 1 });
+    const table = new PartitionedStateTable<Mark>({
+      kafka,
+      topic,
+      consumerGroup: 'state-test',
+      what: 'the test state',
+      serde: marks,
+      logger,
+      locate: locateOwnState('state-test', 'input', (m) => m.name),
+      replaces: (next, current) => next.offset > current.offset,
+    });
+    const mark = (sourcePartition: number, name: string, offset: number, consumerGroup = 'state-test') => table.stateMessage(sourcePartition, `${consumerGroup}|${sourcePartition}|${name}`, { consumerGroup, sourceTopic: 'input', sourcePartition, name, offset });
+    await table.start();
+    try {
+      await table.caughtUp;
+      // The previous owner of input partition 3 (state partition 1): one commit, one abort, one more commit.
+      const owner = kafka.producer({ transactionalId: `${topic}-p3`, idempotent: true, maxInFlightRequests: 1 });
+      await owner.connect();
+      try {
+        const send = async (commit: boolean, ...messages: ReturnType<typeof mark>[]) => {
+          const tx = await owner.transaction();
+          await tx.send({ topic, messages: messages.map(({ topic: _t, ...m }) => m) });
+          await (commit ? tx.commit() : tx.abort());
+        };
+        await send(true, mark(3, 'a', 10), mark(3, 'b', 4), mark(3, 'x', 1, 'another-deployment'));
+        await send(false, mark(3, 'a', 99), mark(3, 'c', 99));
+        await send(true, mark(3, 'b', 8), mark(3, 'a', 7));
+      } finally {
+        await owner.disconnect();
+      }
+      expect(table.statePartition(3)).toBe(1);
+      const restored = await table.restore(3);
+      expect(restored.map((m) => [m.name, m.offset]).sort()).toEqual([
+        ['a', 10],
+        ['b', 8],
+      ]);
+      expect(table.values(1)).toEqual([]);
+      expect(table.healthy).toBe(true);
+    } finally {
+      await table.stop();
+    }
   });
 });

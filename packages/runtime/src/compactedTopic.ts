@@ -232,6 +232,8 @@ export class CompactedTopicReader<V> {
   private consumer: Consumer | undefined;
   private readonly positions = new ReadPositions();
   private readonly targets = new Map<number, bigint>();
+  /** Partitions of the topic, empty ones included (known once started). */
+  private partitions = 0;
   private crashed: string | undefined;
   private stopped = false;
   private isCaughtUp = false;
@@ -269,11 +271,18 @@ export class CompactedTopicReader<V> {
     return this.positions.position(partition);
   }
 
+  /** How many partitions the topic has, empty ones included; 0 before `start()` listed them. */
+  get partitionCount(): number {
+    return this.partitions;
+  }
+
   /** Starts reading. Resolves once the consumer runs; await `caughtUp` for the table to be complete. */
   async start(): Promise<void> {
     const { kafka, topic, logger, what } = this.options;
     this.startedAt = Date.now();
-    for (const [partition, end] of await this.endOffsets()) this.targets.set(partition, end);
+    const { ends, partitions } = await this.endOffsets();
+    this.partitions = partitions;
+    for (const [partition, end] of ends) this.targets.set(partition, end);
     logger.info({ topic, partitions: this.targets.size, records: this.positions.behind(this.targets).toString() }, `reading ${what}`);
 
     const consumer = kafka.consumer({
@@ -342,15 +351,21 @@ export class CompactedTopicReader<V> {
     this.rejectCaughtUp(err);
   }
 
-  /** The end offset (next offset to be written) of every partition that holds records, read_committed. */
-  private async endOffsets(): Promise<Map<number, bigint>> {
+  /**
+   * The end offset (next offset to be written) of every partition that holds records, read_committed
+   * (the last stable offset: a transaction still open is not waited for), and how many partitions
+   * the topic has.
+   */
+  private async endOffsets(): Promise<{ ends: Map<number, bigint>; partitions: number }> {
     const admin = this.options.kafka.admin();
     const ends = new Map<number, bigint>();
+    let partitions = 0;
     await startupStep(`the end offsets of ${this.options.topic}`, async () => {
       await admin.connect();
       try {
         // A topic created a moment ago may not have its leaders yet; also outside a service's start.
         const offsets = await untilNotTransient(() => admin.fetchTopicOffsets(this.options.topic));
+        partitions = offsets.length;
         for (const { partition, high, low } of offsets) {
           if (BigInt(high) > BigInt(low)) ends.set(partition, BigInt(high));
         }
@@ -358,7 +373,7 @@ export class CompactedTopicReader<V> {
         await admin.disconnect();
       }
     });
-    return ends;
+    return { ends, partitions };
   }
 
   /** Resolves once the record at `position` has been applied (read-your-writes for a record this process produced). */
@@ -371,7 +386,7 @@ export class CompactedTopicReader<V> {
    * partition, or only of `partitions` (a state partition, after its new owner fenced the old one).
    */
   async catchUp(signal?: AbortSignal, partitions?: readonly number[]): Promise<void> {
-    const ends = [...(await this.endOffsets())].filter(([partition]) => partitions === undefined || partitions.includes(partition));
+    const ends = [...(await this.endOffsets()).ends].filter(([partition]) => partitions === undefined || partitions.includes(partition));
     await Promise.all(ends.map(([partition, end]) => this.positions.wait(partition, end - 1n, signal)));
   }
 

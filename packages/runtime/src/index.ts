@@ -6,7 +6,7 @@ export { connectKafka, createKafka, ensureTopics, type KafkaConnectionOptions, k
 export { retry, backoffDelay, sleep, RetryAbortedError, type RetryOptions } from './retry.js';
 export { runService, main, type RunningService, type ServiceContext, type ServiceDefinition, type ServiceHandle } from './service.js';
 export { MAX_PARTITION_BYTES, MAX_REQUEST_BYTES, OutputPartitioner, splitRequests } from './produceRequests.js';
-export { StateTopicReader, type StateTopicReaderOptions } from './stateTopic.js';
+export { locateOwnState, PartitionedStateTable, type PartitionedStateOptions, type StateLocation, type StateOwner, type StateSerde } from './partitionedState.js';
 export { Startup, startupStep, StartDeadlineError, EXIT_CONFIG, EXIT_START_DEADLINE, type StartupOptions } from './startup.js';
 export { transientCondition, transientConditionOfMessage, type TransientCondition } from './transient.js';
 export { CompactedTopicReader, ReadPositions, decodeBatch, type CompactedTopicDecoder, type CompactedTopicReaderOptions, type DecodedBatch, type SkippedRecord, type TableRecord, type TopicPosition } from './compactedTopic.js';

@@ -43,7 +43,7 @@ main({
     const rules = (loaded.library = startRuleLibrary(c, logger, m));
 
     const stopping = new AbortController();
-    const changelog = new StateChangelog({ kafka, topic: topics.state, serde: stateSerde, consumerGroup: c.groupId, sourceTopic: topics.enriched, logger });
+    const changelog = new StateChangelog({ kafka, topic: topics.state, serde: stateSerde, consumerGroup: c.groupId, sourceTopic: topics.enriched, logger, metrics });
     await changelog.start();
 
     const evaluation = new AlertEvaluation({

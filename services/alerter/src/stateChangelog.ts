@@ -1,7 +1,7 @@
-import type { ConsumedMessage, KafkaClient } from '@opentrail/runtime';
-import type { Logger } from '@opentrail/observability';
-import { StateTopicReader, type OutputMessage } from '@opentrail/runtime';
-import { SerdeError, type AlerterState, type AlerterStateKind, type AvroSerde } from '@opentrail/serde';
+import type { KafkaClient } from '@opentrail/runtime';
+import type { Logger, ServiceMetrics } from '@opentrail/observability';
+import { PartitionedStateTable, type OutputMessage } from '@opentrail/runtime';
+import type { AlerterState, AlerterStateKind, AvroSerde } from '@opentrail/serde';
 import type { StateChange } from './partitionEvaluator.js';
 
 export interface StateChangelogOptions {
@@ -12,6 +12,8 @@ export interface StateChangelogOptions {
   consumerGroup: string;
   sourceTopic: string;
   logger: Logger;
+  /** Counts state records read and skipped as unreadable. */
+  metrics?: ServiceMetrics;
 }
 
 export interface StateEntry {
@@ -29,68 +31,47 @@ export interface StateEntry {
  *
  * State of input partition p lives in partition p mod N of the topic, written only by p's
  * transactional producer; every instance follows the whole topic, and `restore` waits until the
- * reader has read the state partition up to its last stable offset (StateTopicReader in
+ * reader has read the state partition up to its last stable offset (PartitionedStateTable in
  * @opentrail/runtime).
  */
-export class StateChangelog extends StateTopicReader {
-  /** Committed state per source partition: message key → entry. */
-  private readonly committed = new Map<number, Map<string, StateEntry>>();
-
-  constructor(private readonly options: StateChangelogOptions) {
-    super({ kafka: options.kafka, topic: options.topic, consumerGroup: options.consumerGroup, what: 'the alerter state', logger: options.logger });
-  }
-
-  protected async apply(_statePartition: number, messages: ConsumedMessage[]): Promise<void> {
-    const { serde, consumerGroup, sourceTopic, logger } = this.options;
-    await serde.prepare(messages.map((m) => m.value));
-    for (const message of messages) {
-      const key = message.key?.toString();
-      if (!key) continue;
-      let parsed: [string, string, number, AlerterStateKind, string];
-      try {
-        parsed = JSON.parse(key) as typeof parsed;
-      } catch {
-        continue;
-      }
-      const [group, topic, partition, kind, stateKey] = parsed;
-      if (group !== consumerGroup || topic !== sourceTopic) continue;
-      let table = this.committed.get(partition);
-      if (!table) this.committed.set(partition, (table = new Map()));
-      if (!message.value || message.value.length === 0) {
-        table.delete(key);
-        continue;
-      }
-      try {
-        const state = serde.decode(message.value);
-        table.set(key, { kind, key: stateKey, state: state.state });
-      } catch (err) {
-        if (!(err instanceof SerdeError) || err.canRetry) throw err;
-        logger.warn({ offset: message.offset, reason: err.code }, 'state record skipped: it cannot be read');
-      }
-    }
-  }
-
-  /**
-   * The committed state of a source partition, once everything committed for it before this call
-   * has been read. Call it after the partition's transactional producer has fenced the previous owner.
-   */
-  async restore(sourcePartition: number, signal?: AbortSignal): Promise<StateEntry[]> {
-    await this.catchUp(sourcePartition, signal);
-    return [...(this.committed.get(sourcePartition)?.values() ?? [])];
+export class StateChangelog extends PartitionedStateTable<AlerterState> {
+  constructor(private readonly changelog: StateChangelogOptions) {
+    const { consumerGroup, sourceTopic } = changelog;
+    super({
+      ...changelog,
+      what: 'the alerter state',
+      // A window that closed leaves a tombstone: only the message key says whose it was.
+      locate: (key) => {
+        const parsed = changelogKey(key);
+        return parsed && parsed.consumerGroup === consumerGroup && parsed.sourceTopic === sourceTopic ? { sourcePartition: parsed.sourcePartition, key } : undefined;
+      },
+    });
   }
 
   /** The changelog messages of a batch's state changes, for the batch's transaction. */
   messages(sourcePartition: number, changes: readonly StateChange[], now: number): OutputMessage[] {
-    const { topic, consumerGroup, sourceTopic, serde } = this.options;
-    const partition = this.statePartition(sourcePartition);
-    return changes.map((change) => ({
-      topic,
-      partition,
-      key: JSON.stringify([consumerGroup, sourceTopic, sourcePartition, change.kind, change.key]),
-      value:
-        change.state === null
-          ? null
-          : serde.encode({ consumerGroup, sourceTopic, sourcePartition, kind: change.kind, key: change.key, state: change.state, updatedAt: now }),
-    }));
+    const { consumerGroup, sourceTopic } = this.changelog;
+    return changes.map((change) =>
+      this.stateMessage(
+        sourcePartition,
+        JSON.stringify([consumerGroup, sourceTopic, sourcePartition, change.kind, change.key]),
+        change.state === null ? null : { consumerGroup, sourceTopic, sourcePartition, kind: change.kind, key: change.key, state: change.state, updatedAt: now },
+      ),
+    );
   }
+}
+
+/** A changelog message key, `[consumerGroup, sourceTopic, sourcePartition, kind, key]` as JSON; undefined if it is not one (keys are input). */
+export function changelogKey(key: string): { consumerGroup: string; sourceTopic: string; sourcePartition: number } | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(key);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(parsed) || parsed.length !== 5) return undefined;
+  const [consumerGroup, sourceTopic, sourcePartition, kind, stateKey] = parsed as unknown[];
+  if (typeof consumerGroup !== 'string' || typeof sourceTopic !== 'string' || typeof kind !== 'string' || typeof stateKey !== 'string') return undefined;
+  if (typeof sourcePartition !== 'number' || !Number.isSafeInteger(sourcePartition) || sourcePartition < 0) return undefined;
+  return { consumerGroup, sourceTopic, sourcePartition };
 }

@@ -1,66 +1,38 @@
-import type { KafkaClient, KafkaConsumer } from '@opentrail/runtime';
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
-import type { Logger } from '@opentrail/observability';
-import { logConsumerCrash } from '@opentrail/runtime';
-import { SerdeError, type Alert, type AvroSerde } from '@opentrail/serde';
+import type { KafkaClient } from '@opentrail/runtime';
+import type { Logger, ServiceMetrics } from '@opentrail/observability';
+import { CompactedTopicReader } from '@opentrail/runtime';
+import type { Alert, AvroSerde } from '@opentrail/serde';
 
-/**
- * The newest records of one topic, kept in memory: read from the beginning by a consumer group of
- * the instance's own that never commits (as ApiState reads the deliveries), so every API instance
- * answers the same and needs no storage. What the console's Alerts page and the Overview's
- * delivery lag show.
- */
-export interface TopicTailOptions<T> {
+export interface AlertsFeedOptions {
   kafka: KafkaClient;
   topic: string;
-  serde: AvroSerde<T>;
-  groupPrefix: string;
+  serde: AvroSerde<Alert>;
+  groupIdPrefix: string;
   logger: Logger;
-  /** Called for each record read, in offset order per partition. */
-  apply: (record: T) => void;
+  metrics?: ServiceMetrics;
+  /** Where the alerts read go. */
+  alerts: RecentAlerts;
 }
 
-export class TopicTail<T> {
-  private consumer: KafkaConsumer | undefined;
-  private crashed: string | undefined;
-
-  constructor(private readonly o: TopicTailOptions<T>) {}
-
-  get healthy(): boolean | string {
-    return this.crashed === undefined || `${this.o.topic} reader stopped: ${this.crashed}`;
-  }
-
-  async start(): Promise<void> {
-    const { kafka, topic, serde, logger } = this.o;
-    const consumer = kafka.consumer({ groupId: `${this.o.groupPrefix}-${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`, maxWaitTimeInMs: 250, allowAutoTopicCreation: false });
-    this.consumer = consumer;
-    consumer.onCrash((crash) => {
-      logConsumerCrash(logger, crash, `${topic} reader`);
-      if (!crash.restart) this.crashed = crash.error.message;
-    });
-    await consumer.connect();
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatch: async ({ batch }) => {
-        await serde.prepare(batch.messages.map((m) => m.value));
-        for (const message of batch.messages) {
-          if (!message.value || message.value.length === 0) continue;
-          try {
-            this.o.apply(serde.decode(message.value));
-          } catch (err) {
-            if (!(err instanceof SerdeError) || err.canRetry) throw err;
-            logger.warn({ topic, partition: batch.partition, offset: message.offset, reason: err.code }, 'record skipped: it cannot be read');
-          }
-        }
-      },
-    });
-  }
-
-  async stop(): Promise<void> {
-    await this.consumer?.disconnect().catch(() => undefined);
-  }
+/**
+ * The console's Alerts page: the alerts topic read from the beginning by the runtime's
+ * CompactedTopicReader (a consumer group of the instance's own that never commits), so every API
+ * instance answers the same and needs no storage. The topic is keyed by alert id and a repeat
+ * replaces its alert, as in RecentAlerts; nothing ever deletes an alert, so a tombstone is ignored.
+ */
+export function alertsFeed(o: AlertsFeedOptions): CompactedTopicReader<Alert> {
+  return new CompactedTopicReader<Alert>({
+    kafka: o.kafka,
+    topic: o.topic,
+    groupIdPrefix: o.groupIdPrefix,
+    what: 'the alerts topic',
+    decoder: o.serde,
+    logger: o.logger,
+    ...(o.metrics ? { metrics: o.metrics } : {}),
+    apply: (_alertId, alert) => {
+      if (alert !== null) o.alerts.add(alert);
+    },
+  });
 }
 
 /** The most recent alerts, by alert id (a repeat of an alert replaces it: the alerter's id is stable per rule, group and window). */

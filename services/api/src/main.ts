@@ -8,7 +8,7 @@ import { serdeFor } from '@opentrail/serde';
 import { openTrailActivityReader, openTrailCatalog } from '@opentrail/trails';
 import { CONSOLE_DIST_DIR } from '@opentrail/console';
 import { DeliveryLag } from './activitySummary.js';
-import { RecentAlerts, TopicTail } from './alertsFeed.js';
+import { alertsFeed, RecentAlerts } from './alertsFeed.js';
 import { ApiServer } from './apiServer.js';
 import { ApiState } from './apiState.js';
 import { AuditTrail } from './auditTrail.js';
@@ -36,6 +36,7 @@ main({
     await ensureTopics(kafka, [{ topic: topics.raw }], config.topics);
     const recorder = await Recorder.create({ kafka, registry, topic: topics.raw, additionalRegions: config.records.additionalRegions });
     const audit = new AuditTrail({ publisher: recorder, logger, metrics });
+    const deliveryLag = new DeliveryLag();
     const state = new ApiState({
       kafka,
       keysTopic: topics.keys,
@@ -44,6 +45,9 @@ main({
       deliverySerde: serdeFor(registry, 'Delivery'),
       groupPrefix: 'opentrail-api',
       logger,
+      metrics,
+      // The deliveries topic is read once: the console's delivery lag comes from the same reader.
+      onDelivery: (d) => deliveryLag.add(d),
     });
     await state.start();
     const h = c.history;
@@ -82,12 +86,8 @@ main({
     const alertsTopic = topicName(config, 'alerts');
     await ensureTopics(kafka, [{ topic: alertsTopic }], config.topics);
     const recentAlerts = new RecentAlerts();
-    const deliveryLag = new DeliveryLag();
-    const tails = [
-      new TopicTail({ kafka, topic: alertsTopic, serde: serdeFor(registry, 'Alert'), groupPrefix: 'opentrail-api-alerts', logger, apply: (a) => recentAlerts.add(a) }),
-      new TopicTail({ kafka, topic: topics.deliveries, serde: serdeFor(registry, 'Delivery'), groupPrefix: 'opentrail-api-lag', logger, apply: (d) => deliveryLag.add(d) }),
-    ];
-    await Promise.all(tails.map((t) => t.start()));
+    const alerts = alertsFeed({ kafka, topic: alertsTopic, serde: serdeFor(registry, 'Alert'), groupIdPrefix: 'opentrail-api-alerts', logger, metrics, alerts: recentAlerts });
+    await alerts.start();
     const withConsole = (operations: Operations) => {
       operations.consoleOperations = new ConsoleOperations({ alerts: recentAlerts, deliveryLag, ...(pool ? { db: pool } : {}), limit: new RateLimiter(h.queryEventsPerSecond) });
       return operations;
@@ -130,14 +130,14 @@ main({
         await audit.drain();
         await recorder.close();
         await state.stop();
-        await Promise.all(tails.map((t) => t.stop()));
+        await alerts.stop();
         await store.stop();
         await activity.stop();
         await Promise.all([pool?.end(), lookupPool?.end()]);
         aws?.destroy();
       },
       readiness: { keys: () => state.ready, trails: () => store.ready, trailActivity: () => activity.ready },
-      liveness: { state: () => state.healthy, trails: () => store.healthy, trailActivity: () => activity.healthy, alerts: () => tails[0]!.healthy, deliveryLag: () => tails[1]!.healthy },
+      liveness: { state: () => state.healthy, trails: () => store.healthy, trailActivity: () => activity.healthy, alerts: () => alerts.healthy },
     };
   },
 });

@@ -237,7 +237,7 @@ export class Archiver implements PartitionHandler<EnrichedEvent> {
   }
 
   private async loadMarks(ps: PartitionState): Promise<void> {
-    await retry(() => this.options.marks.catchUp(ps.partition), {
+    await retry(() => this.options.marks.restore(ps.partition), {
       retries: Infinity,
       initialDelayMs: 500,
       maxDelayMs: 5000,

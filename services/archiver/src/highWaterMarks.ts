@@ -1,7 +1,7 @@
-import type { ConsumedMessage, KafkaClient } from '@opentrail/runtime';
-import type { Logger } from '@opentrail/observability';
-import { StateTopicReader, type OutputMessage } from '@opentrail/runtime';
-import { SerdeError, type ArchiverState, type AvroSerde } from '@opentrail/serde';
+import type { KafkaClient } from '@opentrail/runtime';
+import type { Logger, ServiceMetrics } from '@opentrail/observability';
+import { locateOwnState, PartitionedStateTable, type OutputMessage } from '@opentrail/runtime';
+import type { ArchiverState, AvroSerde } from '@opentrail/serde';
 
 /**
  * Per-group high-water marks: for each (trail, kind, account, region) group and input partition,
@@ -12,9 +12,9 @@ import { SerdeError, type ArchiverState, type AvroSerde } from '@opentrail/serde
  * below their group's mark are skipped, the others rebuild the same files under the same keys.
  *
  * Marks of input partition p go to partition p mod N of the state topic, written only by p's
- * transactional producer; every instance follows the whole topic, and `catchUp` makes every mark
+ * transactional producer; every instance follows the whole topic, and `restore` makes every mark
  * the previous owner of a partition committed known before its first record is looked at
- * (StateTopicReader in @opentrail/runtime).
+ * (PartitionedStateTable in @opentrail/runtime).
  */
 
 export type GroupKind = ArchiverState['kind'];
@@ -27,48 +27,28 @@ export interface HighWaterMarksOptions {
   consumerGroup: string;
   sourceTopic: string;
   logger: Logger;
+  /** Counts state records read and skipped as unreadable. */
+  metrics?: ServiceMetrics;
 }
 
 export function groupKey(trailName: string, kind: GroupKind, accountId: string, region: string): string {
   return `${trailName}|${kind}|${accountId}|${region}`;
 }
 
-export class HighWaterMarks extends StateTopicReader {
-  /** Committed marks read from the topic, per source partition. */
-  private readonly committed = new Map<number, Map<string, bigint>>();
-
-  constructor(private readonly options: HighWaterMarksOptions) {
-    super({ kafka: options.kafka, topic: options.topic, consumerGroup: options.consumerGroup, what: 'the archiver state', logger: options.logger });
-  }
-
-  protected async apply(statePartition: number, messages: ConsumedMessage[]): Promise<void> {
-    const { serde, consumerGroup, sourceTopic, logger } = this.options;
-    await serde.prepare(messages.map((m) => m.value));
-    for (const message of messages) {
-      if (!message.value || message.value.length === 0) continue;
-      let state: ArchiverState;
-      try {
-        state = serde.decode(message.value);
-      } catch (err) {
-        if (!(err instanceof SerdeError) || err.canRetry) throw err;
-        logger.warn({ partition: statePartition, offset: message.offset, reason: err.code }, 'state record skipped: it cannot be read');
-        continue;
-      }
-      if (state.consumerGroup !== consumerGroup || state.sourceTopic !== sourceTopic) continue;
-      this.raise(state.sourcePartition, groupKey(state.trailName, state.kind, state.accountId, state.region), BigInt(state.lastOffset));
-    }
-  }
-
-  private raise(partition: number, key: string, offset: bigint) {
-    let marks = this.committed.get(partition);
-    if (!marks) this.committed.set(partition, (marks = new Map()));
-    const current = marks.get(key);
-    if (current === undefined || offset > current) marks.set(key, offset);
+export class HighWaterMarks extends PartitionedStateTable<ArchiverState> {
+  constructor(options: HighWaterMarksOptions) {
+    super({
+      ...options,
+      what: 'the archiver state',
+      locate: locateOwnState(options.consumerGroup, options.sourceTopic, (state) => groupKey(state.trailName, state.kind, state.accountId, state.region)),
+      replaces: (next, current) => next.lastOffset > current.lastOffset,
+    });
   }
 
   /** The last offset of a group in a source partition that a committed delivery holds, or -1 when none does. */
   get(sourcePartition: number, key: string): bigint {
-    return this.committed.get(sourcePartition)?.get(key) ?? -1n;
+    const mark = this.value(sourcePartition, key);
+    return mark === undefined ? -1n : BigInt(mark.lastOffset);
   }
 
   /**
@@ -78,6 +58,6 @@ export class HighWaterMarks extends StateTopicReader {
    */
   message(state: ArchiverState): OutputMessage {
     const key = groupKey(state.trailName, state.kind, state.accountId, state.region);
-    return { topic: this.options.topic, partition: this.statePartition(state.sourcePartition), key: `${state.consumerGroup}|${state.sourceTopic}|${state.sourcePartition}|${key}`, value: this.options.serde.encode(state) };
+    return this.stateMessage(state.sourcePartition, `${state.consumerGroup}|${state.sourceTopic}|${state.sourcePartition}|${key}`, state);
   }
 }

@@ -58,7 +58,7 @@ main({
     const activity = await openTrailActivityWriter({ kafka, registry, topic: topics.activity, service: 'archiver', logger, replicationFactor: config.topics.replicationFactor });
 
     const m = archiverMetrics(metrics, { openGroups: () => archiver.openGroups, bufferedBytes: () => archiver.bufferedBytes, openFiles: () => archiver.openFiles });
-    const marks = new HighWaterMarks({ kafka, topic: topics.state, serde: stateSerde, consumerGroup: c.groupId, sourceTopic: topics.source, logger });
+    const marks = new HighWaterMarks({ kafka, topic: topics.state, serde: stateSerde, consumerGroup: c.groupId, sourceTopic: topics.source, logger, metrics });
     await marks.start();
     const archiver = new Archiver({
       sourceTopic: topics.source,

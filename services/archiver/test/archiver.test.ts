@@ -76,7 +76,7 @@ function harness(trails: TrailInput[], options: { memoryBudgetBytes?: number; co
   };
   const highWaterMarks = {
     get: (partition: number, key: string) => marks.get(`${partition}|${key}`) ?? -1n,
-    catchUp: async () => undefined,
+    restore: async () => [],
     message: (state: ArchiverState): OutputMessage => ({ topic: 'state', key: state.trailName, value: Buffer.from(JSON.stringify(state)) }),
   };
   const deliverySerde = { encode: (d: Delivery) => Buffer.from(JSON.stringify(d)) };

@@ -103,7 +103,7 @@ function harness(records: TrailRecord[], shared?: { stored: ObjectToStore[]; mar
   };
   const highWaterMarks = {
     get: (partition: number, key: string) => marks.get(`${partition}|${key}`) ?? -1n,
-    catchUp: async () => undefined,
+    restore: async () => [],
     message: (state: ArchiverState): OutputMessage => ({ topic: 'state', key: `${state.sourcePartition}|${state.trailName}|${state.kind}|${state.accountId}|${state.region}`, value: Buffer.from(String(state.lastOffset)) }),
   };
   const logger = createLogger('livetrailstest', 'silent');

@@ -112,8 +112,7 @@ export class Digester implements PartitionHandler<Delivery> {
     for (const { partition } of partitions) {
       // The partition's transactional producer is connected: the former owner is fenced, so every
       // head it committed is in the state topic now.
-      await this.o.state.catchUp(partition, this.stopController.signal);
-      for (const s of this.o.state.heads(partition)) {
+      for (const s of await this.o.state.restore(partition, this.stopController.signal)) {
         const trail = this.o.trails.get(s.trailName)?.trail;
         if (!trail || !trail.digests.enabled) continue;
         this.groups.set(groupKey(s.trailName, s.accountId, s.region), {

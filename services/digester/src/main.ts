@@ -66,7 +66,7 @@ main({
     const keys = new KeyRing({ signing: c.signing, kms: aws.kms, kafka, topic: topics.keys, serde: keySerde, logger });
     await keys.start();
     const m = digesterMetrics(metrics, { groups: () => digester.groupCount, pendingLogFiles: () => digester.pendingLogFiles });
-    const state = new ChainState({ kafka, topic: topics.state, serde: stateSerde, consumerGroup: c.groupId, sourceTopic: topics.deliveries, logger });
+    const state = new ChainState({ kafka, topic: topics.state, serde: stateSerde, consumerGroup: c.groupId, sourceTopic: topics.deliveries, logger, metrics });
     await state.start();
     const digester = new Digester({
       sourceTopic: topics.deliveries,

@@ -35,7 +35,7 @@ function harness(records: TrailRecord[]) {
   const failing = new Set<string>();
   const activity: string[] = [];
   const json = <T>() => ({ encode: (v: T) => Buffer.from(JSON.stringify(v)) }) as unknown as AvroSerde<T>;
-  const state = { catchUp: async () => undefined, heads: () => [], message: () => ({ topic: 'state', value: Buffer.from('') }) } as unknown as ChainState;
+  const state = { restore: async () => [], message: () => ({ topic: 'state', value: Buffer.from('') }) } as unknown as ChainState;
   const store = {
     put: async (bucket: string, k: string, body: Buffer, signature: string) => {
       if (failing.has(bucket)) throw new RetryAbortedError(Object.assign(new Error('Access Denied'), { name: 'AccessDenied' }));

@@ -37,7 +37,7 @@ function harness() {
   const states: DigesterState[] = [];
   const key = loadLocalKeys(mkdtempSync(join(tmpdir(), 'k-')), { generate: true }).keys[0]!;
   const json = <T>() => ({ encode: (v: T) => Buffer.from(JSON.stringify(v)) }) as unknown as AvroSerde<T>;
-  const state = { catchUp: async () => undefined, heads: () => [], message: (s: DigesterState) => (states.push(s), { topic: 'state', value: Buffer.from('') }) } as unknown as ChainState;
+  const state = { restore: async () => [], message: (s: DigesterState) => (states.push(s), { topic: 'state', value: Buffer.from('') }) } as unknown as ChainState;
   const store = { put: async (_b: string, k: string, body: Buffer, signature: string) => void stored.set(k, { body, signature }) } as unknown as DigestStore;
   const digester = new Digester({
     sourceTopic: 'deliveries',
