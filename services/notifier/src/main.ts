@@ -1,10 +1,9 @@
 import type { KafkaClient } from '@opentrail/runtime';
 import { CreateTopicCommand } from '@aws-sdk/client-sns';
 import { AwsClients } from '@opentrail/aws';
-import { topicName } from '@opentrail/config';
 import type { Logger } from '@opentrail/observability';
-import { ensureTopics, main, StreamProcessor } from '@opentrail/runtime';
-import { serdeFor, valueSubject, type Delivery } from '@opentrail/serde';
+import { main, StreamProcessor } from '@opentrail/runtime';
+import type { Delivery } from '@opentrail/serde';
 import { openTrailActivityWriter, openTrailCatalog } from '@opentrail/trails';
 import { WebhookSender } from '@opentrail/webhooks';
 import { bindings, configSchema, type NotifierConfig } from './config.js';
@@ -52,23 +51,23 @@ main({
   name: 'notifier',
   configSchema,
   bindings,
-  async start({ config, logger, metrics, kafka, registry }) {
+  topics: (config) => ({
+    // Read only, but its subject is registered here too: whichever of the archiver and the notifier starts first.
+    deliveries: { reads: 'deliveries', value: 'Delivery', register: true },
+    notifications: { writes: 'notifications', value: 'Notification' },
+    dlq: { writes: 'notificationDeadLetters', configured: config.notifier.deadLetterTopic },
+    // The trails package creates these, with its own settings.
+    trails: { reads: 'trails', ensure: false },
+    activity: { writes: 'trailActivity', ensure: false },
+  }),
+  async start(ctx) {
+    const { config, logger, metrics, kafka, registry, topics, serdes } = ctx;
     const c = config.notifier;
-    const topics = {
-      deliveries: topicName(config, 'deliveries'),
-      notifications: topicName(config, 'notifications'),
-      dlq: c.deadLetterTopic ?? topicName(config, 'notifications.dlq'),
-      activity: topicName(config, 'trailActivity'),
-    };
-    await ensureTopics(kafka, [{ topic: topics.deliveries }, { topic: topics.notifications }, { topic: topics.dlq }], config.topics);
-    const deliverySerde = serdeFor(registry, 'Delivery');
-    await deliverySerde.register(valueSubject(topics.deliveries));
-    const notificationSerde = serdeFor(registry, 'Notification');
-    await notificationSerde.register(valueSubject(topics.notifications));
-
-    // Trails as data: the trails topic, seeded from the configuration file, followed live.
-    const catalog = await openTrailCatalog({ kafka, registry, logger, metrics, topic: topicName(config, 'trails'), seed: config.trails, groupIdPrefix: c.groupId, replicationFactor: config.topics.replicationFactor });
+    // Created on the first SNS target, destroyed after everything that may use it has stopped.
     let aws: AwsClients | undefined;
+    ctx.onStop('aws', () => aws?.destroy());
+    // Trails as data: the trails topic, seeded from the configuration file, followed live.
+    const catalog = ctx.own('trails', await openTrailCatalog({ kafka, registry, logger, metrics, topic: topics.trails, seed: config.trails, groupIdPrefix: c.groupId, replicationFactor: config.topics.replicationFactor }));
     const awsClients = () => (aws ??= new AwsClients(config.aws));
 
     const breakers = new Map<string, () => [string, 'closed' | 'half-open' | 'open']>();
@@ -107,12 +106,13 @@ main({
         breakers.set(target.id, () => [target.label, sender.breakerState(target.webhook)]);
         return { kind: 'webhook', sender, webhook: target.webhook };
       }
-      return { kind: 'kafka', topic: topics.notifications, encode: (n) => notificationSerde.encode(n) };
+      return { kind: 'kafka', topic: topics.notifications, encode: (n) => serdes.notifications.encode(n) };
     };
 
-    const activity = await openTrailActivityWriter({ kafka, registry, topic: topics.activity, service: 'notifier', logger, replicationFactor: config.topics.replicationFactor });
+    const activity = ctx.own('trail activity', await openTrailActivityWriter({ kafka, registry, topic: topics.activity, service: 'notifier', logger, replicationFactor: config.topics.replicationFactor }));
 
     // Each target reads the deliveries in a consumer group of its own; targets follow the trails live.
+    // Their processors belong to the targets (they come and go with the trails), not to the service.
     const live: LiveTargets = new LiveTargets({
       catalog,
       logger,
@@ -140,7 +140,7 @@ main({
           kafka,
           groupId,
           topic: topics.deliveries,
-          serde: deliverySerde,
+          serde: serdes.deliveries,
           deadLetterTopic: topics.dlq,
           handler,
           logger: logger.child({ target: target.label }),
@@ -160,19 +160,8 @@ main({
         };
       },
     });
-    await live.start();
+    await ctx.start('targets', live);
     if (live.targets.length === 0) logger.warn('no trail names a notification target (notifications.snsTopicArn, webhooks, kafka) yet: nothing to announce until one does');
     logger.info({ deliveries: topics.deliveries, notifications: topics.notifications, deadLetters: topics.dlq, targets: live.targets.map((t) => ({ target: t.label, trails: [...t.trails] })) }, 'notifying');
-
-    return {
-      async stop() {
-        await live.stop();
-        await activity.stop();
-        await catalog.stop();
-        aws?.destroy();
-      },
-      readiness: { targets: () => live.ready(), trails: () => catalog.ready },
-      liveness: { targets: () => live.healthy(), trails: () => catalog.healthy },
-    };
   },
 });
