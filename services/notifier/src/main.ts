@@ -1,51 +1,18 @@
-import type { KafkaClient } from '@opentrail/runtime';
-import { CreateTopicCommand } from '@aws-sdk/client-sns';
 import { AwsClients } from '@opentrail/aws';
-import type { Logger } from '@opentrail/observability';
 import { main, StreamProcessor } from '@opentrail/runtime';
 import type { Delivery } from '@opentrail/serde';
 import { openTrailActivityWriter, openTrailCatalog } from '@opentrail/trails';
 import { WebhookSender } from '@opentrail/webhooks';
-import { bindings, configSchema, type NotifierConfig } from './config.js';
+import { bindings, configSchema } from './config.js';
 import { notifierMetrics } from './metrics.js';
 import { SnsPublisher } from './snsPublisher.js';
 import { TargetNotifier, type TargetChannel } from './targetNotifier.js';
 import { LiveTargets } from './liveTargets.js';
+import { createSnsTopic, initialiseGroup } from './targetSetup.js';
 import type { TargetSpec } from './targets.js';
 
 /** Bytes kept free in an SNS message for its attributes (the idempotency key): SNS counts them toward 256 KiB. */
 const SNS_ATTRIBUTE_RESERVE_BYTES = 512;
-
-/**
- * A target's consumer group that has never committed starts at the end of the deliveries topic
- * (newTargetsStartAt: latest): adding a target announces what is delivered from then on, not the
- * topic's whole history. The runtime's consumer otherwise starts from the beginning.
- */
-async function initialiseGroup(kafka: KafkaClient, groupId: string, topic: string, startAt: NotifierConfig['newTargetsStartAt'], logger: Logger): Promise<void> {
-  if (startAt === 'earliest') return;
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
-    if (committed?.partitions.some((p) => p.offset !== '-1')) return;
-    const ends = await admin.fetchTopicOffsets(topic);
-    await admin.setOffsets({ groupId, topic, partitions: ends.map((e) => ({ partition: e.partition, offset: e.high })) });
-    logger.info({ groupId, offsets: ends.map((e) => e.high) }, 'new target: starting at the end of the deliveries topic');
-  } catch (err) {
-    // Another instance starting at the same time joined first and owns the group's offsets.
-    logger.warn({ err, groupId }, 'could not initialise the offsets of a new target group; it starts where the group is');
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-/** Creates a trail's SNS topic if missing (notifier.sns.createTopics: local stacks and demos). */
-async function createSnsTopic(aws: AwsClients, topicArn: string, logger: Logger): Promise<void> {
-  const name = topicArn.split(':')[5]!;
-  const fifo = name.endsWith('.fifo');
-  const { TopicArn } = await aws.sns.send(new CreateTopicCommand({ Name: name, ...(fifo ? { Attributes: { FifoTopic: 'true' } } : {}) }));
-  if (TopicArn !== topicArn) logger.warn({ configured: topicArn, created: TopicArn }, 'the SNS topic was created under another ARN (account or region differ); notifications go to the configured ARN');
-}
 
 main({
   name: 'notifier',
