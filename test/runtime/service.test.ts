@@ -34,6 +34,8 @@ describe('a service on the runtime (main)', () => {
     running.push(service);
     expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
     expect(await (await fetch(`${service.url}/readyz`)).json()).toMatchObject({ status: 'ok', checks: { started: 'ok', consumer: 'ok' } });
+    // The service's own route, on the same port as /metrics.
+    expect(await (await fetch(`${service.url}/greeting`)).text()).toBe('hi');
     await readTopic(kafka, `${prefix}echo`, 50);
     expect(await service.metric('opentrail_echo_events_in_total')).toBe(50);
     expect(await service.metric('opentrail_echo_events_out_total', { topic: `${prefix}echo` })).toBe(50);

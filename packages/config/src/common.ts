@@ -166,6 +166,14 @@ export const TOPICS = {
   trails: 'trails',
   /** What the services did for each trail (deliveries, digests, notifications, their errors), for GetTrailStatus. */
   trailActivity: 'trails.activity',
+  /** The notifier's dead letters (deliveries no target could take), apart from the pipeline's. */
+  notificationDeadLetters: 'notifications.dlq',
+  /** Each stateful service's state table (compacted, a partition per input partition): `<service>.state`. */
+  archiverState: 'archiver.state',
+  digesterState: 'digester.state',
+  alerterState: 'alerter.state',
+  /** The digest public keys (compacted, one partition): written by the digester, read by the API. */
+  digestKeys: 'digester.keys',
 } as const;
 
 export type TopicName = keyof typeof TOPICS;

@@ -4,7 +4,9 @@ export { InfrastructureError, isInfrastructureError } from './infrastructure.js'
 export { processIsolating, type IsolationSteps } from './isolation.js';
 export { connectKafka, createKafka, ensureTopics, type KafkaConnectionOptions, kafkaLogCreator, logConsumerCrash, partitionCount, type KafkaClientConfig, type TopicSpec } from './kafka.js';
 export { retry, backoffDelay, sleep, RetryAbortedError, type RetryOptions } from './retry.js';
-export { runService, main, type RunningService, type ServiceContext, type ServiceDefinition, type ServiceHandle } from './service.js';
+export { runService, main, openService, type RouteHandler, type RunningService, type ServiceContext, type ServiceDefinition, type ServiceHandle, type ServiceProcessorOptions } from './service.js';
+export { ServiceResources, type ServiceResource } from './serviceResources.js';
+export { prepareTopics, resolveTopicNames, topicCreationPlan, type TopicDeclaration, type TopicDeclarations, type TopicsOf, type TopicNames, type TopicSerdes } from './serviceTopics.js';
 export { MAX_PARTITION_BYTES, MAX_REQUEST_BYTES, OutputPartitioner, splitRequests } from './produceRequests.js';
 export { locateOwnState, PartitionedStateTable, type PartitionedStateOptions, type StateLocation, type StateOwner, type StateSerde } from './partitionedState.js';
 export { Startup, startupStep, StartDeadlineError, EXIT_CONFIG, EXIT_START_DEADLINE, type StartupOptions } from './startup.js';

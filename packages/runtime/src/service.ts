@@ -1,38 +1,82 @@
-import type { KafkaClient } from './kafkaClient.js';
+import type { KafkaClient, KafkaProducer, ProducerOptions } from './kafkaClient.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ConfigError, commonBindings, loadConfig, type z, type CommonConfig, type EnvBinding } from '@opentrail/config';
 import { createLogger, ServiceMetrics, startHealthServer, type Check, type HealthServer, type Logger } from '@opentrail/observability';
 import { createSchemaRegistry, type SchemaRegistry } from '@opentrail/serde';
+import { StreamProcessor, type ProcessorOptions } from './processor.js';
+import { ServiceResources, type ServiceResource } from './serviceResources.js';
+import { prepareTopics, type TopicDeclarations, type TopicsOf, type TopicNames, type TopicSerdes } from './serviceTopics.js';
 import { createKafka, kafkajsOf } from './kafka.js';
 import { backoffDelay, sleep } from './retry.js';
 import { EXIT_CONFIG, EXIT_START_DEADLINE, StartDeadlineError, Startup } from './startup.js';
 import { transientCondition } from './transient.js';
 
-/** What a service's start() receives: everything wired from validated configuration. */
-export interface ServiceContext<C extends CommonConfig> {
+/**
+ * What a service's start() receives: everything wired from validated configuration, its declared
+ * topics by name (created, their schemas registered), and the means to open what it runs so the
+ * runtime knows how to check and stop it.
+ */
+export interface ServiceContext<C extends CommonConfig, T extends TopicDeclarations = Record<never, never>> {
   config: C;
   logger: Logger;
   metrics: ServiceMetrics;
   kafka: KafkaClient;
   registry: SchemaRegistry;
+  /** The full names of the declared topics. */
+  topics: TopicNames<T>;
+  /** The serdes of the declared topics that name a value schema, registered where the service writes. */
+  serdes: TopicSerdes<T>;
+  /** Aborted when the service begins to stop, before anything is stopped (see ServiceResources). */
+  stopping: AbortSignal;
+  /**
+   * A stream processor of this service (its Kafka client, logs and metrics filled in), started; its
+   * readiness and liveness checked under `name`.
+   * @default name 'consumer'
+   */
+  processor: <V>(options: ServiceProcessorOptions<V>, name?: string) => Promise<StreamProcessor<V>>;
+  /** Starts a resource and registers it: stopped in reverse order of creation, its `ready` / `healthy` checked under `name`. */
+  start: <R extends ServiceResource>(name: string, resource: R) => Promise<R>;
+  /** Registers a resource opened already (a trail catalog from openTrailCatalog). */
+  own: <R extends ServiceResource>(name: string, resource: R) => R;
+  /** A connected producer, disconnected when the service stops. */
+  producer: (options?: ProducerOptions) => Promise<KafkaProducer>;
+  /** Something to undo when the service stops, in reverse order of registration among the rest. */
+  onStop: (name: string, stop: () => void | Promise<void>) => void;
+  /** A readiness check beyond those of the resources (a database probe). */
+  ready: (name: string, check: Check) => void;
+  /** A liveness check beyond those of the resources. */
+  live: (name: string, check: Check) => void;
+  /** Extra routes on the /metrics /healthz /readyz server; true when the request was answered. */
+  routes: (handler: RouteHandler) => void;
 }
 
-/** What a started service hands back: how to stop it, and what /healthz and /readyz should check. */
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
+
+/** A processor's options without what the runtime fills in; each may still be given (a child logger). */
+export type ServiceProcessorOptions<V> = Omit<ProcessorOptions<V>, 'service' | 'kafka' | 'logger' | 'metrics'> & Partial<Pick<ProcessorOptions<V>, 'logger'>>;
+
+/** What a started service is to the runtime: how to stop it, what /healthz and /readyz check. */
 export interface RunningService {
   stop(): Promise<void>;
   liveness?: Record<string, Check>;
   readiness?: Record<string, Check>;
-  routes?: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
+  routes?: RouteHandler;
 }
 
-export interface ServiceDefinition<S extends z.ZodType<CommonConfig>> {
+export interface ServiceDefinition<S extends z.ZodType<CommonConfig>, T extends TopicDeclarations = Record<never, never>> {
   /** e.g. enricher: metric prefix opentrail_enricher_, log field service=enricher. */
   name: string;
   /** Common keys plus the service's own (compose with commonShape). */
   configSchema: S;
   /** Environment variables beyond the common ones. */
   bindings?: EnvBinding[];
-  start(context: ServiceContext<z.infer<S>>): Promise<RunningService>;
+  /** The topics it reads, writes and keeps tables in: created and registered before start() runs. */
+  topics?: TopicsOf<z.infer<S>, T>;
+  /**
+   * Wires the service's domain objects, opening what it runs through the context. Whatever it
+   * opened is stopped if it throws (and again tried, if the failure is transient).
+   */
+  start(context: ServiceContext<z.infer<S>, T>): Promise<void>;
   /** How long a clean stop may take before the process exits anyway. @default 30000 */
   stopTimeoutMs?: number;
 }
@@ -47,7 +91,7 @@ export interface ServiceHandle {
  * JSON logs, metrics, the /metrics /healthz /readyz server, and a clean stop on SIGTERM or SIGINT.
  * A service's main.ts is one call to this.
  */
-export async function runService<S extends z.ZodType<CommonConfig>>(definition: ServiceDefinition<S>, env: NodeJS.ProcessEnv = process.env): Promise<ServiceHandle> {
+export async function runService<S extends z.ZodType<CommonConfig>, T extends TopicDeclarations>(definition: ServiceDefinition<S, T>, env: NodeJS.ProcessEnv = process.env): Promise<ServiceHandle> {
   let loaded;
   try {
     loaded = loadConfig(definition.configSchema, { env, bindings: [...commonBindings, ...(definition.bindings ?? [])] });
@@ -114,7 +158,7 @@ export async function runService<S extends z.ZodType<CommonConfig>>(definition: 
  * The entry point of a service process: runs it and stops it cleanly on SIGTERM/SIGINT (a second
  * signal exits at once).
  */
-export function main<S extends z.ZodType<CommonConfig>>(definition: ServiceDefinition<S>): void {
+export function main<S extends z.ZodType<CommonConfig>, T extends TopicDeclarations = Record<never, never>>(definition: ServiceDefinition<S, T>): void {
   runService(definition).then(
     (handle) => {
       let signalled = false;
@@ -144,12 +188,12 @@ export function main<S extends z.ZodType<CommonConfig>>(definition: ServiceDefin
  * The start itself. Every step the runtime offers (topics, state topics, the consumer group, schema
  * registration through the serde) retries its own transient failures; a transient failure that
  * still escapes start() (a step a service takes on its own: an S3 bucket check, a database) starts
- * it again from the beginning, after closing every Kafka client the failed attempt opened, until
- * the deadline. A fault that is not transient fails the start at once.
+ * it again from the beginning, after stopping what the failed attempt opened and closing every
+ * Kafka client it made, until the deadline. A fault that is not transient fails the start at once.
  */
-async function startWithRetries<S extends z.ZodType<CommonConfig>>(
-  definition: ServiceDefinition<S>,
-  context: Omit<ServiceContext<z.infer<S>>, 'kafka'>,
+async function startWithRetries<S extends z.ZodType<CommonConfig>, T extends TopicDeclarations>(
+  definition: ServiceDefinition<S, T>,
+  context: { config: z.infer<S>; logger: Logger; metrics: ServiceMetrics; registry: SchemaRegistry },
   startup: Startup,
 ): Promise<RunningService> {
   const { logger, metrics, config } = context;
@@ -157,7 +201,8 @@ async function startWithRetries<S extends z.ZodType<CommonConfig>>(
   for (let attempt = 1; ; attempt++) {
     const tracked = trackedKafka(createKafka(config.kafka, `opentrail-${definition.name}`, logger, metrics));
     try {
-      const running = await definition.start({ ...context, kafka: tracked.kafka });
+      const { names, serdes } = await prepareTopics(tracked.kafka, context.registry, definition.topics ?? ({} as T), config);
+      const running = await openService(definition, { ...context, kafka: tracked.kafka, topics: names, serdes });
       tracked.release();
       return running;
     } catch (err) {
@@ -173,6 +218,52 @@ async function startWithRetries<S extends z.ZodType<CommonConfig>>(
       await sleep(delay);
     }
   }
+}
+
+/**
+ * One start attempt: runs the definition's start() with a context whose resources register
+ * themselves, and derives the running service from them. A start that throws has what it opened
+ * stopped (in reverse order) before the error goes on.
+ */
+export async function openService<C extends CommonConfig, T extends TopicDeclarations>(
+  definition: { name: string; start(context: ServiceContext<C, T>): Promise<void> },
+  base: Pick<ServiceContext<C, T>, 'config' | 'logger' | 'metrics' | 'kafka' | 'registry' | 'topics' | 'serdes'>,
+): Promise<RunningService> {
+  const resources = new ServiceResources(base.logger);
+  let routes: RouteHandler | undefined;
+  const context: ServiceContext<C, T> = {
+    ...base,
+    stopping: resources.signal,
+    processor: (options, name = 'consumer') =>
+      resources.start(name, new StreamProcessor({ ...options, service: definition.name, kafka: base.kafka, logger: options.logger ?? base.logger, metrics: base.metrics })),
+    start: (name, resource) => resources.start(name, resource),
+    own: (name, resource) => resources.own(name, resource),
+    producer: async (options) => {
+      const producer = base.kafka.producer(options);
+      resources.onStop('producer', () => producer.disconnect());
+      await producer.connect();
+      return producer;
+    },
+    onStop: (name, stop) => resources.onStop(name, stop),
+    ready: (name, check) => resources.ready(name, check),
+    live: (name, check) => resources.live(name, check),
+    routes: (handler) => {
+      if (routes) throw new Error(`${definition.name}: routes registered twice`);
+      routes = handler;
+    },
+  };
+  try {
+    await definition.start(context);
+  } catch (err) {
+    await resources.stop().catch((stopErr: unknown) => base.logger.warn({ err: stopErr }, `${definition.name}: stopping what a failed start opened failed`));
+    throw err;
+  }
+  return {
+    stop: () => resources.stop(),
+    readiness: resources.readinessChecks,
+    liveness: resources.livenessChecks,
+    ...(routes ? { routes } : {}),
+  };
 }
 
 /**

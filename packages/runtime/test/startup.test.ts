@@ -1,12 +1,12 @@
 import { createRequire } from 'node:module';
-import { Writable } from 'node:stream';
 import { KafkaJSConnectionError, KafkaJSNumberOfRetriesExceeded, logLevel } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { createLogger, ServiceMetrics } from '@opentrail/observability';
+import { ServiceMetrics } from '@opentrail/observability';
 import { SerdeError } from '@opentrail/serde';
 import { kafkaLogCreator } from '../src/kafka.js';
 import { StartDeadlineError, Startup, startupStep } from '../src/startup.js';
 import { transientCondition } from '../src/transient.js';
+import { capture } from './logCapture.js';
 
 const kafkaProtocol = createRequire(import.meta.url)('kafkajs/src/protocol/error.js') as {
   createErrorFromCode: (code: number) => Error;
@@ -14,17 +14,6 @@ const kafkaProtocol = createRequire(import.meta.url)('kafkajs/src/protocol/error
 };
 const { errorCodes } = kafkaProtocol;
 const kafkaError = (type: string) => kafkaProtocol.createErrorFromCode(errorCodes.find((e) => e.type === type)!.code);
-
-function capture() {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { logger: createLogger('test', 'debug', stream), lines };
-}
 
 /** The capture stream takes writes after the first on later ticks. */
 const flushed = () => new Promise((resolve) => setImmediate(resolve));

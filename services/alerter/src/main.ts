@@ -1,9 +1,7 @@
 import { validateApiCallEvent } from '@opentrail/cloudtrail';
-import { topicName } from '@opentrail/config';
 import { AwsClients } from '@opentrail/aws';
 import { RuleSet, type RuleLibrary } from '@opentrail/rules';
-import { ensureTopics, main, StreamProcessor } from '@opentrail/runtime';
-import { serdeFor, valueSubject, type Alert, type EnrichedEvent } from '@opentrail/serde';
+import { main } from '@opentrail/runtime';
 import { AlertEvaluation } from './alertEvaluation.js';
 import { AlertOutputs } from './alertOutputs.js';
 import { bindings, configSchema } from './config.js';
@@ -15,36 +13,24 @@ main({
   name: 'alerter',
   configSchema,
   bindings,
-  async start({ config, logger, metrics, kafka, registry }) {
-    const c = config.alerter;
-    const topics = {
-      enriched: topicName(config, 'enriched'),
-      alerts: topicName(config, 'alerts'),
-      dlq: topicName(config, 'dlq'),
-      state: c.stateTopic ?? topicName(config, 'alerter.state'),
-    };
-    await ensureTopics(kafka, [{ topic: topics.enriched }, { topic: topics.alerts }, { topic: topics.dlq }], config.topics);
+  topics: (config) => ({
+    // Read, and written: Insights events go back to it.
+    enriched: { writes: 'enriched', value: 'EnrichedEvent' },
+    alerts: { writes: 'alerts', value: 'Alert' },
+    dlq: { writes: 'dlq' },
     // The state topic has a partition per input partition, so one input partition's state has one writer.
-    const admin = kafka.admin();
-    await admin.connect();
-    const inputPartitions = await admin.fetchTopicOffsets(topics.enriched).finally(() => admin.disconnect());
-    await ensureTopics(kafka, [{ topic: topics.state, compacted: true, partitions: inputPartitions.length }], config.topics);
-
-    const enrichedSerde = serdeFor(registry, 'EnrichedEvent');
-    await enrichedSerde.register(valueSubject(topics.enriched));
-    const alertSerde = serdeFor(registry, 'Alert');
-    await alertSerde.register(valueSubject(topics.alerts));
-    const stateSerde = serdeFor(registry, 'AlerterState');
-    await stateSerde.register(valueSubject(topics.state));
-
+    state: { table: 'alerterState', configured: config.alerter.stateTopic, partitions: { like: 'enriched' }, value: 'AlerterState' },
+  }),
+  async start(ctx) {
+    const { config, logger, metrics, kafka, topics, serdes } = ctx;
+    const c = config.alerter;
     // The metrics read the rule set at scrape time; the library reports its first load to them.
     const loaded: { library?: RuleLibrary } = {};
     const m = alerterMetrics(metrics, () => loaded.library?.ruleSet ?? RuleSet.empty());
     const rules = (loaded.library = startRuleLibrary(c, logger, m));
+    ctx.onStop('rules', () => rules.close());
 
-    const stopping = new AbortController();
-    const changelog = new StateChangelog({ kafka, topic: topics.state, serde: stateSerde, consumerGroup: c.groupId, sourceTopic: topics.enriched, logger, metrics });
-    await changelog.start();
+    const changelog = await ctx.start('state', new StateChangelog({ kafka, topic: topics.state, serde: serdes.state, consumerGroup: c.groupId, sourceTopic: topics.enriched, logger, metrics }));
 
     const evaluation = new AlertEvaluation({
       rules: () => rules.ruleSet,
@@ -54,82 +40,54 @@ main({
         insights: c.insights.enabled ? c.insights : null,
       },
       changelog,
-      alertSerde,
-      enrichedSerde,
+      alertSerde: serdes.alerts,
+      enrichedSerde: serdes.enriched,
       topics,
       logger,
       metrics: m,
-      signal: stopping.signal,
+      signal: ctx.stopping,
     });
     metrics.gauge('state_entries', 'Window state held, by kind', ['kind'], function collect() {
       const sizes = evaluation.stateSizes();
       for (const [kind, n] of Object.entries(sizes)) this.set({ kind }, n);
     });
 
-    const processor = new StreamProcessor<EnrichedEvent>({
-      service: 'alerter',
-      kafka,
+    await ctx.processor({
       groupId: c.groupId,
       topic: topics.enriched,
-      serde: enrichedSerde,
+      serde: serdes.enriched,
       validate: (event, bytes) => validateApiCallEvent(event.event, bytes),
       deadLetterTopic: topics.dlq,
       handler: evaluation,
-      logger,
-      metrics,
       // Alerts, Insights records, state changes and the offset commit: one transaction per batch.
       transactional: { idPrefix: c.groupId },
       consumer: { sessionTimeout: c.sessionTimeoutMs },
     });
 
-    let outputs: StreamProcessor<Alert> | undefined;
-    let aws: AwsClients | undefined;
     if (c.webhooks.length > 0 || c.sns) {
-      if (c.sns) aws = new AwsClients(config.aws);
-      outputs = new StreamProcessor<Alert>({
-        service: 'alerter',
-        kafka,
-        groupId: `${c.groupId}-outputs`,
-        topic: topics.alerts,
-        serde: alertSerde,
-        deadLetterTopic: topics.dlq,
-        handler: new AlertOutputs({
-          webhooks: c.webhooks,
-          ...(c.sns && aws ? { sns: { client: aws.sns, topicArn: c.sns.topicArn, minSeverity: c.sns.minSeverity } } : {}),
-          delivery: c.delivery,
+      const aws = c.sns ? new AwsClients(config.aws) : undefined;
+      if (aws) ctx.onStop('aws', () => aws.destroy());
+      await ctx.processor(
+        {
+          groupId: `${c.groupId}-outputs`,
+          topic: topics.alerts,
+          serde: serdes.alerts,
           deadLetterTopic: topics.dlq,
-          encode: (alert) => alertSerde.encode(alert),
-          logger,
-          metrics: m,
-          signal: stopping.signal,
-        }),
-        logger,
-        metrics,
-        consumer: { sessionTimeout: c.sessionTimeoutMs },
-      });
+          handler: new AlertOutputs({
+            webhooks: c.webhooks,
+            ...(c.sns && aws ? { sns: { client: aws.sns, topicArn: c.sns.topicArn, minSeverity: c.sns.minSeverity } } : {}),
+            delivery: c.delivery,
+            deadLetterTopic: topics.dlq,
+            encode: (alert) => serdes.alerts.encode(alert),
+            logger,
+            metrics: m,
+            signal: ctx.stopping,
+          }),
+          consumer: { sessionTimeout: c.sessionTimeoutMs },
+        },
+        'outputs',
+      );
     }
-
-    await processor.start();
-    await outputs?.start();
     logger.info({ topics, webhooks: c.webhooks.map((w) => w.name ?? w.url), sns: c.sns?.topicArn ?? null, insights: c.insights.enabled }, 'alerter running');
-
-    return {
-      async stop() {
-        rules.close();
-        stopping.abort();
-        await Promise.all([processor.stop(), outputs?.stop()]);
-        await changelog.stop();
-        aws?.destroy();
-      },
-      readiness: {
-        consumer: () => processor.ready,
-        ...(outputs ? { outputs: () => outputs.ready } : {}),
-      },
-      liveness: {
-        consumer: () => processor.healthy,
-        state: () => changelog.healthy,
-        ...(outputs ? { outputs: () => outputs.healthy } : {}),
-      },
-    };
   },
 });

@@ -1,10 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { topicName } from '@opentrail/config';
 import { AwsClients } from '@opentrail/aws';
 import { HistoryQueries, NextTokenCodec, openQueryPool } from '@opentrail/history';
 import { Recorder } from '@opentrail/producer';
-import { ensureTopics, main } from '@opentrail/runtime';
-import { serdeFor } from '@opentrail/serde';
+import { main } from '@opentrail/runtime';
 import { openTrailActivityReader, openTrailCatalog } from '@opentrail/trails';
 import { CONSOLE_DIST_DIR } from '@opentrail/console';
 import { DeliveryLag } from './activitySummary.js';
@@ -25,31 +23,40 @@ main({
   name: 'api',
   configSchema,
   bindings,
-  async start({ config, logger, metrics, kafka, registry }) {
+  // The API may start before the digester and the enricher: the topics it reads exist from the start.
+  topics: (config) => ({
+    deliveries: { reads: 'deliveries', value: 'Delivery' },
+    keys: { table: 'digestKeys', configured: config.api.keysTopic, partitions: 1, value: 'DigestPublicKey', register: false },
+    // The API's own calls go into the pipeline like any producer's (auditTrail.ts); the recorder registers its schema.
+    raw: { writes: 'raw' },
+    // The web console (issue 15): the alerts it lists.
+    alerts: { reads: 'alerts', value: 'Alert' },
+    // The trails package creates these, with its own settings.
+    trails: { reads: 'trails', ensure: false },
+    trailActivity: { reads: 'trailActivity', ensure: false },
+  }),
+  async start(ctx) {
+    const { config, logger, metrics, kafka, registry, topics, serdes } = ctx;
     const c = config.api;
-    const topics = { deliveries: topicName(config, 'deliveries'), keys: c.keysTopic ?? `${config.topics.prefix}digester.keys`, raw: topicName(config, 'raw') };
-    // The API may start before the digester: the topics it reads exist from the start.
-    await ensureTopics(kafka, [{ topic: topics.deliveries }], config.topics);
-    await ensureTopics(kafka, [{ topic: topics.keys, partitions: 1, compacted: true }], config.topics);
     const authorizer = Authorizer.fromConfig({ ...c, additionalRegions: config.records.additionalRegions });
-    // The API's own calls go into the pipeline like any producer's (auditTrail.ts).
-    await ensureTopics(kafka, [{ topic: topics.raw }], config.topics);
     const recorder = await Recorder.create({ kafka, registry, topic: topics.raw, additionalRegions: config.records.additionalRegions });
+    ctx.onStop('audit recorder', () => recorder.close());
     const audit = new AuditTrail({ publisher: recorder, logger, metrics });
+    // Stopped before the recorder it publishes through.
+    ctx.onStop('audit trail', () => audit.drain());
     const deliveryLag = new DeliveryLag();
-    const state = new ApiState({
+    const state = await ctx.start('state', new ApiState({
       kafka,
       keysTopic: topics.keys,
       deliveriesTopic: topics.deliveries,
-      keySerde: serdeFor(registry, 'DigestPublicKey'),
-      deliverySerde: serdeFor(registry, 'Delivery'),
+      keySerde: serdes.keys,
+      deliverySerde: serdes.deliveries,
       groupPrefix: 'opentrail-api',
       logger,
       metrics,
       // The deliveries topic is read once: the console's delivery lag comes from the same reader.
       onDelivery: (d) => deliveryLag.add(d),
-    });
-    await state.start();
+    }));
     const h = c.history;
     // Two pools: one planning each combined query for its values, one keeping generic plans for
     // the single-attribute lookups (queryPool.ts says why).
@@ -57,6 +64,9 @@ main({
     const lookupPool = h.databaseUrl ? openQueryPool({ connectionString: h.databaseUrl, max: h.poolSize, statementTimeoutMs: h.statementTimeoutMs, planning: 'prepared' }) : undefined;
     // An idle connection's failure (the database restarting) must not end the process: the pool drops it.
     for (const p of [pool, lookupPool]) p?.on('error', (err) => logger.warn({ err: err.message }, 'history database connection lost'));
+    ctx.onStop('history database', async () => {
+      await Promise.all([pool?.end(), lookupPool?.end()]);
+    });
     if (!h.nextTokenSecret && pool) logger.warn('no api.history.nextTokenSecret (OPENTRAIL_API_HISTORY_NEXT_TOKEN_SECRET): NextTokens are signed with a random key and work only on this instance until it stops');
     const history: HistoryOperations | undefined = pool && {
       queries: new HistoryQueries({
@@ -69,30 +79,28 @@ main({
       queryEventsLimit: new RateLimiter(h.queryEventsPerSecond),
     };
     // The trails: the compacted trails topic every service follows, seeded from config.trails.
-    const store = await openTrailCatalog({
+    const store = ctx.own('trails', await openTrailCatalog({
       kafka,
       registry,
       logger,
       metrics,
-      topic: topicName(config, 'trails'),
+      topic: topics.trails,
       seed: config.trails,
       groupIdPrefix: 'opentrail-api',
       replicationFactor: config.topics.replicationFactor,
-    });
+    }));
     // What the archiver, digester and notifier did for each trail (GetTrailStatus' errors and attempts).
-    const activity = await openTrailActivityReader({ kafka, registry, logger, metrics, topic: topicName(config, 'trailActivity'), groupIdPrefix: 'opentrail-api', replicationFactor: config.topics.replicationFactor });
+    const activity = ctx.own('trailActivity', await openTrailActivityReader({ kafka, registry, logger, metrics, topic: topics.trailActivity, groupIdPrefix: 'opentrail-api', replicationFactor: config.topics.replicationFactor }));
     const aws = c.checkTrailResources ? new AwsClients(config.aws) : undefined;
+    if (aws) ctx.onStop('aws', () => aws.destroy());
     // The web console (issue 15): the alerts it lists and the delivery lag it charts.
-    const alertsTopic = topicName(config, 'alerts');
-    await ensureTopics(kafka, [{ topic: alertsTopic }], config.topics);
     const recentAlerts = new RecentAlerts();
-    const alerts = alertsFeed({ kafka, topic: alertsTopic, serde: serdeFor(registry, 'Alert'), groupIdPrefix: 'opentrail-api-alerts', logger, metrics, alerts: recentAlerts });
-    await alerts.start();
+    await ctx.start('alerts', alertsFeed({ kafka, topic: topics.alerts, serde: serdes.alerts, groupIdPrefix: 'opentrail-api-alerts', logger, metrics, alerts: recentAlerts }));
     const withConsole = (operations: Operations) => {
       operations.consoleOperations = new ConsoleOperations({ alerts: recentAlerts, deliveryLag, ...(pool ? { db: pool } : {}), limit: new RateLimiter(h.queryEventsPerSecond) });
       return operations;
     };
-    const server = new ApiServer({
+    const server = await ctx.start('api server', new ApiServer({
       port: c.port,
       host: c.host,
       authorizer,
@@ -114,8 +122,7 @@ main({
       logger,
       metrics,
       console: new ConsoleAssets(process.env.OPENTRAIL_API_CONSOLE_DIR || CONSOLE_DIST_DIR),
-    });
-    await server.start();
+    }));
     if (authorizer.size === 0) logger.warn('no api.accessKeys or api.principals configured (OPENTRAIL_API_ACCESS_KEYS, OPENTRAIL_API_PRINCIPALS): every request is refused with 403 until one is');
     metrics.gauge('public_keys', 'Digest public keys known (from the keys topic)', [], function collect() {
       this.set(state.keys.size);
@@ -124,20 +131,5 @@ main({
     const callers = [...c.principals.map((p) => ({ principal: p.arn, accessKeys: p.accessKeys.map((k) => k.accessKeyId), allow: p.allow, deny: p.deny })), ...c.accessKeys.map((k) => ({ accessKeys: [k.accessKeyId], allow: ['*'] }))];
     logger.info({ api: server.url, trails: store.all().map((r) => r.definition.name), keysTopic: topics.keys, auditTopic: topics.raw, history: pool !== undefined, callers }, 'CloudTrail API listening');
     logger.info({ console: `${server.url}/console/` }, 'web console');
-    return {
-      stop: async () => {
-        await server.stop();
-        await audit.drain();
-        await recorder.close();
-        await state.stop();
-        await alerts.stop();
-        await store.stop();
-        await activity.stop();
-        await Promise.all([pool?.end(), lookupPool?.end()]);
-        aws?.destroy();
-      },
-      readiness: { keys: () => state.ready, trails: () => store.ready, trailActivity: () => activity.ready },
-      liveness: { state: () => state.healthy, trails: () => store.healthy, trailActivity: () => activity.healthy, alerts: () => alerts.healthy },
-    };
   },
 });

@@ -1,7 +1,5 @@
 import { acceptedRegions, validateApiCallEvent } from '@opentrail/cloudtrail';
-import { topicName } from '@opentrail/config';
-import { ensureTopics, main, StreamProcessor } from '@opentrail/runtime';
-import { serdeFor, valueSubject, type ApiCallEvent } from '@opentrail/serde';
+import { main } from '@opentrail/runtime';
 import { bindings, configSchema } from './config.js';
 import { EnrichedEventCodec } from './enrichedEventCodec.js';
 import { Enricher } from './enricher.js';
@@ -17,50 +15,41 @@ main({
   name: 'enricher',
   configSchema,
   bindings,
-  async start({ config, logger, metrics, kafka, registry }) {
+  topics: {
+    raw: { reads: 'raw', value: 'ApiCallEvent' },
+    enriched: { writes: 'enriched', value: 'EnrichedEvent' },
+    dlq: { writes: 'dlq' },
+    identities: { table: 'identities', value: 'Identity' },
+  },
+  async start(ctx) {
+    const { config, logger, topics, serdes } = ctx;
     const c = config.enricher;
-    const topics = {
-      raw: topicName(config, 'raw'),
-      enriched: topicName(config, 'enriched'),
-      dlq: topicName(config, 'dlq'),
-      identities: topicName(config, 'identities'),
-    };
-    await ensureTopics(kafka, [{ topic: topics.raw }, { topic: topics.enriched }, { topic: topics.dlq }, { topic: topics.identities, compacted: true }], config.topics);
-    const enrichedSerde = serdeFor(registry, 'EnrichedEvent');
-    await enrichedSerde.register(valueSubject(topics.enriched));
-    const identitySerde = serdeFor(registry, 'Identity');
-    await identitySerde.register(valueSubject(topics.identities));
-
     const table = new IdentityTable({ maxEntries: c.identities.maxEntries, expiryGraceSeconds: c.identities.expiryGraceSeconds });
     // The gauges read the table and the databases only when scraped.
-    const m = enricherMetrics(metrics, { tableEntries: () => table.size, geoDatabases: () => geo.databases });
+    const m = enricherMetrics(ctx.metrics, { tableEntries: () => table.size, geoDatabases: () => geo.databases });
     const geo = GeoLocator.open({ paths: c.geo.databases, reloadCheckIntervalMs: c.geo.reloadCheckIntervalMs, cacheEntries: c.geo.cacheEntries, logger, metrics: m });
+    ctx.onStop('geo', () => geo.close());
     const services = new ServiceClassifier();
     await services.prepare([]);
 
     // Nothing is enriched before the table holds everything the identities topic held at start.
-    const follower = new IdentitiesFollower({ kafka, topic: topics.identities, serde: identitySerde, table, logger, metrics: m, groupIdPrefix: c.groupId });
-    await follower.start();
+    const follower = await ctx.start('identities', new IdentitiesFollower({ kafka: ctx.kafka, topic: topics.identities, serde: serdes.identities, table, logger, metrics: m, groupIdPrefix: c.groupId }));
     await follower.caughtUp;
 
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1});
-    await producer.connect();
-    const sweeper = startIdentitySweeper({
+    const producer = await ctx.producer({ idempotent: true, maxInFlightRequests: 1 });
+    ctx.own('sweeper', startIdentitySweeper({
       table,
       intervalMs: c.identities.sweepIntervalSeconds * 1000,
       tombstones: c.identities.tombstoneExpired ? { producer, topic: topics.identities } : undefined,
       logger,
       metrics: m,
-    });
+    }));
 
-    const eventSerde = serdeFor(registry, 'ApiCallEvent');
     const regions = acceptedRegions({ additionalRegions: config.records.additionalRegions });
-    const processor = new StreamProcessor<ApiCallEvent>({
-      service: 'enricher',
-      kafka,
+    await ctx.processor({
       groupId: c.groupId,
       topic: topics.raw,
-      serde: eventSerde,
+      serde: serdes.raw,
       // The raw topic is open to any producer: the enricher is the gate that refuses what the
       // pipeline cannot rely on (dead letter, reason VALIDATION).
       validate: (event, bytes) => validateApiCallEvent(event, bytes, regions),
@@ -70,30 +59,15 @@ main({
         resolver: new IdentityResolver(table, c.identities.maxChainDepth),
         geo,
         services,
-        enriched: new EnrichedEventCodec(enrichedSerde, eventSerde),
-        identitySerde,
+        enriched: new EnrichedEventCodec(serdes.enriched, serdes.raw),
+        identitySerde: serdes.identities,
         enrichedTopic: topics.enriched,
         identitiesTopic: topics.identities,
         deadLetterTopic: topics.dlq,
         metrics: m,
       }),
-      logger,
-      metrics,
       transactional: c.transactional ? { idPrefix: c.transactionalIdPrefix ?? c.groupId } : undefined,
       partitionsConsumedConcurrently: c.partitionsConsumedConcurrently,
     });
-    await processor.start();
-
-    return {
-      async stop() {
-        sweeper.stop();
-        await processor.stop();
-        await follower.stop();
-        await producer.disconnect();
-        geo.close();
-      },
-      readiness: { identities: () => follower.ready, consumer: () => processor.ready },
-      liveness: { identities: () => follower.healthy, consumer: () => processor.healthy },
-    };
   },
 });

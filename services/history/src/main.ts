@@ -1,8 +1,6 @@
 import { acceptedRegions, validateApiCallEvent } from '@opentrail/cloudtrail';
-import { topicName } from '@opentrail/config';
 import { createPool, EventWriter, isDatabaseUnavailable, loadMigrations, migrate, PartitionManager } from '@opentrail/history';
-import { ensureTopics, InfrastructureError, main, startupStep, StreamProcessor } from '@opentrail/runtime';
-import { serdeFor, valueSubject, type EnrichedEvent } from '@opentrail/serde';
+import { InfrastructureError, main, startupStep } from '@opentrail/runtime';
 import { bindings, configSchema } from './config.js';
 import { DatabaseHealth } from './databaseHealth.js';
 import { HistoryIngest } from './historyIngest.js';
@@ -13,14 +11,15 @@ main({
   name: 'history',
   configSchema,
   bindings,
-  async start({ config, logger, metrics, kafka, registry }) {
+  topics: {
+    // Read only, but its subject is registered here too, as the enricher does: whichever starts first.
+    enriched: { reads: 'enriched', value: 'EnrichedEvent', register: true },
+    dlq: { writes: 'dlq' },
+  },
+  async start(ctx) {
+    const { config, logger, topics, serdes } = ctx;
     const c = config.history;
-    const topics = { enriched: topicName(config, 'enriched'), dlq: topicName(config, 'dlq') };
-    await ensureTopics(kafka, [{ topic: topics.enriched }, { topic: topics.dlq }], config.topics);
-    const serde = serdeFor(registry, 'EnrichedEvent');
-    await serde.register(valueSubject(topics.enriched));
-
-    const m = historyMetrics(metrics);
+    const m = historyMetrics(ctx.metrics);
     const pool = createPool({
       url: c.databaseUrl,
       // One per writer of each concurrently written partition, plus one for retention and the health probe.
@@ -28,6 +27,7 @@ main({
       applicationName: 'opentrail-history',
       onIdleError: (err) => logger.warn({ err }, 'an idle PostgreSQL connection failed'),
     });
+    ctx.onStop('database pool', () => pool.end());
     // Instances starting together: the advisory lock lets one migrate while the others wait.
     // PostgreSQL not up yet is waited for like Kafka: a start step, retried up to the start deadline.
     const migrations = await loadMigrations();
@@ -43,22 +43,20 @@ main({
       }
     });
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
-    const health = new DatabaseHealth(pool, migrations);
+    const health = ctx.own('database', new DatabaseHealth(pool, migrations));
     await health.probe();
 
     const partitions = new PartitionManager(pool, (day) => {
       m.partitionsCreated.inc();
       logger.info({ day }, 'day partition created');
     });
-    const retention = startRetention({ partitions, retentionDays: c.retentionDays, intervalMs: c.retentionIntervalSeconds * 1000, metrics: m, logger });
+    ctx.own('retention', startRetention({ partitions, retentionDays: c.retentionDays, intervalMs: c.retentionIntervalSeconds * 1000, metrics: m, logger }));
 
     const regions = acceptedRegions({ additionalRegions: config.records.additionalRegions });
-    const processor = new StreamProcessor<EnrichedEvent>({
-      service: 'history',
-      kafka,
+    await ctx.processor({
       groupId: c.groupId,
       topic: topics.enriched,
-      serde,
+      serde: serdes.enriched,
       // Checked as the archiver checks them, so that a record written straight to the enriched
       // topic cannot put text in the store that the log files would refuse.
       validate: (value, bytes) => validateApiCallEvent(value.event, bytes, regions),
@@ -73,22 +71,8 @@ main({
         metrics: m,
         logger,
       }),
-      logger,
-      metrics,
       partitionsConsumedConcurrently: c.batch.partitionsConsumedConcurrently,
       consumer: { sessionTimeout: c.sessionTimeoutMs, heartbeatInterval: c.heartbeatIntervalMs },
     });
-    await processor.start();
-
-    return {
-      async stop() {
-        retention.stop();
-        await processor.stop();
-        health.stop();
-        await pool.end();
-      },
-      readiness: { database: () => health.ready, consumer: () => processor.ready },
-      liveness: { consumer: () => processor.healthy },
-    };
   },
 });

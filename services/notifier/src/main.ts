@@ -1,74 +1,40 @@
-import type { KafkaClient } from '@opentrail/runtime';
-import { CreateTopicCommand } from '@aws-sdk/client-sns';
 import { AwsClients } from '@opentrail/aws';
-import { topicName } from '@opentrail/config';
-import type { Logger } from '@opentrail/observability';
-import { ensureTopics, main, StreamProcessor } from '@opentrail/runtime';
-import { serdeFor, valueSubject, type Delivery } from '@opentrail/serde';
+import { main, StreamProcessor } from '@opentrail/runtime';
+import type { Delivery } from '@opentrail/serde';
 import { openTrailActivityWriter, openTrailCatalog } from '@opentrail/trails';
 import { WebhookSender } from '@opentrail/webhooks';
-import { bindings, configSchema, type NotifierConfig } from './config.js';
+import { bindings, configSchema } from './config.js';
 import { notifierMetrics } from './metrics.js';
 import { SnsPublisher } from './snsPublisher.js';
 import { TargetNotifier, type TargetChannel } from './targetNotifier.js';
 import { LiveTargets } from './liveTargets.js';
+import { createSnsTopic, initialiseGroup } from './targetSetup.js';
 import type { TargetSpec } from './targets.js';
 
 /** Bytes kept free in an SNS message for its attributes (the idempotency key): SNS counts them toward 256 KiB. */
 const SNS_ATTRIBUTE_RESERVE_BYTES = 512;
 
-/**
- * A target's consumer group that has never committed starts at the end of the deliveries topic
- * (newTargetsStartAt: latest): adding a target announces what is delivered from then on, not the
- * topic's whole history. The runtime's consumer otherwise starts from the beginning.
- */
-async function initialiseGroup(kafka: KafkaClient, groupId: string, topic: string, startAt: NotifierConfig['newTargetsStartAt'], logger: Logger): Promise<void> {
-  if (startAt === 'earliest') return;
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
-    if (committed?.partitions.some((p) => p.offset !== '-1')) return;
-    const ends = await admin.fetchTopicOffsets(topic);
-    await admin.setOffsets({ groupId, topic, partitions: ends.map((e) => ({ partition: e.partition, offset: e.high })) });
-    logger.info({ groupId, offsets: ends.map((e) => e.high) }, 'new target: starting at the end of the deliveries topic');
-  } catch (err) {
-    // Another instance starting at the same time joined first and owns the group's offsets.
-    logger.warn({ err, groupId }, 'could not initialise the offsets of a new target group; it starts where the group is');
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-/** Creates a trail's SNS topic if missing (notifier.sns.createTopics: local stacks and demos). */
-async function createSnsTopic(aws: AwsClients, topicArn: string, logger: Logger): Promise<void> {
-  const name = topicArn.split(':')[5]!;
-  const fifo = name.endsWith('.fifo');
-  const { TopicArn } = await aws.sns.send(new CreateTopicCommand({ Name: name, ...(fifo ? { Attributes: { FifoTopic: 'true' } } : {}) }));
-  if (TopicArn !== topicArn) logger.warn({ configured: topicArn, created: TopicArn }, 'the SNS topic was created under another ARN (account or region differ); notifications go to the configured ARN');
-}
-
 main({
   name: 'notifier',
   configSchema,
   bindings,
-  async start({ config, logger, metrics, kafka, registry }) {
+  topics: (config) => ({
+    // Read only, but its subject is registered here too: whichever of the archiver and the notifier starts first.
+    deliveries: { reads: 'deliveries', value: 'Delivery', register: true },
+    notifications: { writes: 'notifications', value: 'Notification' },
+    dlq: { writes: 'notificationDeadLetters', configured: config.notifier.deadLetterTopic },
+    // The trails package creates these, with its own settings.
+    trails: { reads: 'trails', ensure: false },
+    activity: { writes: 'trailActivity', ensure: false },
+  }),
+  async start(ctx) {
+    const { config, logger, metrics, kafka, registry, topics, serdes } = ctx;
     const c = config.notifier;
-    const topics = {
-      deliveries: topicName(config, 'deliveries'),
-      notifications: topicName(config, 'notifications'),
-      dlq: c.deadLetterTopic ?? topicName(config, 'notifications.dlq'),
-      activity: topicName(config, 'trailActivity'),
-    };
-    await ensureTopics(kafka, [{ topic: topics.deliveries }, { topic: topics.notifications }, { topic: topics.dlq }], config.topics);
-    const deliverySerde = serdeFor(registry, 'Delivery');
-    await deliverySerde.register(valueSubject(topics.deliveries));
-    const notificationSerde = serdeFor(registry, 'Notification');
-    await notificationSerde.register(valueSubject(topics.notifications));
-
-    // Trails as data: the trails topic, seeded from the configuration file, followed live.
-    const catalog = await openTrailCatalog({ kafka, registry, logger, metrics, topic: topicName(config, 'trails'), seed: config.trails, groupIdPrefix: c.groupId, replicationFactor: config.topics.replicationFactor });
+    // Created on the first SNS target, destroyed after everything that may use it has stopped.
     let aws: AwsClients | undefined;
+    ctx.onStop('aws', () => aws?.destroy());
+    // Trails as data: the trails topic, seeded from the configuration file, followed live.
+    const catalog = ctx.own('trails', await openTrailCatalog({ kafka, registry, logger, metrics, topic: topics.trails, seed: config.trails, groupIdPrefix: c.groupId, replicationFactor: config.topics.replicationFactor }));
     const awsClients = () => (aws ??= new AwsClients(config.aws));
 
     const breakers = new Map<string, () => [string, 'closed' | 'half-open' | 'open']>();
@@ -101,12 +67,13 @@ main({
         breakers.set(target.id, () => [target.label, sender.breakerState(target.webhook)]);
         return { kind: 'webhook', sender, webhook: target.webhook };
       }
-      return { kind: 'kafka', topic: topics.notifications, encode: (n) => notificationSerde.encode(n) };
+      return { kind: 'kafka', topic: topics.notifications, encode: (n) => serdes.notifications.encode(n) };
     };
 
-    const activity = await openTrailActivityWriter({ kafka, registry, topic: topics.activity, service: 'notifier', logger, replicationFactor: config.topics.replicationFactor });
+    const activity = ctx.own('trail activity', await openTrailActivityWriter({ kafka, registry, topic: topics.activity, service: 'notifier', logger, replicationFactor: config.topics.replicationFactor }));
 
     // Each target reads the deliveries in a consumer group of its own; targets follow the trails live.
+    // Their processors belong to the targets (they come and go with the trails), not to the service.
     const live: LiveTargets = new LiveTargets({
       catalog,
       logger,
@@ -134,7 +101,7 @@ main({
           kafka,
           groupId,
           topic: topics.deliveries,
-          serde: deliverySerde,
+          serde: serdes.deliveries,
           deadLetterTopic: topics.dlq,
           handler,
           logger: logger.child({ target: target.label }),
@@ -154,19 +121,8 @@ main({
         };
       },
     });
-    await live.start();
+    await ctx.start('targets', live);
     if (live.targets.length === 0) logger.warn('no trail names a notification target (notifications.snsTopicArn, webhooks, kafka) yet: nothing to announce until one does');
     logger.info({ deliveries: topics.deliveries, notifications: topics.notifications, deadLetters: topics.dlq, targets: live.targets.map((t) => ({ target: t.label, trails: [...t.trails] })) }, 'notifying');
-
-    return {
-      async stop() {
-        await live.stop();
-        await activity.stop();
-        await catalog.stop();
-        aws?.destroy();
-      },
-      readiness: { targets: () => live.ready(), trails: () => catalog.ready },
-      liveness: { targets: () => live.healthy(), trails: () => catalog.healthy },
-    };
   },
 });
