@@ -189,10 +189,16 @@ describe.each<KafkaClientKind>(['kafkajs', 'confluent'])('Kafka port on %s', (cl
       { partition: 0, offset: '0' },
       { partition: 1, offset: '4' },
     ]);
-    // A member of that group starts where the offsets say.
-    const { received } = await collect(k, topic, { groupId });
+    // A member of that group starts where the offsets say, and commits what it read.
+    const { received, consumer } = await collect(k, topic, { groupId });
     await waitFor(() => received.length >= 1, 'the message after the set offset');
     expect(received.map((m) => m.value!.toString())).toEqual(['v4']);
+    await consumer.commitOffsets([{ topic, partition: 1, offset: '5' }]);
+    const afterCommit = await admin.fetchOffsets({ groupId, topics: [topic] });
+    expect(sortedOffsets(afterCommit[0]!.partitions)).toEqual([
+      { partition: 0, offset: '0' },
+      { partition: 1, offset: '5' },
+    ]);
 
     const { resources } = await admin.describeConfigs({ resources: [{ type: 2, name: compacted, configNames: ['cleanup.policy'] }], includeSynonyms: false });
     expect(resources[0]!.configEntries.find((e) => e.configName === 'cleanup.policy')?.configValue).toBe('compact');

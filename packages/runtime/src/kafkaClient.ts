@@ -164,6 +164,8 @@ export interface KafkaConsumer {
   run(run: ConsumerRun): Promise<void>;
   stop(): Promise<void>;
   seek(position: { topic: string; partition: number; offset: string }): void;
+  /** Commits the group's next offsets to read (autoCommit false): a running consumer's own commit. */
+  commitOffsets(offsets: { topic: string; partition: number; offset: string }[]): Promise<void>;
   /**
    * The consumer stopped on an error. restart: the client starts it again by itself (a coordinator
    * moving, a leader election); otherwise it stays stopped and needs a person.

@@ -414,6 +414,11 @@ class ConfluentConsumer implements KafkaConsumer {
     else this.pendingSeeks.push(position);
   }
 
+  async commitOffsets(offsets: { topic: string; partition: number; offset: string }[]): Promise<void> {
+    if (!this.running) throw new Error('commitOffsets needs a running consumer (after run())');
+    await this.running.commitOffsets(offsets);
+  }
+
   /** The library cannot stop a consumer and run it again: stop leaves the group; run() joins anew. */
   async stop(): Promise<void> {
     const consumer = this.running;
