@@ -175,9 +175,118 @@ export interface KafkaConsumer {
   onBatchEnd(listener: (batch: { topic: string; partition: number; lastOffset: string }) => void): void;
 }
 
-/** A connection to one Kafka cluster, from which producers, consumers and admins are made. */
+/** A partition of a topic. */
+export interface TopicPartition {
+  topic: string;
+  partition: number;
+}
+
+/** The next offset to read in a partition: what a commit stores. */
+export interface TopicPartitionOffset extends TopicPartition {
+  /** The next offset to read, as a string. */
+  offset: string;
+}
+
+export interface GroupConsumerOptions extends ConsumerOptions {
+  /** Bytes fetched per partition per request at most. */
+  maxBytesPerPartition?: number;
+  /** Bytes fetched per request at most, over all partitions. */
+  maxBytes?: number;
+}
+
+/** One fetched batch of one partition, in offset order; never empty. */
+export interface GroupBatch {
+  topic: string;
+  partition: number;
+  /** The partition's end when fetched (the next offset to be written). */
+  highWatermark: string;
+  messages: ConsumedMessage[];
+}
+
+export interface GroupBatchPayload {
+  batch: GroupBatch;
+  /** Tells the coordinator this member is alive, during long work on one batch. */
+  heartbeat(): Promise<void>;
+}
+
+/**
+ * The member's partitions after a rebalance. Emitted each time the member has (re)joined the group,
+ * also when nothing changed (it says "a member now"). A partition kept across the rebalance is in
+ * neither list; with an eager protocol its fetch restarts from the committed offset, so the caller
+ * must be ready to be handed offsets it has already seen.
+ */
+export interface AssignmentChange {
+  /** Every partition the member owns now. */
+  owned: TopicPartition[];
+  /** Owned now and not before: their batches may follow at once. */
+  assigned: TopicPartition[];
+  /** Owned before and not now: another member may own them already. */
+  revoked: TopicPartition[];
+}
+
+export interface GroupConsumerRun {
+  /** Batches of different partitions handed over at once at most. @default 1 */
+  partitionsConsumedConcurrently?: number;
+  /**
+   * Called per fetched batch. Calls for one partition never overlap and come in offset order: the
+   * partition is not fetched again until the call settles, which is the backpressure. When the
+   * promise resolves, the consumer moves past the batch's last offset (this does not commit it).
+   * When it rejects, the consumer delivers the partition again, after a backoff, from an offset no
+   * later than the batch's first (it may restart itself to do so; see onCrash): a batch is never
+   * skipped, and the caller must be ready to be handed offsets again.
+   */
+  eachBatch(payload: GroupBatchPayload): Promise<void>;
+}
+
+/**
+ * A member of a consumer group, with offsets committed by its user, never automatically: what
+ * StreamProcessor runs on. The shapes follow kafkajs's consumer (eachBatch, commitOffsets, pause),
+ * which @confluentinc/kafka-javascript's KafkaJS API shares, so that either client implements it
+ * with a thin adapter. What an implementation must guarantee:
+ * - Reads committed records only (read_committed), from the group's committed offset, or from the
+ *   partition's start when the group has none.
+ * - commitOffsets resolves once the group coordinator has stored the offsets (durable: a member
+ *   that owns the partition next starts there), and rejects when it did not, e.g. because this
+ *   member no longer owns the partition in the group's current generation. It never commits on its
+ *   own (no autocommit, not on revoke, not on disconnect).
+ * - onAssignment listeners run on every (re)join, before any batch of a newly assigned partition
+ *   is handed over. Revoked partitions may already belong to another member when the listener
+ *   runs (eager protocol: after the rejoin): their user must not commit for them any more. If the
+ *   client calls back before giving partitions up (cooperative protocol), the adapter awaits the
+ *   listener's promise first, so the user can finish and release them before the next owner reads.
+ * - pause stops handing over batches of those partitions (an in-flight call still settles);
+ *   resume hands them over again, from where the consumer stood.
+ * - onCrash: the consumer stopped on an error; restart says whether the client starts it again by
+ *   itself (it then rejoins and re-delivers from committed offsets).
+ * - disconnect leaves the group at once (its partitions move without waiting for the session
+ *   timeout), after the in-flight calls settle.
+ */
+export interface GroupConsumer {
+  connect(): Promise<void>;
+  subscribe(request: { topics: string[]; fromBeginning?: boolean }): Promise<void>;
+  run(run: GroupConsumerRun): Promise<void>;
+  commitOffsets(offsets: TopicPartitionOffset[]): Promise<void>;
+  /** Without partitions: every partition of the topic. */
+  pause(topics: { topic: string; partitions?: number[] }[]): void;
+  resume(topics: { topic: string; partitions?: number[] }[]): void;
+  onAssignment(listener: (change: AssignmentChange) => void | Promise<void>): void;
+  onCrash(listener: (crash: { error: Error; restart: boolean }) => void): void;
+  disconnect(): Promise<void>;
+}
+
+/**
+ * A connection to one Kafka cluster, from which producers, consumers and admins are made. A
+ * transactional producer (ProducerOptions.transactionalId) is the other half of exactly-once: its
+ * transaction() sends outputs and, with sendOffsets, the input offsets; commit() makes both visible
+ * (to read_committed readers, and as the group's committed offsets) at once, abort() neither. Each
+ * method resolves once the broker has answered: after commit() resolves the transaction is durable.
+ * Connecting a transactional producer fences every earlier producer with the same transactional.id:
+ * their later sends, sendOffsets and commits fail.
+ */
 export interface KafkaClient {
   producer(options?: ProducerOptions): KafkaProducer;
   consumer(options: ConsumerOptions): KafkaConsumer;
+  /** A consumer-group member for exactly-once processing (see GroupConsumer). */
+  groupConsumer(options: GroupConsumerOptions): GroupConsumer;
   admin(): KafkaAdmin;
 }

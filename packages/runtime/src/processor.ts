@@ -1,6 +1,4 @@
-import type { KafkaClient } from './kafkaClient.js';
-import { kafkajsOf } from './kafka.js';
-import { Partitioners, type Consumer, type ConsumerConfig, type EachBatchPayload, type IHeaders, type Admin, type KafkaMessage, type Message, type Producer, type TopicMessages } from 'kafkajs';
+import type { AssignmentChange, ConsumedMessage, GroupBatchPayload, GroupConsumer, GroupConsumerOptions, KafkaAdmin, KafkaClient, KafkaProducer, MessageHeaders, ProducedMessage, TopicMessages } from './kafkaClient.js';
 import type { Logger, ServiceMetrics } from '@opentrail/observability';
 import { SerdeError, type AvroSerde } from '@opentrail/serde';
 import { logConsumerCrash } from './kafka.js';
@@ -18,8 +16,8 @@ export interface InputRecord<T> {
   offset: string;
   key: Buffer | null;
   value: T;
-  headers: IHeaders;
-  /** Kafka timestamp (ms since epoch, as a string, as kafkajs gives it). */
+  headers: MessageHeaders;
+  /** Kafka timestamp (ms since epoch, as a string). */
   timestamp: string;
   /** Size of the encoded value. */
   bytes: number;
@@ -31,7 +29,7 @@ export interface InputRecord<T> {
 }
 
 /** A message to produce. Values are already encoded (see AvroSerde.encode). */
-export interface OutputMessage extends Message {
+export interface OutputMessage extends ProducedMessage {
   topic: string;
 }
 
@@ -120,18 +118,19 @@ export interface ProcessorOptions<T> {
   flushIntervalMs?: number;
   /** Batches of different partitions processed at once. @default 4 */
   partitionsConsumedConcurrently?: number;
-  consumer?: Partial<ConsumerConfig>;
+  /** The group member's settings (session, heartbeat, fetch size); the group and topic are the processor's. */
+  consumer?: Partial<Omit<GroupConsumerOptions, 'groupId'>>;
 }
 
 /** Per-partition state: a queue that serialises work, the next offset to hand over, and work not yet emitted. */
 class Lane {
   private tail: Promise<unknown> = Promise.resolve();
-  /** Next offset the handler has not seen. After a rejoin kafkajs re-fetches from the committed offset; older messages are skipped. */
+  /** Next offset the handler has not seen. After a rejoin the consumer may re-fetch from the committed offset; older messages are skipped. */
   position: bigint | undefined;
   /** Outputs the handler returned (and dead letters) that are not yet produced. */
   pending: OutputMessage[] = [];
   lastCommitted: bigint | undefined;
-  producer: Producer | undefined;
+  producer: KafkaProducer | undefined;
 
   constructor(readonly partition: number) {}
 
@@ -147,16 +146,17 @@ class Lane {
 }
 
 /**
- * The stream runtime: consumes one topic in batches with kafkajs, decodes through the schema
- * registry, sets aside what cannot be decoded or fails validation (dead-letter topic, with the
- * reason), hands the rest to the service's handler, produces its outputs and commits offsets only
- * after those outputs are acknowledged. Backpressure is kafkajs's own: a partition is not fetched
- * again until its batch is done.
+ * The stream runtime: consumes one topic in batches as a consumer-group member (GroupConsumer, from
+ * the KafkaClient port), decodes through the schema registry, sets aside what cannot be decoded or
+ * fails validation (dead-letter topic, with the reason), hands the rest to the service's handler,
+ * produces its outputs and commits offsets only after those outputs are acknowledged. Backpressure
+ * is the group consumer's: a partition is not fetched again until its batch is done, and a batch is
+ * done once its outputs are produced and its offsets committed.
  */
 export class StreamProcessor<T> {
-  private readonly consumer: Consumer;
-  private producer: Producer | undefined;
-  private admin: Promise<Admin> | undefined;
+  private readonly consumer: GroupConsumer;
+  private producer: KafkaProducer | undefined;
+  private admin: Promise<KafkaAdmin> | undefined;
   private readonly partitioner = new OutputPartitioner(() => (this.admin ??= this.connectAdmin()));
   private readonly lanes = new Map<number, Lane>();
   private readonly stopController = new AbortController();
@@ -167,7 +167,7 @@ export class StreamProcessor<T> {
   private readonly m;
 
   constructor(private readonly options: ProcessorOptions<T>) {
-    this.consumer = kafkajsOf(options.kafka).consumer({
+    this.consumer = options.kafka.groupConsumer({
       groupId: options.groupId,
       sessionTimeout: 30_000,
       rebalanceTimeout: 60_000,
@@ -190,13 +190,13 @@ export class StreamProcessor<T> {
       rebalances: metrics.counter('rebalances_total', 'Group joins'),
       assigned: metrics.gauge('assigned_partitions', 'Partitions this instance owns'),
     };
-    this.consumer.on(this.consumer.events.GROUP_JOIN, (event) => this.onGroupJoin(event.payload.memberAssignment));
-    this.consumer.on(this.consumer.events.CRASH, (event) => {
+    this.consumer.onAssignment((change) => this.onAssignment(change));
+    this.consumer.onCrash((crash) => {
       this.joined = false;
       this.m.errors.inc({ stage: 'consumer' });
-      if (!event.payload.restart) this.crashed = event.payload.error.message;
-      // kafkajs restarts the consumer after a retriable crash (coordinator moving, leader elections): that is a warning, not a page.
-      logConsumerCrash(options.logger, event.payload, 'consumer');
+      if (!crash.restart) this.crashed = crash.error.message;
+      // The client restarts the consumer after a retriable crash (coordinator moving, leader elections): that is a warning, not a page.
+      logConsumerCrash(options.logger, crash, 'consumer');
     });
   }
 
@@ -212,7 +212,7 @@ export class StreamProcessor<T> {
   }
 
   /** The shared idempotent producer (non-transactional mode), for services that produce outside batches. */
-  get sharedProducer(): Producer | undefined {
+  get sharedProducer(): KafkaProducer | undefined {
     return this.producer;
   }
 
@@ -223,15 +223,13 @@ export class StreamProcessor<T> {
   async start(): Promise<void> {
     const { options } = this;
     if (!options.transactional) {
-      const producer = kafkajsOf(options.kafka).producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+      const producer = options.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
       this.producer = producer;
       await startupStep('the producer', () => producer.connect());
     }
     await startupStep(`the consumer group ${options.groupId}`, () => this.consumer.connect());
-    await this.consumer.subscribe({ topic: options.topic, fromBeginning: true });
+    await this.consumer.subscribe({ topics: [options.topic], fromBeginning: true });
     await this.consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 4,
       eachBatch: (payload) => this.onBatch(payload),
     });
@@ -242,8 +240,8 @@ export class StreamProcessor<T> {
   }
 
   /** An admin client for the output topics' partition counts (see produceRequests.ts), connected on first use. */
-  private async connectAdmin(): Promise<Admin> {
-    const admin = kafkajsOf(this.options.kafka).admin();
+  private async connectAdmin(): Promise<KafkaAdmin> {
+    const admin = this.options.kafka.admin();
     try {
       await admin.connect();
     } catch (err) {
@@ -253,20 +251,33 @@ export class StreamProcessor<T> {
     return admin;
   }
 
-  private onGroupJoin(assignment: Record<string, number[]>) {
+  /**
+   * A (re)join. A revoked partition's lane is dropped at once, so that work still in flight on it
+   * is neither produced nor committed any more (emit checks); the handler's onRevoked runs after
+   * that work settled. The returned promise settles when the revoked partitions are released.
+   */
+  private async onAssignment(change: AssignmentChange): Promise<void> {
     this.joined = true;
     this.m.rebalances.inc();
-    const owned = new Set(assignment[this.options.topic] ?? []);
+    const { topic } = this.options;
+    const owned = new Set(change.owned.filter((tp) => tp.topic === topic).map((tp) => tp.partition));
     const revoked = [...this.lanes.keys()].filter((p) => !owned.has(p));
     const added = [...owned].filter((p) => !this.lanes.has(p));
+    const released: Promise<unknown>[] = [];
     for (const partition of revoked) {
       const lane = this.lanes.get(partition)!;
       this.lanes.delete(partition);
-      void lane.run(() => this.release(lane)).catch((err: unknown) => this.options.logger.error({ err, partition }, 'releasing a revoked partition failed'));
+      released.push(lane.run(() => this.release(lane)).catch((err: unknown) => this.options.logger.error({ err, partition }, 'releasing a revoked partition failed')));
     }
     for (const partition of added) this.laneFor(partition);
     this.m.assigned.set(this.lanes.size);
     if (revoked.length || added.length) this.options.logger.info({ assigned: [...owned].sort((a, b) => a - b), added, revoked }, 'partitions assigned');
+    await Promise.all(released);
+  }
+
+  /** Whether the lane still stands for a partition this member owns (not revoked, not replaced). */
+  private owns(lane: Lane): boolean {
+    return this.lanes.get(lane.partition) === lane;
   }
 
   private laneFor(partition: number): Lane {
@@ -280,11 +291,10 @@ export class StreamProcessor<T> {
       if (this.options.transactional) {
         // Connecting a transactional producer registers its transactional.id and fences any
         // previous producer with the same id: the former owner of this partition.
-        created.producer = kafkajsOf(this.options.kafka).producer({
+        created.producer = this.options.kafka.producer({
           transactionalId: `${this.options.transactional.idPrefix}-${this.options.topic}-${partition}`,
           idempotent: true,
           maxInFlightRequests: 1,
-          createPartitioner: Partitioners.DefaultPartitioner,
         });
         await created.producer.connect();
       }
@@ -298,12 +308,16 @@ export class StreamProcessor<T> {
     await lane.producer?.disconnect();
   }
 
-  private async onBatch(payload: EachBatchPayload): Promise<void> {
+  private async onBatch(payload: GroupBatchPayload): Promise<void> {
     const { batch } = payload;
     if (this.stopping || batch.messages.length === 0) return;
-    const lane = this.laneFor(batch.partition);
+    const lane = this.lanes.get(batch.partition);
+    // The consumer announces a partition (onAssignment) before its first batch. A batch of one it
+    // did not announce is refused rather than processed without the partition's set-up (its
+    // transactional producer would fence the rightful owner's): the consumer delivers it again.
+    if (!lane) throw new Error(`a batch of ${batch.topic}[${batch.partition}], which is not assigned to this member`);
     await lane.run(async () => {
-      if (this.stopping || this.lanes.get(batch.partition) !== lane) return;
+      if (this.stopping || !this.owns(lane)) return;
       const started = process.hrtime.bigint();
       // Work of an earlier attempt that was handed over but not yet produced/committed goes first.
       await this.emit(lane, 'retry');
@@ -363,14 +377,14 @@ export class StreamProcessor<T> {
         for (const m of fresh) this.m.recordAge.observe(Math.max(0, now - Number(m.timestamp)) / 1000);
       }
       await this.emit(lane, 'batch');
-      payload.resolveOffset(batch.lastOffset());
-      this.m.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
+      const lastOffset = BigInt(batch.messages[batch.messages.length - 1]!.offset);
+      this.m.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, Number(BigInt(batch.highWatermark) - 1n - lastOffset)));
       this.m.batchSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
     });
   }
 
   /** Decodes a batch; whatever cannot be read or is refused becomes a dead letter. */
-  private async decode(topic: string, partition: number, messages: KafkaMessage[]) {
+  private async decode(topic: string, partition: number, messages: ConsumedMessage[]) {
     const { serde, validate, deadLetterTopic, service } = this.options;
     // One registry round trip per unknown schema id per batch, not per message. If the registry is
     // unreachable this throws (retriable): the batch is retried rather than dead-lettered.
@@ -378,7 +392,7 @@ export class StreamProcessor<T> {
     const records: InputRecord<T>[] = [];
     // Counted when handed over (see onBatch), so that a retried batch does not count them twice.
     const deadLetters: { offset: bigint; reason: string; message: OutputMessage }[] = [];
-    const reject = (message: KafkaMessage, letter: DeadLetter) => {
+    const reject = (message: ConsumedMessage, letter: DeadLetter) => {
       deadLetters.push({ offset: BigInt(message.offset), reason: letter.reason, message: { topic: deadLetterTopic, ...deadLetterMessage(message, { topic, partition, service }, letter) } });
     };
     for (const message of messages) {
@@ -405,10 +419,12 @@ export class StreamProcessor<T> {
 
   /**
    * Produces the lane's pending outputs, then commits up to what the handler no longer holds only in
-   * memory; in one transaction when transactional.
+   * memory; in one transaction when transactional. Nothing is produced or committed for a partition
+   * this member no longer owns: the next owner re-reads it from the committed offset.
    */
   private async emit(lane: Lane, stage: 'batch' | 'retry' | 'flush'): Promise<void> {
     const { topic, handler } = this.options;
+    if (!this.owns(lane)) return;
     const outputs = lane.pending;
     if (lane.position === undefined && outputs.length === 0) return;
     const held = handler.heldFrom?.({ topic, partition: lane.partition });
@@ -432,6 +448,8 @@ export class StreamProcessor<T> {
             try {
               for (const request of requests) await transaction.sendBatch({ topicMessages: request });
               if (offsets.length > 0) await transaction.sendOffsets({ consumerGroupId: this.options.groupId, topics: offsets });
+              // Revoked while sending: the outputs and offsets are the next owner's to write.
+              if (!this.owns(lane)) throw new RevokedError(lane.partition);
               await transaction.commit();
             } catch (err) {
               await transaction.abort().catch(() => undefined);
@@ -444,9 +462,12 @@ export class StreamProcessor<T> {
         });
       } else {
         for (const request of requests) await this.producer!.sendBatch({ topicMessages: request, acks: -1 });
+        // Revoked while producing: the outputs are out (at least once), the offsets the next owner's.
+        if (!this.owns(lane)) return;
         if (offsets.length > 0) await this.consumer.commitOffsets(offsets.flatMap((t) => t.partitions.map((p) => ({ topic: t.topic, ...p }))));
       }
     } catch (err) {
+      if (err instanceof RevokedError) return;
       this.m.errors.inc({ stage: stage === 'flush' ? 'flush' : 'emit' });
       this.options.logger.warn({ err, partition: lane.partition, outputs: outputs.length }, 'producing or committing failed; it will be retried');
       throw err;
@@ -517,6 +538,14 @@ export class StreamProcessor<T> {
   }
 }
 
+/** A transaction given up because its partition was revoked during it: not a failure. */
+class RevokedError extends Error {
+  constructor(partition: number) {
+    super(`partition ${partition} was revoked during its transaction`);
+    this.name = 'RevokedError';
+  }
+}
+
 /** Errors a new attempt at the same transaction can get past (not fencing: a fenced producer must stop). */
 function isTransientTransactionError(err: unknown): boolean {
   for (let e = err as { type?: string; retriable?: boolean; cause?: unknown; originalError?: unknown } | undefined, depth = 0; e && depth < 5; depth++) {
@@ -527,7 +556,7 @@ function isTransientTransactionError(err: unknown): boolean {
 }
 
 function groupByTopic(outputs: OutputMessage[]): TopicMessages[] {
-  const byTopic = new Map<string, Message[]>();
+  const byTopic = new Map<string, ProducedMessage[]>();
   for (const { topic, ...message } of outputs) {
     let list = byTopic.get(topic);
     if (!list) byTopic.set(topic, (list = []));

@@ -1,4 +1,5 @@
-import { Partitioners, type Admin, type Message, type PartitionMetadata, type TopicMessages } from 'kafkajs';
+import { Partitioners, type PartitionMetadata } from 'kafkajs';
+import type { KafkaAdmin, ProducedMessage as Message, TopicMessages } from './kafkaClient.js';
 
 /**
  * How a batch's outputs become produce requests.
@@ -17,6 +18,9 @@ export const MAX_PARTITION_BYTES = 768 * 1024;
 /** Bytes in one request at most (brokers accept 100 MiB; kafkajs holds the whole request in memory). */
 export const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
 
+/** A partition as the cluster metadata describes it: its id, and its leader (-1: none now). */
+type Partition = { partitionId: number; leader: number };
+
 /** Partition metadata is refreshed this often (kafkajs's own metadataMaxAge). */
 const METADATA_MAX_AGE_MS = 5 * 60_000;
 
@@ -32,9 +36,9 @@ export function messageBytes(message: Message): number {
  */
 export class OutputPartitioner {
   private readonly pick = Partitioners.DefaultPartitioner();
-  private readonly metadata = new Map<string, { partitions: PartitionMetadata[]; fetchedAt: number }>();
+  private readonly metadata = new Map<string, { partitions: Partition[]; fetchedAt: number }>();
 
-  constructor(private readonly admin: () => Promise<Admin>) {}
+  constructor(private readonly admin: () => Promise<KafkaAdmin>) {}
 
   /** The same messages, each with `partition` set where the topic's partition count is known. */
   async assign(topicMessages: TopicMessages[]): Promise<TopicMessages[]> {
@@ -47,13 +51,14 @@ export class OutputPartitioner {
       }
       out.push({
         topic,
-        messages: messages.map((message) => (message.partition != null ? message : { ...message, partition: this.pick({ topic, partitionMetadata, message }) })),
+        // The partitioner reads partitionId and leader only (the port's metadata has no more).
+        messages: messages.map((message) => (message.partition != null ? message : { ...message, partition: this.pick({ topic, partitionMetadata: partitionMetadata as PartitionMetadata[], message }) })),
       });
     }
     return out;
   }
 
-  private async partitionsOf(topic: string): Promise<PartitionMetadata[] | undefined> {
+  private async partitionsOf(topic: string): Promise<Partition[] | undefined> {
     const cached = this.metadata.get(topic);
     if (cached && Date.now() - cached.fetchedAt < METADATA_MAX_AGE_MS) return cached.partitions;
     try {
