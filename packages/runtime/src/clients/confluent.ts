@@ -21,10 +21,14 @@
 import { createRequire } from 'node:module';
 import type { Logger } from '@opentrail/observability';
 import type {
+  AssignmentChange,
   ConsumedBatch,
   ConsumedMessage,
   ConsumerOptions,
   ConsumerRun,
+  GroupConsumer,
+  GroupConsumerOptions,
+  GroupConsumerRun,
   KafkaAdmin,
   KafkaClient,
   KafkaConsumer,
@@ -36,6 +40,8 @@ import type {
   ProduceRequest,
   TopicMessages,
   TopicOffsets,
+  TopicPartition,
+  TopicPartitionOffset,
 } from '../kafkaClient.js';
 import { transientConditionOfMessage } from '../transient.js';
 import { confluentBuilt, confluentCacheDir, CONFLUENT_PACKAGE, CONFLUENT_VERSION } from './confluentInstall.js';
@@ -59,12 +65,17 @@ interface CkjsConsumer {
   disconnect(): Promise<void>;
   subscribe(request: { topics: string[] }): Promise<void>;
   run(run: {
+    partitionsConsumedConcurrently?: number;
     eachMessage?: (payload: { topic: string; partition: number; message: ConsumedMessage }) => Promise<void>;
-    eachBatch?: (payload: { batch: CkjsBatch }) => Promise<void>;
+    eachBatch?: (payload: { batch: CkjsBatch; heartbeat(): Promise<void> }) => Promise<void>;
   }): Promise<void>;
   seek(position: { topic: string; partition: number; offset: string }): void;
   commitOffsets(offsets: { topic: string; partition: number; offset: string }[]): Promise<void>;
+  pause(topics: { topic: string; partitions?: number[] }[]): void;
+  resume(topics: { topic: string; partitions?: number[] }[]): void;
 }
+/** librdkafka's codes in a rebalance callback (rdkafka.h RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS). */
+const ASSIGN_PARTITIONS = -175;
 type CkjsProducer = Omit<KafkaProducer, 'transaction'> & {
   transaction(): Promise<CkjsProducer>;
   commit(): Promise<void>;
@@ -265,6 +276,10 @@ export class ConfluentClient implements KafkaClient {
     return new ConfluentConsumer(this.kafka, this.ckjs, options, this.groupMembers);
   }
 
+  groupConsumer(options: GroupConsumerOptions): GroupConsumer {
+    return new ConfluentGroupConsumer(this.kafka, this.ckjs, options, this.groupMembers);
+  }
+
   admin(): KafkaAdmin {
     const admin = this.kafka.admin();
     const kafka = this.kafka;
@@ -438,5 +453,112 @@ class ConfluentConsumer implements KafkaConsumer {
 
   onBatchEnd(listener: BatchEndListener): void {
     this.batchEndListeners.push(listener);
+  }
+}
+
+/**
+ * GroupConsumer on the library, cooperative-sticky: librdkafka calls back per incremental change
+ * (partitions added, partitions revoked) and waits for the callback before it fetches the added
+ * ones or gives the revoked ones up, so onAssignment listeners run, and are awaited, in between.
+ * Offsets are committed by the user only (enable.auto.commit false), read_committed.
+ */
+class ConfluentGroupConsumer implements GroupConsumer {
+  private readonly consumer: CkjsConsumer;
+  private owned = new Map<string, TopicPartition>();
+  private readonly assignmentListeners: ((change: AssignmentChange) => void | Promise<void>)[] = [];
+  private readonly crashListeners: CrashListener[] = [];
+
+  constructor(
+    kafka: CkjsKafka,
+    ckjs: ConfluentModule,
+    private readonly options: GroupConsumerOptions,
+    private readonly groupMembers: Map<string, CkjsConsumer>,
+  ) {
+    const { groupId, maxWaitTimeInMs, sessionTimeout, rebalanceTimeout, heartbeatInterval, allowAutoTopicCreation, maxBytesPerPartition, maxBytes } = options;
+    this.consumer = kafka.consumer({
+      kafkaJS: given({
+        groupId,
+        readUncommitted: false,
+        // The port's contract: a group without committed offsets starts at the partition's start.
+        fromBeginning: true,
+        autoCommit: false,
+        maxWaitTimeInMs,
+        sessionTimeout,
+        rebalanceTimeout,
+        heartbeatInterval,
+        allowAutoTopicCreation,
+        maxBytesPerPartition,
+        maxBytes,
+        partitionAssigners: [ckjs.KafkaJS.PartitionAssigners.cooperativeSticky],
+      }),
+      'js.consumer.max.batch.size': 1000,
+      // Awaited by the library before it applies the change (lib/kafkajs/_consumer.js #rebalanceCallback).
+      rebalance_cb: (err: { code: number }, partitions: TopicPartition[]) => this.onRebalance(err.code === ASSIGN_PARTITIONS, partitions),
+    });
+  }
+
+  async connect(): Promise<void> {
+    await this.consumer.connect();
+    if (!this.groupMembers.has(this.options.groupId)) this.groupMembers.set(this.options.groupId, this.consumer);
+  }
+
+  async subscribe(request: { topics: string[]; fromBeginning?: boolean }): Promise<void> {
+    if (request.fromBeginning === false) throw new Error('a group consumer starts a partition without committed offsets at its start (fromBeginning)');
+    await this.consumer.subscribe({ topics: request.topics });
+  }
+
+  async run(run: GroupConsumerRun): Promise<void> {
+    await this.consumer.run({
+      partitionsConsumedConcurrently: run.partitionsConsumedConcurrently ?? 1,
+      // The library resolves the batch when this returns; when it throws, it seeks back to the
+      // batch's first offset and hands it over again: the port's re-delivery, a crash with restart.
+      eachBatch: async ({ batch, heartbeat }) => {
+        if (batch.messages.length === 0) return;
+        try {
+          await run.eachBatch({ batch: { topic: batch.topic, partition: batch.partition, highWatermark: batch.highWatermark, messages: batch.messages }, heartbeat });
+        } catch (error) {
+          const crash = { error: error instanceof Error ? error : new Error(String(error)), restart: true };
+          for (const listener of this.crashListeners) listener(crash);
+          throw error;
+        }
+      },
+    });
+  }
+
+  commitOffsets(offsets: TopicPartitionOffset[]): Promise<void> {
+    return this.consumer.commitOffsets(offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })));
+  }
+
+  pause(topics: { topic: string; partitions?: number[] }[]): void {
+    this.consumer.pause(topics);
+  }
+
+  resume(topics: { topic: string; partitions?: number[] }[]): void {
+    this.consumer.resume(topics);
+  }
+
+  onAssignment(listener: (change: AssignmentChange) => void | Promise<void>): void {
+    this.assignmentListeners.push(listener);
+  }
+
+  onCrash(listener: CrashListener): void {
+    this.crashListeners.push(listener);
+  }
+
+  async disconnect(): Promise<void> {
+    if (this.groupMembers.get(this.options.groupId) === this.consumer) this.groupMembers.delete(this.options.groupId);
+    await this.consumer.disconnect();
+  }
+
+  /** One incremental change: partitions added or revoked; the listeners are awaited before the library applies it. */
+  private async onRebalance(assigning: boolean, partitions: TopicPartition[]): Promise<void> {
+    const key = (tp: TopicPartition) => `${tp.topic}\u0000${tp.partition}`;
+    const changed = partitions.map(({ topic, partition }) => ({ topic, partition }));
+    for (const tp of changed) {
+      if (assigning) this.owned.set(key(tp), tp);
+      else this.owned.delete(key(tp));
+    }
+    const change: AssignmentChange = { owned: [...this.owned.values()], assigned: assigning ? changed : [], revoked: assigning ? [] : changed };
+    await Promise.all(this.assignmentListeners.map((listener) => Promise.resolve(listener(change)).catch(() => undefined)));
   }
 }
