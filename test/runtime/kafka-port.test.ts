@@ -261,4 +261,56 @@ describe.each<KafkaClientKind>(['kafkajs', 'confluent'])('Kafka port on %s', (cl
     expect(b!.size).toBeGreaterThan(0);
     expect([...a!, ...b!].sort()).toEqual([0, 1, 2, 3]);
   });
+
+  it('runs a group consumer: assignments before batches, commits by the user only, each partition to one of two members', async () => {
+    const prefix = uniquePrefix('port');
+    const topic = `${prefix}group-consumer`;
+    const partitions = 4;
+    await topics([topic], partitions);
+    const groupId = `${prefix}exactly-once`;
+    const k = kafka();
+    const producer = await connectedProducer(k);
+    await producer.send({ topic, messages: Array.from({ length: 40 }, (_, i) => ({ value: `m${i}`, partition: i % partitions })) });
+
+    const member = async () => {
+      const owned = new Set<number>();
+      const received: Received[] = [];
+      const beforeAssignment: number[] = [];
+      const consumer = k.groupConsumer({ groupId, maxWaitTimeInMs: 200 });
+      consumer.onAssignment((change) => {
+        for (const tp of change.revoked) owned.delete(tp.partition);
+        for (const tp of change.owned) owned.add(tp.partition);
+      });
+      await consumer.connect();
+      cleanups.push(() => consumer.disconnect());
+      await consumer.subscribe({ topics: [topic], fromBeginning: true });
+      await consumer.run({
+        eachBatch: async ({ batch }) => {
+          if (!owned.has(batch.partition)) beforeAssignment.push(batch.partition);
+          await consumer.commitOffsets([{ topic, partition: batch.partition, offset: String(Number(batch.messages.at(-1)!.offset) + 1) }]);
+          // Kept once committed: a test that waits for them knows the group's offsets are past them.
+          for (const m of batch.messages) received.push({ ...m, topic: batch.topic, partition: batch.partition });
+        },
+      });
+      return { owned, received, beforeAssignment };
+    };
+    const first = await member();
+    await waitFor(() => first.received.length >= 40, 'the first member to read everything');
+    const second = await member();
+    await waitFor(() => first.owned.size > 0 && second.owned.size > 0 && first.owned.size + second.owned.size === partitions, 'the partitions split between both members');
+    expect([...first.owned].filter((p) => second.owned.has(p))).toEqual([]);
+    // Committed offsets move the second member past what the first one read: nothing is read twice.
+    await producer.send({ topic, messages: Array.from({ length: 8 }, (_, i) => ({ value: `late${i}`, partition: i % partitions })) });
+    const late = () => [...first.received, ...second.received].filter((m) => m.value!.toString().startsWith('late'));
+    await waitFor(() => late().length >= 8, 'the late messages');
+    expect(first.received.length + second.received.length).toBe(48);
+    expect(second.received.map((m) => m.partition).every((p) => second.owned.has(p))).toBe(true);
+    expect(new Set(second.received.map((m) => m.partition)).size).toBeGreaterThan(0);
+    expect([...first.beforeAssignment, ...second.beforeAssignment]).toEqual([]);
+    const admin = k.admin();
+    await admin.connect();
+    cleanups.push(() => admin.disconnect());
+    const committed = await admin.fetchOffsets({ groupId, topics: [topic] });
+    expect(sortedOffsets(committed[0]!.partitions)).toEqual(Array.from({ length: partitions }, (_, partition) => ({ partition, offset: '12' })));
+  });
 });
