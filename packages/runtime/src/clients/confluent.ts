@@ -512,10 +512,11 @@ class ConfluentGroupConsumer implements GroupConsumer {
       partitionsConsumedConcurrently: run.partitionsConsumedConcurrently ?? 1,
       // The library resolves the batch when this returns; when it throws, it seeks back to the
       // batch's first offset and hands it over again: the port's re-delivery, a crash with restart.
-      eachBatch: async ({ batch, heartbeat }) => {
+      eachBatch: async (payload) => {
+        const { batch } = payload;
         if (batch.messages.length === 0) return;
         try {
-          await run.eachBatch({ batch: { topic: batch.topic, partition: batch.partition, highWatermark: batch.highWatermark, messages: batch.messages }, heartbeat });
+          await run.eachBatch({ batch: { topic: batch.topic, partition: batch.partition, highWatermark: batch.highWatermark, messages: batch.messages }, heartbeat: () => payload.heartbeat() });
         } catch (error) {
           const crash = { error: error instanceof Error ? error : new Error(String(error)), restart: true };
           for (const listener of this.crashListeners) listener(crash);
