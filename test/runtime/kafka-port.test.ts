@@ -303,6 +303,8 @@ describe.each<KafkaClientKind>(['kafkajs', 'confluent'])('Kafka port on %s', (cl
     await producer.send({ topic, messages: Array.from({ length: 8 }, (_, i) => ({ value: `late${i}`, partition: i % partitions })) });
     const late = () => [...first.received, ...second.received].filter((m) => m.value!.toString().startsWith('late'));
     await waitFor(() => late().length >= 8, 'the late messages');
+    const reread = (m: { received: Received[] }) => m.received.length - new Set(m.received.map((r) => `${r.partition}/${r.offset}`)).size;
+    expect({ first: first.received.length, second: second.received.length, rereadByFirst: reread(first), rereadBySecond: reread(second) }).toMatchObject({ rereadByFirst: 0 });
     expect(first.received.length + second.received.length).toBe(48);
     expect(second.received.map((m) => m.partition).every((p) => second.owned.has(p))).toBe(true);
     expect(new Set(second.received.map((m) => m.partition)).size).toBeGreaterThan(0);
