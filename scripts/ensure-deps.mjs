@@ -31,3 +31,16 @@ if (major(scriptNode) < REQUIRED_MAJOR) {
   );
   process.exit(1);
 }
+
+// The Kafka port's contract test (test/runtime/kafka-port.test.ts) runs on both client libraries:
+// before `npm test`, build @confluentinc/kafka-javascript (native) into ~/.cache/opentrail once,
+// for the Node the tests run on. A failed build does not stop the tests here: the confluent cases
+// then fail, naming the missing build; the build's own message says which packages it needs.
+if (process.env.npm_lifecycle_event === 'pretest') {
+  const nodeForTests = existsSync(localNode) ? localNode : process.execPath;
+  try {
+    execFileSync(nodeForTests, [`${root}packages/runtime/src/clients/confluentInstall.ts`], { cwd: root, stdio: 'inherit' });
+  } catch {
+    console.error('opentrail: continuing without @confluentinc/kafka-javascript; the tests that need it will fail.');
+  }
+}

@@ -34,6 +34,8 @@ export const kafkaSchema = z.strictObject({
   connectionTimeoutMs: z.number().int().positive().default(5000),
   /** @default 30000 */
   requestTimeoutMs: z.number().int().positive().default(30000),
+  /** The client library behind the runtime (docs/kafka-clients.md). confluent needs its native build. @default kafkajs */
+  client: z.enum(['kafkajs', 'confluent']).default('kafkajs'),
 });
 
 export const schemaRegistrySchema = z.strictObject({
@@ -129,6 +131,7 @@ export type AwsConfig = z.infer<typeof awsSchema>;
 export const commonBindings: EnvBinding[] = [
   { env: 'OPENTRAIL_KAFKA_BROKERS', path: 'kafka.brokers', as: 'list' },
   { env: 'OPENTRAIL_KAFKA_CLIENT_ID', path: 'kafka.clientId' },
+  { env: 'OPENTRAIL_KAFKA_CLIENT', path: 'kafka.client' },
   { env: 'OPENTRAIL_KAFKA_SSL', path: 'kafka.ssl', as: 'boolean' },
   { env: 'OPENTRAIL_KAFKA_SASL_MECHANISM', path: 'kafka.sasl.mechanism' },
   { env: 'OPENTRAIL_KAFKA_SASL_USERNAME', path: 'kafka.sasl.username' },

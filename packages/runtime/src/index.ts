@@ -2,7 +2,7 @@ export { StreamProcessor, type BatchContext, type InputRecord, type OutputMessag
 export { deadLetterMessage, failureDetail, readDeadLetter, recordDeadLetterMessage, DLQ_HEADERS, PROCESSING_FAILED, type DeadLetter, type DeadLetterReason, type DeadLetterSource, type RecordDeadLetter } from './dead-letter.js';
 export { InfrastructureError, isInfrastructureError } from './infrastructure.js';
 export { processIsolating, type IsolationSteps } from './isolation.js';
-export { connectKafka, createKafka, ensureTopics, type KafkaConnectionOptions, kafkaLogCreator, logConsumerCrash, partitionCount, type KafkaClientConfig, type TopicSpec } from './kafka.js';
+export { connectKafka, createKafka, ensureTopics, type KafkaClientKind, type KafkaConnectionOptions, kafkaLogCreator, logConsumerCrash, partitionCount, type KafkaClientConfig, type TopicSpec } from './kafka.js';
 export { retry, backoffDelay, sleep, RetryAbortedError, type RetryOptions } from './retry.js';
 export { runService, main, openService, type RouteHandler, type RunningService, type ServiceContext, type ServiceDefinition, type ServiceHandle, type ServiceProcessorOptions } from './service.js';
 export { ServiceResources, type ServiceResource } from './serviceResources.js';
@@ -13,4 +13,5 @@ export { Startup, startupStep, StartDeadlineError, EXIT_CONFIG, EXIT_START_DEADL
 export { transientCondition, transientConditionOfMessage, type TransientCondition } from './transient.js';
 export { CompactedTopicReader, ReadPositions, decodeBatch, type CompactedTopicDecoder, type CompactedTopicReaderOptions, type DecodedBatch, type SkippedRecord, type TableRecord, type TopicPosition } from './compactedTopic.js';
 export { kafkajsOf } from './kafka.js';
-export type { Acks, ConsumedBatch, ConsumedMessage, ConsumerOptions, ConsumerRun, KafkaAdmin, KafkaClient, KafkaConsumer, KafkaProducer, KafkaTransaction, MessageHeaders, PartitionOffset, PartitionWatermarks, ProduceBatchRequest, ProducedMessage, ProduceRequest, ProducerOptions, RecordMetadata, TopicMessages as KafkaTopicMessages, TopicOffsets } from './kafkaClient.js';
+export { KafkaClientUnavailableError } from './clients/confluent.js';
+export type { Acks, ConsumedBatch, ConsumedMessage, ConsumerOptions, ConsumerRun, KafkaAdmin, NewTopic, KafkaClient, KafkaConsumer, KafkaProducer, KafkaTransaction, MessageHeaders, PartitionOffset, PartitionWatermarks, ProduceBatchRequest, ProducedMessage, ProduceRequest, ProducerOptions, RecordMetadata, TopicMessages as KafkaTopicMessages, TopicOffsets } from './kafkaClient.js';

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { Kafka, logLevel, type Admin, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
+import { Kafka, logLevel, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
 import type { z } from 'zod';
 import type { kafkaSchema } from '@opentrail/config';
+import { ConfluentClient, loadConfluent } from './clients/confluent.js';
 import { KafkajsClient } from './clients/kafkajs.js';
-import type { KafkaClient } from './kafkaClient.js';
+import type { KafkaAdmin, KafkaClient } from './kafkaClient.js';
 import { transientCounter, type Logger, type ServiceMetrics } from '@opentrail/observability';
 import { startupStep } from './startup.js';
 import { transientConditionOfMessage } from './transient.js';
@@ -70,28 +71,51 @@ export function logConsumerCrash(logger: Logger, payload: { error: Error; restar
   else logger.error({ err: payload.error, restart: false }, `${what} crashed`);
 }
 
-/** A kafkajs client from validated configuration: TLS, SASL, and kafkajs's own logs as JSON lines. */
+/** The client library behind the port: kafka.client in the configuration. */
+export type KafkaClientKind = KafkaClientConfig['client'];
+
+/**
+ * A client from validated configuration: TLS, SASL, and the library's own logs as JSON lines.
+ * kafka.client "confluent" where the library is not built fails here, with the way to build it.
+ */
 export function createKafka(config: KafkaClientConfig, clientId: string, logger: Logger, metrics?: ServiceMetrics): KafkaClient {
+  const ssl =
+    typeof config.ssl === 'boolean'
+      ? config.ssl
+      : {
+          rejectUnauthorized: config.ssl.rejectUnauthorized,
+          ca: config.ssl.caFile ? [readFileSync(config.ssl.caFile, 'utf8')] : undefined,
+          cert: config.ssl.certFile ? readFileSync(config.ssl.certFile, 'utf8') : undefined,
+          key: config.ssl.keyFile ? readFileSync(config.ssl.keyFile, 'utf8') : undefined,
+        };
+  const sasl = config.sasl ? { mechanism: config.sasl.mechanism, username: config.sasl.username, password: config.sasl.password } : undefined;
   const options: KafkaConfig = {
     clientId: config.clientId ?? clientId,
     brokers: config.brokers,
     connectionTimeout: config.connectionTimeoutMs,
     requestTimeout: config.requestTimeoutMs,
-    ssl:
-      typeof config.ssl === 'boolean'
-        ? config.ssl
-        : {
-            rejectUnauthorized: config.ssl.rejectUnauthorized,
-            ca: config.ssl.caFile ? [readFileSync(config.ssl.caFile, 'utf8')] : undefined,
-            cert: config.ssl.certFile ? readFileSync(config.ssl.certFile, 'utf8') : undefined,
-            key: config.ssl.keyFile ? readFileSync(config.ssl.keyFile, 'utf8') : undefined,
-          },
-    sasl: config.sasl ? ({ mechanism: config.sasl.mechanism, username: config.sasl.username, password: config.sasl.password } as SASLOptions) : undefined,
+    ssl,
+    sasl: sasl as SASLOptions | undefined,
     logLevel: logLevel.WARN,
     logCreator: kafkaLogCreator(logger, metrics),
     retry: { initialRetryTime: 300, retries: 8 },
   };
-  return new KafkajsClient(new Kafka(options));
+  if (config.client !== 'confluent') return new KafkajsClient(new Kafka(options));
+  const counter = metrics ? transientCounter(metrics) : undefined;
+  return new ConfluentClient(
+    loadConfluent(),
+    {
+      brokers: config.brokers,
+      clientId: options.clientId,
+      ssl,
+      sasl,
+      connectionTimeout: config.connectionTimeoutMs,
+      requestTimeout: config.requestTimeoutMs,
+      logger,
+      onTransient: (condition) => counter?.inc({ source: 'kafka', condition }),
+    },
+    () => new Kafka(options).admin(),
+  );
 }
 
 /**
@@ -121,16 +145,15 @@ export function ensureTopics(kafka: KafkaClient, specs: TopicSpec[], defaults: {
 }
 
 async function createMissingTopics(kafka: KafkaClient, specs: TopicSpec[], defaults: { partitions: number; replicationFactor: number }): Promise<void> {
-  const admin = kafkajsOf(kafka).admin();
+  const admin = kafka.admin();
   await admin.connect();
   try {
     const existing = new Set(await admin.listTopics());
     const missing = specs.filter((s) => !existing.has(s.topic));
     if (missing.length === 0) return;
     try {
+      // Waited for below (the port's createTopics does not wait).
       await admin.createTopics({
-        // Waited for below: kafkajs's own wait retries only LEADER_NOT_AVAILABLE.
-        waitForLeaders: false,
         topics: missing.map((s) => ({
           topic: s.topic,
           numPartitions: s.partitions ?? defaults.partitions,
@@ -153,20 +176,25 @@ async function createMissingTopics(kafka: KafkaClient, specs: TopicSpec[], defau
  * request for a topic it has just created with UNKNOWN_TOPIC_OR_PARTITION ("This server does not
  * host this topic-partition") for a while; that is retried here like LEADER_NOT_AVAILABLE.
  */
-async function waitForLeaders(admin: Admin, topics: string[], timeoutMs = 30_000): Promise<void> {
+async function waitForLeaders(admin: KafkaAdmin, topics: string[], timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
       const { topics: found } = await admin.fetchTopicMetadata({ topics });
       if (found.length === topics.length && found.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
     } catch (err) {
-      const type = (err as { type?: string }).type;
-      if (type !== 'UNKNOWN_TOPIC_OR_PARTITION' && type !== 'LEADER_NOT_AVAILABLE') throw err;
+      if (!leaderPending(err)) throw err;
       if (Date.now() > deadline) throw err;
     }
     if (Date.now() > deadline) throw Object.assign(new Error(`timed out after ${timeoutMs} ms waiting for the leaders of ${topics.join(', ')}`), { type: 'LEADER_NOT_AVAILABLE' });
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
+}
+
+/** UNKNOWN_TOPIC_OR_PARTITION (3) or LEADER_NOT_AVAILABLE (5): kafkajs names the type, librdkafka gives the protocol's code. */
+function leaderPending(err: unknown): boolean {
+  const { type, code } = err as { type?: string; code?: number };
+  return type === 'UNKNOWN_TOPIC_OR_PARTITION' || type === 'LEADER_NOT_AVAILABLE' || code === 3 || code === 5;
 }
 
 /** How many partitions a topic has (0 if it does not exist): state topics are sized to match their input. */
@@ -195,15 +223,28 @@ export interface KafkaConnectionOptions {
   retries?: number;
   /** The client's warnings and errors as JSON lines; without one it says nothing. */
   logger?: Logger;
+  /** @default OPENTRAIL_KAFKA_CLIENT, else kafkajs */
+  client?: KafkaClientKind;
 }
 
 export function connectKafka(options: KafkaConnectionOptions): KafkaClient {
-  const { logger, retries, sasl, ...rest } = options;
-  return new KafkajsClient(new Kafka({
-    ...rest,
-    sasl: sasl as SASLOptions | undefined,
-    retry: retries === undefined ? undefined : { retries },
-    logLevel: logger ? logLevel.WARN : logLevel.NOTHING,
-    logCreator: logger ? kafkaLogCreator(logger) : undefined,
-  }));
+  const { logger, retries, sasl, client = defaultKafkaClient(), ...rest } = options;
+  const kafkajs = () =>
+    new Kafka({
+      ...rest,
+      sasl: sasl as SASLOptions | undefined,
+      retry: retries === undefined ? undefined : { retries },
+      logLevel: logger ? logLevel.WARN : logLevel.NOTHING,
+      logCreator: logger ? kafkaLogCreator(logger) : undefined,
+    });
+  if (client === 'kafkajs') return new KafkajsClient(kafkajs());
+  return new ConfluentClient(loadConfluent(), { ...rest, sasl, retries, logger }, () => kafkajs().admin());
+}
+
+/** OPENTRAIL_KAFKA_CLIENT, as for services, so tools and tests follow the same switch. */
+function defaultKafkaClient(): KafkaClientKind {
+  const chosen = process.env.OPENTRAIL_KAFKA_CLIENT;
+  if (chosen === undefined || chosen === '' || chosen === 'kafkajs') return 'kafkajs';
+  if (chosen === 'confluent') return 'confluent';
+  throw new Error(`OPENTRAIL_KAFKA_CLIENT must be kafkajs or confluent, not ${JSON.stringify(chosen)}`);
 }

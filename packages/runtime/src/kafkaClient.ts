@@ -1,6 +1,7 @@
 /**
  * The runtime's port to Kafka: the only Kafka types that services, tools, tests and benches see.
- * Which client library implements them is the runtime's business (clients/kafkajs.ts). The shapes
+ * Which client library implements them is the runtime's business (clients/kafkajs.ts,
+ * clients/confluent.ts; the `kafka.client` setting chooses). The shapes
  * are the subset of kafkajs's API the project uses; @confluentinc/kafka-javascript's KafkaJS API
  * has the same shapes, so an adapter for either is thin.
  *
@@ -97,10 +98,20 @@ export interface PartitionWatermarks {
   low: string;
 }
 
+/** A topic to create; configEntries are topic configs such as cleanup.policy. */
+export interface NewTopic {
+  topic: string;
+  numPartitions?: number;
+  replicationFactor?: number;
+  configEntries?: { name: string; value: string }[];
+}
+
 export interface KafkaAdmin {
   connect(): Promise<void>;
   disconnect(): Promise<void>;
   listTopics(): Promise<string[]>;
+  /** Does not wait for the partitions' leaders. false: some topics existed already. */
+  createTopics(request: { topics: NewTopic[] }): Promise<boolean>;
   fetchTopicOffsets(topic: string): Promise<PartitionWatermarks[]>;
   fetchOffsets(request: { groupId: string; topics: string[] }): Promise<TopicOffsets[]>;
   setOffsets(request: { groupId: string; topic: string; partitions: PartitionOffset[] }): Promise<void>;
@@ -154,6 +165,8 @@ export interface KafkaConsumer {
   run(run: ConsumerRun): Promise<void>;
   stop(): Promise<void>;
   seek(position: { topic: string; partition: number; offset: string }): void;
+  /** Commits the group's next offsets to read (autoCommit false): a running consumer's own commit. */
+  commitOffsets(offsets: { topic: string; partition: number; offset: string }[]): Promise<void>;
   /**
    * The consumer stopped on an error. restart: the client starts it again by itself (a coordinator
    * moving, a leader election); otherwise it stays stopped and needs a person.

@@ -141,6 +141,7 @@ export class FakeKafka implements KafkaClient {
       fetchTopicOffsets: unsupported,
       fetchOffsets: unsupported,
       setOffsets: unsupported,
+      createTopics: unsupported,
       describeCluster: unsupported,
       deleteGroups: unsupported,
       describeConfigs: unsupported,

@@ -28,7 +28,10 @@ export class KafkajsClient implements KafkaClient {
   }
 
   admin(): KafkaAdmin {
-    return this.kafkajs.admin();
+    const admin = this.kafkajs.admin();
+    const createTopics = admin.createTopics.bind(admin);
+    // kafkajs waits for leaders by default and retries only LEADER_NOT_AVAILABLE: the port does not wait.
+    return Object.assign(admin, { createTopics: (request: Parameters<KafkaAdmin['createTopics']>[0]) => createTopics({ ...request, waitForLeaders: false }) });
   }
 
   consumer(options: ConsumerOptions): KafkaConsumer {

@@ -3,11 +3,11 @@
  * the pipeline reads like the kafkajs one; consumer with the cooperative-sticky assignor (classic
  * protocol: incremental rebalancing, KIP-429).
  *
- * It is a native module built from source here (see ./install.ts), so it is not in the lockfile:
- * the module is loaded from the bench's cache directory, and typed here by the little it is asked.
+ * It is a native module built on demand (src/clients/confluentInstall.ts), so it is not in the
+ * lockfile: the runtime's loader finds it, and it is typed here by the little it is asked.
  */
-import { createRequire } from 'node:module';
-import type { KafkaClient, Pipeline, PipelineOptions } from './types.js';
+import { loadConfluent } from '../../../src/clients/confluent.js';
+import type { ClientUnderTest, Pipeline, PipelineOptions } from './types.js';
 
 interface OutMessage {
   key: Buffer | null;
@@ -55,9 +55,9 @@ interface CkjsModule {
   };
 }
 
-/** The client, loaded from `moduleDir` (a directory whose node_modules holds the built package). */
-export function confluentClient(moduleDir: string): KafkaClient {
-  const ckjs = createRequire(`${moduleDir}/package.json`)('@confluentinc/kafka-javascript') as CkjsModule;
+/** The client, as the runtime loads it (from the on-demand build's cache). */
+export function confluentClient(): ClientUnderTest {
+  const ckjs = loadConfluent() as unknown as CkjsModule;
   const { Kafka, PartitionAssigners, logLevel } = ckjs.KafkaJS;
   return {
     name: '@confluentinc/kafka-javascript',

@@ -1,8 +1,8 @@
 /** kafkajs 2 (the client the runtime uses today): eachBatch, one batch at a time; eager rebalancing only. */
 import { Kafka, logLevel } from 'kafkajs';
-import type { KafkaClient, Pipeline, PipelineOptions } from './types.js';
+import type { ClientUnderTest, Pipeline, PipelineOptions } from './types.js';
 
-export const kafkajsClient: KafkaClient = {
+export const kafkajsClient: ClientUnderTest = {
   name: 'kafkajs',
   rebalanceProtocol: 'classic, eager (the only one kafkajs has)',
   async start(options: PipelineOptions): Promise<Pipeline> {

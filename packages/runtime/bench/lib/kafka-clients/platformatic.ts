@@ -6,7 +6,7 @@
  * cooperative-sticky assignor makes it incremental.
  */
 import { Consumer, MessagesStreamFallbackModes, MessagesStreamModes, Producer, type Message } from '@platformatic/kafka';
-import type { KafkaClient, Pipeline, PipelineOptions } from './types.js';
+import type { ClientUnderTest, Pipeline, PipelineOptions } from './types.js';
 
 /**
  * The client sends each partition's share of a send as one record batch, which the broker refuses
@@ -19,7 +19,7 @@ function chunks<T>(items: T[]): T[][] {
   return out;
 }
 
-export const platformaticClient: KafkaClient = {
+export const platformaticClient: ClientUnderTest = {
   name: '@platformatic/kafka',
   rebalanceProtocol: 'classic, cooperative-sticky (incremental)',
   async start(options: PipelineOptions): Promise<Pipeline> {

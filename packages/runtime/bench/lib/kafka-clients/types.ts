@@ -26,7 +26,7 @@ export interface Pipeline {
   stop(): Promise<void>;
 }
 
-export interface KafkaClient {
+export interface ClientUnderTest {
   /** The package, as the report names it. */
   name: string;
   /** How a group rebalances with this client as configured here. */

@@ -1,0 +1,565 @@
+/**
+ * The port on @confluentinc/kafka-javascript (librdkafka), through its KafkaJS-compatible API.
+ * Chosen for its transactions and cooperative rebalancing (docs/kafka-clients.md); consumers here
+ * join their groups with the cooperative-sticky assignor (KIP-429: a rebalance moves only the
+ * partitions that change owner).
+ *
+ * Where the two APIs differ, this adapter gives the port kafkajs's meaning:
+ * - A librdkafka consumer takes fromBeginning and autoCommit at construction, the port at
+ *   subscribe() and run(): the library's consumer is made, connected and subscribed in run().
+ * - A transaction's sendOffsets needs a consumer of the group (its group metadata), the port names
+ *   the group: the client's running consumer of that group, else an idle member made for it.
+ * - Per-request acks and timeouts are producer settings in librdkafka: requests' are dropped
+ *   (every producer here waits for all in-sync replicas, the only value the project uses).
+ * - The binding has no group offset alteration, no DescribeConfigs and no DescribeCluster:
+ *   setOffsets commits through a consumer of the (empty) group, as kafkajs's setOffsets requires;
+ *   describeConfigs and describeCluster, used by tools and tests only, go through kafkajs.
+ *
+ * The package is a native module built on demand (confluentInstall.ts); it is typed here by the
+ * little that is asked of it, so the runtime typechecks where it is not built.
+ */
+import { createRequire } from 'node:module';
+import type { Logger } from '@opentrail/observability';
+import type {
+  AssignmentChange,
+  ConsumedBatch,
+  ConsumedMessage,
+  ConsumerOptions,
+  ConsumerRun,
+  GroupConsumer,
+  GroupConsumerOptions,
+  GroupConsumerRun,
+  KafkaAdmin,
+  KafkaClient,
+  KafkaConsumer,
+  KafkaProducer,
+  KafkaTransaction,
+  PartitionOffset,
+  ProduceBatchRequest,
+  ProducerOptions,
+  ProduceRequest,
+  TopicMessages,
+  TopicOffsets,
+  TopicPartition,
+  TopicPartitionOffset,
+} from '../kafkaClient.js';
+import { transientConditionOfMessage } from '../transient.js';
+import { confluentBuilt, confluentCacheDir, CONFLUENT_PACKAGE, CONFLUENT_VERSION } from './confluentInstall.js';
+
+// ---- The subset of the library's KafkaJS API used here -------------------------------------
+
+type Settings = Record<string, unknown>;
+interface CkjsLogger {
+  info(message: string, extra?: object): void;
+  error(message: string, extra?: object): void;
+  warn(message: string, extra?: object): void;
+  debug(message: string, extra?: object): void;
+  namespace(namespace: string, level?: number): CkjsLogger;
+  setLogLevel(level: number): void;
+}
+interface CkjsBatch extends ConsumedBatch {
+  lastOffset(): string;
+}
+interface CkjsConsumer {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  subscribe(request: { topics: string[] }): Promise<void>;
+  run(run: {
+    partitionsConsumedConcurrently?: number;
+    eachMessage?: (payload: { topic: string; partition: number; message: ConsumedMessage }) => Promise<void>;
+    eachBatch?: (payload: { batch: CkjsBatch; heartbeat(): Promise<void> }) => Promise<void>;
+  }): Promise<void>;
+  seek(position: { topic: string; partition: number; offset: string }): void;
+  commitOffsets(offsets: { topic: string; partition: number; offset: string }[]): Promise<void>;
+  pause(topics: { topic: string; partitions?: number[] }[]): void;
+  resume(topics: { topic: string; partitions?: number[] }[]): void;
+}
+/** librdkafka's codes in a rebalance callback (rdkafka.h RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS). */
+const ASSIGN_PARTITIONS = -175;
+type CkjsProducer = Omit<KafkaProducer, 'transaction'> & {
+  transaction(): Promise<CkjsProducer>;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+  sendOffsets(request: { consumer: CkjsConsumer; topics: TopicOffsets[] }): Promise<void>;
+};
+interface CkjsAdmin {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  listTopics(): Promise<string[]>;
+  createTopics(request: { topics: { topic: string; numPartitions?: number; replicationFactor?: number; configEntries?: { name: string; value: string }[] }[] }): Promise<boolean>;
+  fetchTopicOffsets(topic: string): Promise<{ partition: number; offset: string; high: string; low: string }[]>;
+  fetchOffsets(request: { groupId: string; topics: string[] }): Promise<{ topic: string; partitions: PartitionOffset[] }[]>;
+  fetchTopicMetadata(request: { topics: string[] }): Promise<{ name: string; partitions: { partitionId: number; leader: number }[] }[]>;
+  deleteGroups(groupIds: string[]): Promise<unknown>;
+}
+interface CkjsKafka {
+  producer(settings: Settings): CkjsProducer;
+  consumer(settings: Settings): CkjsConsumer;
+  admin(settings?: Settings): CkjsAdmin;
+}
+export interface ConfluentModule {
+  KafkaJS: {
+    Kafka: new (settings: Settings) => CkjsKafka;
+    PartitionAssigners: { cooperativeSticky: string };
+    logLevel: { NOTHING: number; ERROR: number; WARN: number; INFO: number; DEBUG: number };
+  };
+}
+
+// ---- Loading ------------------------------------------------------------------------------
+
+/** The configured client's library cannot be loaded: the start fails with this, naming the fix. */
+export class KafkaClientUnavailableError extends Error {
+  readonly code = 'KAFKA_CLIENT_UNAVAILABLE';
+  readonly canRetry = false;
+}
+
+/**
+ * The library: from the project's own node_modules where someone installed it there, else from the
+ * on-demand build's cache. Absent from both, a KafkaClientUnavailableError that says how to build it.
+ */
+export function loadConfluent(): ConfluentModule {
+  const tried: string[] = [];
+  for (const base of [import.meta.url, `${confluentCacheDir()}/package.json`]) {
+    try {
+      return createRequire(base)(CONFLUENT_PACKAGE) as ConfluentModule;
+    } catch (error) {
+      tried.push(`${base}: ${(error as Error).message.split('\n')[0]}`);
+    }
+  }
+  const built = confluentBuilt() ? 'built but not loadable' : 'not built';
+  throw new KafkaClientUnavailableError(
+    `kafka.client is "confluent" but ${CONFLUENT_PACKAGE}@${CONFLUENT_VERSION} is ${built} on this machine ` +
+      `(it is a native module, built once into ${confluentCacheDir()}: run \`node packages/runtime/src/clients/confluentInstall.ts\`, ` +
+      `or choose kafka.client "kafkajs" / OPENTRAIL_KAFKA_CLIENT=kafkajs). Tried: ${tried.join('; ')}`,
+  );
+}
+
+// ---- The client ---------------------------------------------------------------------------
+
+/** How to reach the cluster, in the library's terms already (PEM strings, not files). */
+export interface ConfluentConnection {
+  brokers: string[];
+  clientId?: string;
+  ssl?: boolean | { rejectUnauthorized?: boolean; ca?: string[]; cert?: string; key?: string };
+  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
+  connectionTimeout?: number;
+  requestTimeout?: number;
+  retries?: number;
+  /** The library's warnings and errors as JSON lines; without one it says nothing. */
+  logger?: Logger;
+  /** Called for each warning or error the library reports about a condition it retries itself. */
+  onTransient?: (condition: string) => void;
+}
+
+/** librdkafka's own properties for TLS with PEM material (the KafkaJS block only takes a boolean). */
+/** The library tests its KafkaJS options with Object.hasOwn: an option set to undefined counts as given. */
+function given(options: Settings): Settings {
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
+}
+
+function tlsProperties(ssl: ConfluentConnection['ssl']): Settings {
+  if (typeof ssl !== 'object') return {};
+  return {
+    ...(ssl.ca ? { 'ssl.ca.pem': ssl.ca.join('\n') } : {}),
+    ...(ssl.cert ? { 'ssl.certificate.pem': ssl.cert } : {}),
+    ...(ssl.key ? { 'ssl.key.pem': ssl.key } : {}),
+    'enable.ssl.certificate.verification': ssl.rejectUnauthorized !== false,
+  };
+}
+
+/**
+ * The library's log lines as JSON lines. librdkafka reports at error level what it retries by
+ * itself (a refused connection while a broker starts, a coordinator moving); those go out at info
+ * level and are counted, as kafkaLogCreator does for kafkajs.
+ */
+function logBridge(logger: Logger, onTransient: ((condition: string) => void) | undefined, namespace = 'confluent'): CkjsLogger {
+  const line = (level: 'error' | 'warn' | 'info' | 'debug') => (message: string, extra?: object) => {
+    if (level === 'error' || level === 'warn') {
+      const condition = transientConditionOfMessage(message);
+      if (condition !== undefined) {
+        onTransient?.(condition);
+        logger.info({ kafkaClient: namespace, transient: condition, ...extra }, message);
+        return;
+      }
+    }
+    logger[level]({ kafkaClient: namespace, ...extra }, message);
+  };
+  return {
+    error: line('error'),
+    warn: line('warn'),
+    info: line('info'),
+    debug: line('debug'),
+    namespace: (name) => logBridge(logger, onTransient, `${namespace}.${name}`),
+    setLogLevel: () => undefined,
+  };
+}
+
+export class ConfluentClient implements KafkaClient {
+  private readonly kafka: CkjsKafka;
+  /** A running consumer per group: a transaction's sendOffsets takes its group metadata. */
+  private readonly groupMembers = new Map<string, CkjsConsumer>();
+
+  /** @param delegateAdmin the admin for the calls the binding lacks (describeConfigs, describeCluster) */
+  constructor(
+    private readonly ckjs: ConfluentModule,
+    connection: ConfluentConnection,
+    private readonly delegateAdmin: () => Pick<KafkaAdmin, 'connect' | 'disconnect' | 'describeConfigs' | 'describeCluster'>,
+  ) {
+    const { logLevel } = ckjs.KafkaJS;
+    this.kafka = new ckjs.KafkaJS.Kafka({
+      kafkaJS: given({
+        brokers: connection.brokers,
+        clientId: connection.clientId,
+        ssl: connection.ssl !== undefined && connection.ssl !== false,
+        sasl: connection.sasl,
+        connectionTimeout: connection.connectionTimeout,
+        requestTimeout: connection.requestTimeout,
+        ...(connection.retries === undefined ? {} : { retry: { retries: connection.retries } }),
+        logLevel: connection.logger ? logLevel.WARN : logLevel.NOTHING,
+        ...(connection.logger ? { logger: logBridge(connection.logger, connection.onTransient) } : {}),
+      }),
+      ...tlsProperties(connection.ssl),
+    });
+  }
+
+  producer(options: ProducerOptions = {}): KafkaProducer {
+    const producer = this.kafka.producer({
+      kafkaJS: given({
+        idempotent: options.idempotent ?? options.transactionalId !== undefined,
+        maxInFlightRequests: options.maxInFlightRequests,
+        transactionalId: options.transactionalId,
+        transactionTimeout: options.transactionTimeout,
+        allowAutoTopicCreation: options.allowAutoTopicCreation ?? true,
+        acks: -1,
+      }),
+      // The runtime awaits a batch's sends before it commits: waiting for more messages only adds
+      // latency (kafkajs sends at once too). One send's messages still go out together.
+      'linger.ms': 0,
+    });
+    const idleMembers: CkjsConsumer[] = [];
+    const memberOf = async (groupId: string): Promise<CkjsConsumer> => {
+      const running = this.groupMembers.get(groupId);
+      if (running) return running;
+      // Not subscribed: it never joins, it only carries the group id (as kafkajs's sendOffsets does).
+      const idle = this.kafka.consumer({ kafkaJS: { groupId, autoCommit: false } });
+      await idle.connect();
+      idleMembers.push(idle);
+      this.groupMembers.set(groupId, idle);
+      return idle;
+    };
+    const send = (request: ProduceRequest) => producer.send({ topic: request.topic, messages: request.messages });
+    const sendBatch = (request: ProduceBatchRequest) =>
+      producer.sendBatch({ topicMessages: request.topicMessages.map((t: TopicMessages) => ({ topic: t.topic, messages: t.messages })) });
+    return {
+      connect: () => producer.connect(),
+      async disconnect() {
+        await producer.disconnect();
+        await Promise.all(idleMembers.splice(0).map((member) => member.disconnect()));
+      },
+      send,
+      sendBatch,
+      async transaction(): Promise<KafkaTransaction> {
+        // The library's transaction is its producer, one open at a time (as kafkajs's).
+        const transaction = await producer.transaction();
+        return {
+          send,
+          sendBatch,
+          sendOffsets: async ({ consumerGroupId, topics }) => transaction.sendOffsets({ consumer: await memberOf(consumerGroupId), topics }),
+          commit: () => transaction.commit(),
+          abort: () => transaction.abort(),
+        };
+      },
+    };
+  }
+
+  consumer(options: ConsumerOptions): KafkaConsumer {
+    return new ConfluentConsumer(this.kafka, this.ckjs, options, this.groupMembers);
+  }
+
+  groupConsumer(options: GroupConsumerOptions): GroupConsumer {
+    return new ConfluentGroupConsumer(this.kafka, this.ckjs, options, this.groupMembers);
+  }
+
+  admin(): KafkaAdmin {
+    const admin = this.kafka.admin();
+    const kafka = this.kafka;
+    let delegate: ReturnType<ConfluentClient['delegateAdmin']> | undefined;
+    const delegated = async () => {
+      if (!delegate) {
+        delegate = this.delegateAdmin();
+        await delegate.connect();
+      }
+      return delegate;
+    };
+    return {
+      connect: () => admin.connect(),
+      async disconnect() {
+        await admin.disconnect();
+        await delegate?.disconnect();
+      },
+      listTopics: () => admin.listTopics(),
+      createTopics: (request) => admin.createTopics(request),
+      fetchTopicOffsets: (topic) => admin.fetchTopicOffsets(topic),
+      async fetchOffsets(request) {
+        const found = await admin.fetchOffsets(request);
+        return found.map((t) => ({ topic: t.topic, partitions: t.partitions.map((p) => ({ partition: p.partition, offset: p.offset })) }));
+      },
+      async setOffsets({ groupId, topic, partitions }) {
+        // A commit by a member that never joins: the broker takes it while the group is empty.
+        const member = kafka.consumer({ kafkaJS: { groupId, autoCommit: false } });
+        await member.connect();
+        try {
+          await member.commitOffsets(partitions.map((p) => ({ topic, partition: p.partition, offset: p.offset })));
+        } finally {
+          await member.disconnect();
+        }
+      },
+      async fetchTopicMetadata(request) {
+        const topics = await admin.fetchTopicMetadata(request);
+        return { topics: topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionId: p.partitionId, leader: p.leader })) })) };
+      },
+      deleteGroups: (groupIds) => admin.deleteGroups(groupIds),
+      describeCluster: async () => (await delegated()).describeCluster(),
+      describeConfigs: async (request) => (await delegated()).describeConfigs(request),
+    };
+  }
+}
+
+type CrashListener = (crash: { error: Error; restart: boolean }) => void;
+type BatchEndListener = (batch: { topic: string; partition: number; lastOffset: string }) => void;
+
+/**
+ * A consumer with kafkajs's life cycle on the library's: the library's consumer exists from run()
+ * to stop() or disconnect(); subscriptions and seeks made before run() are applied then.
+ */
+class ConfluentConsumer implements KafkaConsumer {
+  private running: CkjsConsumer | undefined;
+  private readonly topics: string[] = [];
+  private fromBeginning = false;
+  private readonly pendingSeeks: { topic: string; partition: number; offset: string }[] = [];
+  private readonly crashListeners: CrashListener[] = [];
+  private readonly batchEndListeners: BatchEndListener[] = [];
+
+  constructor(
+    private readonly kafka: CkjsKafka,
+    private readonly ckjs: ConfluentModule,
+    private readonly options: ConsumerOptions,
+    private readonly groupMembers: Map<string, CkjsConsumer>,
+  ) {}
+
+  async connect(): Promise<void> {}
+
+  async subscribe(request: { topics: string[]; fromBeginning?: boolean } | { topic: string; fromBeginning?: boolean }): Promise<void> {
+    this.topics.push(...('topics' in request ? request.topics : [request.topic]));
+    this.fromBeginning = request.fromBeginning ?? this.fromBeginning;
+    if (this.running) await this.running.subscribe({ topics: this.topics });
+  }
+
+  async run(run: ConsumerRun): Promise<void> {
+    if (this.running) throw new Error('the consumer is running already');
+    const { groupId, readUncommitted, maxWaitTimeInMs, sessionTimeout, rebalanceTimeout, heartbeatInterval, allowAutoTopicCreation } = this.options;
+    const consumer = this.kafka.consumer({
+      kafkaJS: given({
+        groupId,
+        readUncommitted: readUncommitted ?? false,
+        maxWaitTimeInMs,
+        sessionTimeout,
+        rebalanceTimeout,
+        heartbeatInterval,
+        allowAutoTopicCreation,
+        fromBeginning: this.fromBeginning,
+        autoCommit: run.autoCommit ?? true,
+        partitionAssigners: [this.ckjs.KafkaJS.PartitionAssigners.cooperativeSticky],
+      }),
+      // kafkajs hands over what one fetch brought (up to 1 MB a partition); the library's default is 32 messages.
+      'js.consumer.max.batch.size': 1000,
+    });
+    await consumer.connect();
+    this.running = consumer;
+    if (this.topics.length > 0) await consumer.subscribe({ topics: this.topics });
+    // A seek to a partition not assigned yet is kept by the library until it is.
+    for (const seek of this.pendingSeeks.splice(0)) consumer.seek(seek);
+    if (!this.groupMembers.has(groupId)) this.groupMembers.set(groupId, consumer);
+    await consumer.run(this.wrap(run));
+  }
+
+  /** The port's listeners over the handlers: the library has no instrumentation events. */
+  private wrap(run: ConsumerRun): Parameters<CkjsConsumer['run']>[0] {
+    // A handler's error makes the library seek back and hand the same messages again: kafkajs's
+    // restart after a crash, so listeners hear restart: true.
+    const crashed = (error: unknown) => {
+      const crash = { error: error instanceof Error ? error : new Error(String(error)), restart: true };
+      for (const listener of this.crashListeners) listener(crash);
+    };
+    const ended = (topic: string, partition: number, lastOffset: string) => {
+      for (const listener of this.batchEndListeners) listener({ topic, partition, lastOffset });
+    };
+    const { eachBatch, eachMessage } = run;
+    if (eachBatch) {
+      return {
+        eachBatch: async ({ batch }) => {
+          try {
+            await eachBatch({ batch });
+          } catch (error) {
+            crashed(error);
+            throw error;
+          }
+          ended(batch.topic, batch.partition, batch.lastOffset());
+        },
+      };
+    }
+    if (eachMessage) {
+      return {
+        eachMessage: async (payload) => {
+          try {
+            await eachMessage(payload);
+          } catch (error) {
+            crashed(error);
+            throw error;
+          }
+          ended(payload.topic, payload.partition, payload.message.offset);
+        },
+      };
+    }
+    throw new Error('run needs eachBatch or eachMessage');
+  }
+
+  seek(position: { topic: string; partition: number; offset: string }): void {
+    if (this.running) this.running.seek(position);
+    else this.pendingSeeks.push(position);
+  }
+
+  async commitOffsets(offsets: { topic: string; partition: number; offset: string }[]): Promise<void> {
+    if (!this.running) throw new Error('commitOffsets needs a running consumer (after run())');
+    await this.running.commitOffsets(offsets);
+  }
+
+  /** The library cannot stop a consumer and run it again: stop leaves the group; run() joins anew. */
+  async stop(): Promise<void> {
+    const consumer = this.running;
+    if (!consumer) return;
+    this.running = undefined;
+    if (this.groupMembers.get(this.options.groupId) === consumer) this.groupMembers.delete(this.options.groupId);
+    await consumer.disconnect();
+  }
+
+  disconnect(): Promise<void> {
+    return this.stop();
+  }
+
+  onCrash(listener: CrashListener): void {
+    this.crashListeners.push(listener);
+  }
+
+  onBatchEnd(listener: BatchEndListener): void {
+    this.batchEndListeners.push(listener);
+  }
+}
+
+/**
+ * GroupConsumer on the library, cooperative-sticky: librdkafka calls back per incremental change
+ * (partitions added, partitions revoked) and waits for the callback before it fetches the added
+ * ones or gives the revoked ones up, so onAssignment listeners run, and are awaited, in between.
+ * Offsets are committed by the user only (enable.auto.commit false), read_committed.
+ */
+class ConfluentGroupConsumer implements GroupConsumer {
+  private readonly consumer: CkjsConsumer;
+  private owned = new Map<string, TopicPartition>();
+  private readonly assignmentListeners: ((change: AssignmentChange) => void | Promise<void>)[] = [];
+  private readonly crashListeners: CrashListener[] = [];
+
+  constructor(
+    kafka: CkjsKafka,
+    ckjs: ConfluentModule,
+    private readonly options: GroupConsumerOptions,
+    private readonly groupMembers: Map<string, CkjsConsumer>,
+  ) {
+    const { groupId, maxWaitTimeInMs, sessionTimeout, rebalanceTimeout, heartbeatInterval, allowAutoTopicCreation, maxBytesPerPartition, maxBytes } = options;
+    this.consumer = kafka.consumer({
+      kafkaJS: given({
+        groupId,
+        readUncommitted: false,
+        // The port's contract: a group without committed offsets starts at the partition's start.
+        fromBeginning: true,
+        autoCommit: false,
+        maxWaitTimeInMs,
+        sessionTimeout,
+        rebalanceTimeout,
+        heartbeatInterval,
+        allowAutoTopicCreation,
+        maxBytesPerPartition,
+        maxBytes,
+        partitionAssigners: [ckjs.KafkaJS.PartitionAssigners.cooperativeSticky],
+      }),
+      'js.consumer.max.batch.size': 1000,
+      // Awaited by the library before it applies the change (lib/kafkajs/_consumer.js #rebalanceCallback).
+      rebalance_cb: (err: { code: number }, partitions: TopicPartition[]) => this.onRebalance(err.code === ASSIGN_PARTITIONS, partitions),
+    });
+  }
+
+  async connect(): Promise<void> {
+    await this.consumer.connect();
+    if (!this.groupMembers.has(this.options.groupId)) this.groupMembers.set(this.options.groupId, this.consumer);
+  }
+
+  async subscribe(request: { topics: string[]; fromBeginning?: boolean }): Promise<void> {
+    if (request.fromBeginning === false) throw new Error('a group consumer starts a partition without committed offsets at its start (fromBeginning)');
+    await this.consumer.subscribe({ topics: request.topics });
+  }
+
+  async run(run: GroupConsumerRun): Promise<void> {
+    await this.consumer.run({
+      partitionsConsumedConcurrently: run.partitionsConsumedConcurrently ?? 1,
+      // The library resolves the batch when this returns; when it throws, it seeks back to the
+      // batch's first offset and hands it over again: the port's re-delivery, a crash with restart.
+      eachBatch: async (payload) => {
+        const { batch } = payload;
+        if (batch.messages.length === 0) return;
+        try {
+          await run.eachBatch({ batch: { topic: batch.topic, partition: batch.partition, highWatermark: batch.highWatermark, messages: batch.messages }, heartbeat: () => payload.heartbeat() });
+        } catch (error) {
+          const crash = { error: error instanceof Error ? error : new Error(String(error)), restart: true };
+          for (const listener of this.crashListeners) listener(crash);
+          throw error;
+        }
+      },
+    });
+  }
+
+  commitOffsets(offsets: TopicPartitionOffset[]): Promise<void> {
+    return this.consumer.commitOffsets(offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })));
+  }
+
+  pause(topics: { topic: string; partitions?: number[] }[]): void {
+    this.consumer.pause(topics);
+  }
+
+  resume(topics: { topic: string; partitions?: number[] }[]): void {
+    this.consumer.resume(topics);
+  }
+
+  onAssignment(listener: (change: AssignmentChange) => void | Promise<void>): void {
+    this.assignmentListeners.push(listener);
+  }
+
+  onCrash(listener: CrashListener): void {
+    this.crashListeners.push(listener);
+  }
+
+  async disconnect(): Promise<void> {
+    if (this.groupMembers.get(this.options.groupId) === this.consumer) this.groupMembers.delete(this.options.groupId);
+    await this.consumer.disconnect();
+  }
+
+  /** One incremental change: partitions added or revoked; the listeners are awaited before the library applies it. */
+  private async onRebalance(assigning: boolean, partitions: TopicPartition[]): Promise<void> {
+    const key = (tp: TopicPartition) => `${tp.topic}\u0000${tp.partition}`;
+    const changed = partitions.map(({ topic, partition }) => ({ topic, partition }));
+    for (const tp of changed) {
+      if (assigning) this.owned.set(key(tp), tp);
+      else this.owned.delete(key(tp));
+    }
+    const change: AssignmentChange = { owned: [...this.owned.values()], assigned: assigning ? changed : [], revoked: assigning ? [] : changed };
+    await Promise.all(this.assignmentListeners.map((listener) => Promise.resolve(listener(change)).catch(() => undefined)));
+  }
+}
