@@ -118,15 +118,6 @@ export function createKafka(config: KafkaClientConfig, clientId: string, logger:
   );
 }
 
-/**
- * The kafkajs client behind a KafkaClient, for the runtime's own modules that still speak kafkajs
- * (the processor's group events, the readers' batch events); nothing outside the runtime uses it.
- */
-export function kafkajsOf(client: KafkaClient): Kafka {
-  if (client instanceof KafkajsClient) return client.kafkajs;
-  throw new TypeError('this part of the runtime runs on kafkajs only');
-}
-
 export interface TopicSpec {
   topic: string;
   /** @default the configured topics.partitions */

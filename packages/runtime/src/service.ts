@@ -6,7 +6,7 @@ import { createSchemaRegistry, type SchemaRegistry } from '@opentrail/serde';
 import { StreamProcessor, type ProcessorOptions } from './processor.js';
 import { ServiceResources, type ServiceResource } from './serviceResources.js';
 import { prepareTopics, type TopicDeclarations, type TopicsOf, type TopicNames, type TopicSerdes } from './serviceTopics.js';
-import { createKafka, kafkajsOf } from './kafka.js';
+import { createKafka } from './kafka.js';
 import { backoffDelay, sleep } from './retry.js';
 import { EXIT_CONFIG, EXIT_START_DEADLINE, StartDeadlineError, Startup } from './startup.js';
 import { transientCondition } from './transient.js';
@@ -271,26 +271,25 @@ export async function openService<C extends CommonConfig, T extends TopicDeclara
  * attempt leaves no connection, group membership or transactional id behind when the next begins.
  */
 function trackedKafka(client: KafkaClient): { kafka: KafkaClient; close(): Promise<void>; release(): void } {
-  const kafka = kafkajsOf(client);
   const opened: { disconnect(): Promise<void> }[] = [];
-  const producer = kafka.producer.bind(kafka);
-  const consumer = kafka.consumer.bind(kafka);
-  const admin = kafka.admin.bind(kafka);
-  kafka.producer = (...args) => remember(producer(...args));
-  kafka.consumer = (...args) => remember(consumer(...args));
-  kafka.admin = (...args) => remember(admin(...args));
   let tracking = true;
   // Only during the attempt: the services create admin clients all their life (catch-ups).
-  function remember<C extends { disconnect(): Promise<void> }>(client: C): C {
-    if (tracking) opened.push(client);
-    return client;
+  function remember<C extends { disconnect(): Promise<void> }>(made: C): C {
+    if (tracking) opened.push(made);
+    return made;
   }
+  const kafka: KafkaClient = {
+    producer: (options) => remember(client.producer(options)),
+    consumer: (options) => remember(client.consumer(options)),
+    groupConsumer: (options) => remember(client.groupConsumer(options)),
+    admin: () => remember(client.admin()),
+  };
   const close = async () => {
-    await Promise.all(opened.map((client) => client.disconnect().catch(() => undefined)));
+    await Promise.all(opened.map((made) => made.disconnect().catch(() => undefined)));
   };
   const release = () => {
     tracking = false;
     opened.length = 0;
   };
-  return { kafka: client, close, release };
+  return { kafka, close, release };
 }
