@@ -150,6 +150,15 @@ export interface Chain {
 export interface ChainResult extends Chain {
   clean: boolean;
   summary: string;
+  /** Files the CLI found valid: its `N/M digest files valid` and `N/M log files valid` lines. */
+  validDigests: number;
+  validLogFiles: number;
+}
+
+/** The count N of the CLI's `N/M <kind> files valid` line (0 if none). */
+function validCount(output: string, kind: 'digest' | 'log'): number {
+  const match = new RegExp(`^(\\d+)/\\d+ ${kind} files? valid`, 'm').exec(output);
+  return match ? Number(match[1]) : 0;
 }
 
 /** The chains present in the bucket, from the digest files' keys (AWSLogs/<account>/CloudTrail-Digest/<region>/…). */
@@ -190,5 +199,5 @@ export async function validateChain(chain: Chain, options: { apiUrl: string; s3E
   }
   const invalid = out.split('\n').filter((line) => /INVALID|not found|missing/i.test(line) && !/^Log file\t.*\tvalid$/.test(line));
   const results = out.split('\n').filter((line) => /^\d+\/\d+ (digest|log) files? valid/.test(line.trim()) || /^Results requested/.test(line));
-  return { ...chain, clean: code === 0 && invalid.length === 0, summary: code === 0 && invalid.length === 0 ? results.map((l) => l.trim()).join('; ') : `exit ${code}: ${(invalid.length ? invalid : out.split('\n').slice(-5)).slice(0, 5).join(' | ')}` };
+  return { ...chain, validDigests: validCount(out, 'digest'), validLogFiles: validCount(out, 'log'), clean: code === 0 && invalid.length === 0, summary: code === 0 && invalid.length === 0 ? results.map((l) => l.trim()).join('; ') : `exit ${code}: ${(invalid.length ? invalid : out.split('\n').slice(-5)).slice(0, 5).join(' | ')}` };
 }
