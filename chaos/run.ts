@@ -12,7 +12,9 @@
  * log file on the deliveries topic (once), and `aws cloudtrail validate-logs` on every chain.
  *
  *   npm run chaos -- --seed 7 --duration 180                 # the short run CI runs (~6 min in all)
- *   npm run chaos -- --seed 7 --duration 1800 --kills 4      # the long run
+ *   npm run chaos -- --seed 7 --duration 1800 --kills 5      # the long run
+ *   npm run chaos -- --seed 3 --duration 420 --kills 3 --faults kill,sigterm --services archiver,enricher
+ *                                                             # recovery times of replicas, faults apart
  *
  * Prints a line per fault with its recovery times and the summary line; exits 1 on any lost,
  * duplicated or changed event, duplicated or missing delivery, or chain validate-logs finds invalid.
@@ -30,7 +32,7 @@ import { auditDeliveries, auditHistory, auditLogFiles, digestChains, validateCha
 import { affectedServices, applyFault, timeRecovery, type FaultOutcome } from './faults.js';
 import { metricEnding, Observer, scrape, type Baseline } from './observe.js';
 import { consumerGroups, SERVICES, startPipeline, type Instance, type ServiceName } from './pipeline.js';
-import { describeFault, faultSchedule } from './schedule.js';
+import { describeFault, faultSchedule, type Fault } from './schedule.js';
 import { startChaosStack } from './stack.js';
 import { Ledger, produceSteadily } from './traffic.js';
 
@@ -41,6 +43,9 @@ const { values } = parseArgs({
     'events-per-second': { type: 'string', default: '20' },
     replicas: { type: 'string', default: 'archiver=2,enricher=2' },
     kills: { type: 'string', default: '1' },
+    // e.g. --faults kill,sigterm --services archiver,enricher: recovery times without overlapping stack faults.
+    faults: { type: 'string' },
+    services: { type: 'string' },
     'recovery-limit': { type: 'string', default: '180' },
     dir: { type: 'string', default: '.chaos' },
   },
@@ -118,8 +123,10 @@ async function chaos(): Promise<number> {
     const lagBound = rate * 5;
     note(`baseline: ${[...baselines].map(([s, b]) => `${s} owns ${b.owned} lag ${b.lag}`).join(', ')}`);
 
-    const instances = new Map(SERVICES.map((s) => [s, instanceNames(s, replicas.get(s) ?? 1)] as [ServiceName, string[]]));
-    const schedule = faultSchedule({ seed, durationSeconds, instances, killsPerService, settleSeconds: settleMs / 1000 });
+    const targets = values.services ? SERVICES.filter((s) => values.services!.split(',').includes(s)) : SERVICES;
+    const instances = new Map(targets.map((s) => [s, instanceNames(s, replicas.get(s) ?? 1)] as [ServiceName, string[]]));
+    const kinds = values.faults ? new Set(values.faults.split(',') as Fault['kind'][]) : undefined;
+    const schedule = faultSchedule({ seed, durationSeconds, instances, killsPerService, settleSeconds: settleMs / 1000, ...(kinds ? { kinds } : {}) });
     say(`chaos: seed=${seed} duration=${durationSeconds}s rate=${rate}/s replicas=${values.replicas} faults=${schedule.length}`);
     const outcomes: Promise<FaultOutcome>[] = [];
     for (const { at, fault } of schedule) {

@@ -62,6 +62,8 @@ export interface ScheduleOptions {
   settleSeconds?: number;
   /** @default 30 */
   s3OutageSeconds?: number;
+  /** Only faults of these kinds (e.g. kill and sigterm, to time recovery without stack faults). @default all */
+  kinds?: ReadonlySet<Fault['kind']>;
 }
 
 /**
@@ -84,6 +86,8 @@ export function faultSchedule(options: ScheduleOptions): ScheduledFault[] {
     if (names) faults.push({ kind: 'sigterm', service, instance: pick(names) });
   }
   faults.push({ kind: 'broker-restart' }, { kind: 's3-outage', seconds: options.s3OutageSeconds ?? 30 }, { kind: 'postgres-restart' });
+  const kept = options.kinds ? faults.filter((f) => options.kinds!.has(f.kind)) : faults;
+  faults.splice(0, faults.length, ...kept);
   // Fisher–Yates with the seeded generator.
   for (let i = faults.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));

@@ -30,3 +30,11 @@ describe('the chaos fault schedule', () => {
     expect(Math.max(...times)).toBeLessThanOrEqual(280);
   });
 });
+
+describe('the chaos fault schedule, narrowed', () => {
+  it('keeps only the asked kinds of fault', () => {
+    const schedule = faultSchedule({ seed: 5, durationSeconds: 300, instances, killsPerService: 2, kinds: new Set(['kill', 'sigterm'] as const) });
+    expect(new Set(schedule.map((s) => s.fault.kind))).toEqual(new Set(['kill', 'sigterm']));
+    expect(schedule).toHaveLength(instances.size * 2 + 2);
+  });
+});
