@@ -10,7 +10,7 @@ import { freePort, type StackEndpoints } from '@opentrail/stack';
 import type { Trail } from '@opentrail/trails';
 import { resolveTargets } from '../services/notifier/src/targets.js';
 import { demoConfig, type DemoResources } from '../packages/cli/src/demo/setup.js';
-import { instanceNames, spawnService, Supervisor, type ServiceSpec } from '../packages/cli/src/demo/supervisor.js';
+import { instanceNames, spawnService, stopService, Supervisor, type ServiceSpec } from '../packages/cli/src/demo/supervisor.js';
 
 /** Upstream first, as the demo orders them. */
 export const SERVICES = ['enricher', 'archiver', 'digester', 'notifier', 'alerter', 'history', 'api'] as const;
@@ -89,16 +89,7 @@ export async function startPipeline(options: {
     apiUrl: `http://127.0.0.1:${apiPort}`,
     async stop() {
       supervisor.stop();
-      await Promise.all(
-        supervisor.children.map(async ({ child }) => {
-          if (child.exitCode !== null || child.signalCode !== null) return;
-          const exited = new Promise((resolve) => child.once('exit', resolve));
-          child.kill('SIGTERM');
-          const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-          await exited;
-          clearTimeout(timer);
-        }),
-      );
+      await Promise.all(supervisor.children.map(({ child }) => stopService(child)));
     },
   };
 }

@@ -7,7 +7,7 @@ import { parse as fromYaml, stringify as toYaml } from 'yaml';
 import { Recorder, TrafficGenerator } from '@opentrail/producer';
 import { endpointsFromEnv, endpointsToEnv, freePort, givenEndpoints, startStack, type Stack, type StackEndpoints } from '@opentrail/stack';
 import { DEMO_ACCESS_KEY, DEMO_ACCOUNT, DEMO_READ_ONLY_KEY, DEMO_REGION, DEMO_TRAIL, DEMO_WRITES_PREFIX, demoConfig, prepareDemoResources, type DemoResources } from '../demo/setup.js';
-import { instanceNames, parseReplicas, ServiceFailure, spawnService, Supervisor, type ServiceSpec } from '../demo/supervisor.js';
+import { instanceNames, parseReplicas, ServiceFailure, spawnService, stopService, Supervisor, type ServiceSpec } from '../demo/supervisor.js';
 import { scenarioTraffic } from '../demo/traffic.js';
 import type { Command } from './index.js';
 import { sendTraffic } from './produce.js';
@@ -79,7 +79,7 @@ export const demo: Command = {
         await recorder?.close().catch(() => undefined);
         supervisor?.stop();
         // Services stop in reverse order, each given time to flush and commit.
-        for (const service of [...(supervisor?.children ?? [])].reverse()) await stopChild(service.child);
+        for (const service of [...(supervisor?.children ?? [])].reverse()) await stopService(service.child);
         await stack?.stop();
         note('stopped');
       })());
@@ -181,15 +181,6 @@ export const demo: Command = {
     }
   },
 };
-
-async function stopChild(child: ChildProcess) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  await exited;
-  clearTimeout(timer);
-}
 
 function withoutKeys(env: NodeJS.ProcessEnv, keys: string[]): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(env).filter(([key]) => !keys.includes(key)));

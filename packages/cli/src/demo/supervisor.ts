@@ -58,6 +58,16 @@ export function spawnService(root: string, service: string, env: NodeJS.ProcessE
   return child;
 }
 
+/** One SIGTERM (the service flushes and commits), SIGKILL if it has not exited after 30 s. */
+export async function stopService(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  await exited;
+  clearTimeout(timer);
+}
+
 /** How to start one service process (a fresh one on every restart). */
 export interface ServiceSpec {
   /** The instance's name: the service's, or `archiver-2` when it runs several (instanceNames). */
