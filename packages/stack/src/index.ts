@@ -8,7 +8,8 @@ import { startKafka, startMoto, startRegistry } from './servers.js';
 import { stackVersions } from './versions.js';
 
 export { installStack } from './install.js';
-export { startMoto } from './servers.js';
+export { startKafka, startMoto, startRegistry, type KafkaServer } from './servers.js';
+export type { InstalledStack } from './install.js';
 export { startPostgres, systemPostgres, type PostgresBinaries, type PostgresServer, type StartPostgresOptions } from './postgres.js';
 export { freePort, isAlive, stopProcessGroup, sleep, type ServerProcess } from './process.js';
 export { stackVersions, cacheDir, type StackVersions } from './versions.js';

@@ -9,15 +9,24 @@ import { isKafka4 } from './versions.js';
 
 const run = promisify(execFile);
 
+export interface KafkaServer {
+  server: ServerProcess;
+  brokers: string;
+  port: number;
+  controllerPort: number;
+}
+
 /**
  * Apache Kafka, single node, KRaft combined mode (local-stack.md §1.3). Advertises 127.0.0.1,
  * not localhost: Node may resolve localhost to ::1 while the listener is IPv4 only.
+ * `restartOf` starts the broker of an earlier start again, on its ports and with its data (a
+ * broker restart, as the chaos suite does); without it every start is a clean slate.
  */
-export async function startKafka(installed: InstalledStack, dir: string): Promise<{ server: ServerProcess; brokers: string }> {
-  const [port, controllerPort] = [await freePort(), await freePort()];
-  // Every start is a clean slate: a data directory formatted for another cluster id would be refused.
+export async function startKafka(installed: InstalledStack, dir: string, restartOf?: KafkaServer): Promise<KafkaServer> {
+  const [port, controllerPort] = restartOf ? [restartOf.port, restartOf.controllerPort] : [await freePort(), await freePort()];
   const dataDir = join(dir, 'kafka-data');
-  await rm(dataDir, { recursive: true, force: true });
+  // A data directory formatted for another cluster id would be refused, so a fresh start wipes it.
+  if (!restartOf) await rm(dataDir, { recursive: true, force: true });
   await mkdir(dataDir, { recursive: true });
   const properties = join(dir, 'kafka.properties');
   await writeFile(
@@ -65,13 +74,15 @@ export async function startKafka(installed: InstalledStack, dir: string): Promis
     '-cp',
     join(installed.kafkaLibs, '*'),
   ];
-  const { stdout: clusterId } = await run('java', [...jvm, 'kafka.tools.StorageTool', 'random-uuid']);
-  await run('java', [...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId.trim(), '-c', properties, '--ignore-formatted']);
+  if (!restartOf) {
+    const { stdout: clusterId } = await run('java', [...jvm, 'kafka.tools.StorageTool', 'random-uuid']);
+    await run('java', [...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId.trim(), '-c', properties, '--ignore-formatted']);
+  }
 
   const server = spawnServer({ name: 'kafka', command: 'java', args: [...jvm, 'kafka.Kafka', properties], logFile: join(dir, 'kafka.log') });
   const brokers = `127.0.0.1:${port}`;
   await waitUntilReady(server, async () => (await tcpReachable(port)) && kafkaAnswers(brokers));
-  return { server, brokers };
+  return { server, brokers, port, controllerPort };
 }
 
 /** The broker is ready when a client can see the cluster and its metadata. */

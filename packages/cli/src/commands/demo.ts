@@ -1,5 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, readdirSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -7,14 +7,14 @@ import { parse as fromYaml, stringify as toYaml } from 'yaml';
 import { Recorder, TrafficGenerator } from '@opentrail/producer';
 import { endpointsFromEnv, endpointsToEnv, freePort, givenEndpoints, startStack, type Stack, type StackEndpoints } from '@opentrail/stack';
 import { DEMO_ACCESS_KEY, DEMO_ACCOUNT, DEMO_READ_ONLY_KEY, DEMO_REGION, DEMO_TRAIL, DEMO_WRITES_PREFIX, demoConfig, prepareDemoResources, type DemoResources } from '../demo/setup.js';
-import { ServiceFailure, Supervisor, type ServiceSpec } from '../demo/supervisor.js';
+import { instanceNames, parseReplicas, ServiceFailure, spawnService, stopService, Supervisor, type ServiceSpec } from '../demo/supervisor.js';
 import { scenarioTraffic } from '../demo/traffic.js';
 import type { Command } from './index.js';
 import { sendTraffic } from './produce.js';
 
 const ROOT = resolve(new URL('../../../../', import.meta.url).pathname);
 
-const HELP = `usage: opentrail demo [--rate N] [--dir DIR] [--config FILE]
+const HELP = `usage: opentrail demo [--rate N] [--dir DIR] [--config FILE] [--replicas SERVICE=N,…]
 
 The main job on its embedded default: starts the local stack (unless OPENTRAIL_KAFKA_BROKERS,
 OPENTRAIL_SCHEMA_REGISTRY_URL and OPENTRAIL_AWS_ENDPOINT name one), every service, and sample
@@ -23,6 +23,8 @@ traffic with alert scenarios woven in; prints where to look. Ctrl-C stops everyt
   --rate N       sample events per second (default 20)
   --dir DIR      working directory for config, logs and the stack (default .demo)
   --config FILE  YAML merged over the generated configuration (objects key by key, lists replaced)
+  --replicas S=N instances per service, e.g. archiver=3,enricher=2 (each with its own metrics
+                 port and log file archiver-1.log …); in the config file: demo: { replicas: { archiver: 3 } }
 `;
 
 /** The topics of the demo (the default prefix). */
@@ -52,7 +54,7 @@ export const demo: Command = {
   async run(argv) {
     const { values } = parseArgs({
       args: argv,
-      options: { rate: { type: 'string', default: '20' }, dir: { type: 'string', default: '.demo' }, config: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: { rate: { type: 'string', default: '20' }, dir: { type: 'string', default: '.demo' }, config: { type: 'string' }, replicas: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     });
     if (values.help) {
       process.stdout.write(HELP);
@@ -77,7 +79,7 @@ export const demo: Command = {
         await recorder?.close().catch(() => undefined);
         supervisor?.stop();
         // Services stop in reverse order, each given time to flush and commit.
-        for (const service of [...(supervisor?.children ?? [])].reverse()) await stopChild(service.child);
+        for (const service of [...(supervisor?.children ?? [])].reverse()) await stopService(service.child);
         await stack?.stop();
         note('stopped');
       })());
@@ -107,7 +109,9 @@ export const demo: Command = {
       say(`ready: stack kafka=${endpoints.kafkaBrokers} registry=${endpoints.schemaRegistryUrl} s3=${endpoints.awsEndpoint} postgres=${endpoints.databaseUrl}`);
 
       const resources: DemoResources = await prepareDemoResources(endpoints);
-      const overrides = values.config ? ((fromYaml(await readFile(resolve(values.config), 'utf8')) ?? {}) as Record<string, unknown>) : {};
+      const { demo: demoSection, ...overrides } = values.config ? ((fromYaml(await readFile(resolve(values.config), 'utf8')) ?? {}) as Record<string, unknown>) : {};
+      // The demo's own section (not a service's) says how many instances of each service run; --replicas wins.
+      const replicas = parseReplicas(values.replicas ?? ((demoSection as { replicas?: Record<string, unknown> } | undefined)?.replicas), discoverServices());
       const apiPort = await portNear(8090);
       const configFile = join(dir, 'opentrail.yaml');
       await writeFile(configFile, `# Written by opentrail demo; every service reads it (OPENTRAIL_CONFIG_FILE).\n${toYaml(demoConfig(endpoints, { resources, apiPort, dir }, overrides))}`);
@@ -117,20 +121,25 @@ export const demo: Command = {
       const deadlineSeconds = Number(process.env.OPENTRAIL_START_DEADLINE_SECONDS ?? 300);
       supervisor = new Supervisor({ readyDeadlineMs: (deadlineSeconds + 30) * 1000, say });
       const specs: ServiceSpec[] = [];
-      for (const [index, name] of discoverServices().entries()) {
-        const port = await portNear(9464 + index);
-        const logFile = join(dir, 'logs', `${name}.log`);
-        const env = {
-          // The configuration file names the stack; the endpoint variables would only repeat it
-          // (and warn in services that read no AWS endpoint). Other OPENTRAIL_* variables pass.
-          ...withoutKeys(process.env, Object.keys(endpointsToEnv(endpoints))),
-          OPENTRAIL_CONFIG_FILE: configFile,
-          OPENTRAIL_HTTP_PORT: String(port),
-          AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'test',
-          AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'test',
-          AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
-        };
-        specs.push({ name, port, logFile, spawn: () => startServiceProcess(name, env, logFile) });
+      // The first instance of each service keeps its usual port (9464 + its place); more instances
+      // take ports from 9480 up, so the single-instance URLs stay what a scrape config expects.
+      let extraPort = 9480;
+      for (const [index, service] of discoverServices().entries()) {
+        for (const [replica, name] of instanceNames(service, replicas.get(service) ?? 1).entries()) {
+          const port = replica === 0 ? await portNear(9464 + index) : await portNear(extraPort++);
+          const logFile = join(dir, 'logs', `${name}.log`);
+          const env = {
+            // The configuration file names the stack; the endpoint variables would only repeat it
+            // (and warn in services that read no AWS endpoint). Other OPENTRAIL_* variables pass.
+            ...withoutKeys(process.env, Object.keys(endpointsToEnv(endpoints))),
+            OPENTRAIL_CONFIG_FILE: configFile,
+            OPENTRAIL_HTTP_PORT: String(port),
+            AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'test',
+            AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'test',
+            AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
+          };
+          specs.push({ name, port, logFile, spawn: () => spawnService(ROOT, service, env, logFile) });
+        }
       }
       supervisor.start(specs);
       try {
@@ -172,31 +181,6 @@ export const demo: Command = {
     }
   },
 };
-
-function startServiceProcess(name: string, env: NodeJS.ProcessEnv, logFile: string): ChildProcess {
-  const log = createWriteStream(logFile, { flags: 'a' });
-  // A process group of its own: Ctrl-C in the terminal signals the demo's group, and the demo then
-  // stops each service with exactly one SIGTERM, in order. (A service that received the terminal's
-  // SIGINT and then the demo's SIGTERM would take the second signal as "exit now" and skip its
-  // final flush and commit.)
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'services', name, 'src', 'main.ts')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  // Should the demo itself die without stopping them, its services go with it.
-  process.once('exit', () => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
-  child.stdout.pipe(log);
-  child.stderr.pipe(log);
-  return child;
-}
-
-async function stopChild(child: ChildProcess) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  await exited;
-  clearTimeout(timer);
-}
 
 function withoutKeys(env: NodeJS.ProcessEnv, keys: string[]): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(env).filter(([key]) => !keys.includes(key)));

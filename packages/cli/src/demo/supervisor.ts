@@ -1,8 +1,76 @@
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { join } from 'node:path';
 import { SERVICE_EXIT } from '@opentrail/config';
+
+/**
+ * Services that may run as several instances: the consumer-group services. The API listens on the
+ * one port of the configuration file, so a second instance could not start beside the first.
+ */
+const SINGLE_INSTANCE = new Set(['api']);
+
+/**
+ * `--replicas archiver=3,enricher=2` (or the configuration's `demo.replicas`) as instance counts
+ * by service; services not named run once. Throws on an unknown service or a count that is not a
+ * whole number from 1 to 16, naming it.
+ */
+export function parseReplicas(spec: string | Record<string, unknown> | undefined, services: readonly string[]): Map<string, number> {
+  const counts = new Map<string, number>(services.map((name) => [name, 1]));
+  if (spec === undefined || spec === '') return counts;
+  const pairs: [string, unknown][] =
+    typeof spec === 'string'
+      ? spec.split(',').map((part) => {
+          const [name = '', count, ...rest] = part.trim().split('=');
+          if (count === undefined || rest.length) throw new Error(`--replicas: "${part.trim()}" is not SERVICE=COUNT`);
+          return [name.trim(), Number(count.trim())];
+        })
+      : Object.entries(spec);
+  for (const [name, count] of pairs) {
+    if (!counts.has(name)) throw new Error(`--replicas: unknown service "${name}" (services: ${services.join(', ')})`);
+    if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > 16) throw new Error(`--replicas: ${name}=${String(count)} is not a whole number from 1 to 16`);
+    if (count > 1 && SINGLE_INSTANCE.has(name)) throw new Error(`--replicas: ${name} runs as one instance (it listens on the configuration's port)`);
+    counts.set(name, count);
+  }
+  return counts;
+}
+
+/** The instances of a service: its own name when it runs once, `archiver-1`, `archiver-2`, … when several. */
+export function instanceNames(service: string, count: number): string[] {
+  return count === 1 ? [service] : Array.from({ length: count }, (_, i) => `${service}-${i + 1}`);
+}
+
+/**
+ * One service process (services/<name>/src/main.ts under `root`), its stdout and stderr appended
+ * to `logFile`. A process group of its own: Ctrl-C in the terminal signals the demo's group, and
+ * the demo then stops each service with exactly one SIGTERM, in order. (A service that received
+ * the terminal's SIGINT and then the demo's SIGTERM would take the second signal as "exit now" and
+ * skip its final flush and commit.)
+ */
+export function spawnService(root: string, service: string, env: NodeJS.ProcessEnv, logFile: string): ChildProcess {
+  const log = createWriteStream(logFile, { flags: 'a' });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'services', service, 'src', 'main.ts')], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  // Should the caller itself die without stopping them, its services go with it.
+  process.once('exit', () => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  child.stdout.pipe(log);
+  child.stderr.pipe(log);
+  return child;
+}
+
+/** One SIGTERM (the service flushes and commits), SIGKILL if it has not exited after 30 s. */
+export async function stopService(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  await exited;
+  clearTimeout(timer);
+}
 
 /** How to start one service process (a fresh one on every restart). */
 export interface ServiceSpec {
+  /** The instance's name: the service's, or `archiver-2` when it runs several (instanceNames). */
   name: string;
   /** Its /metrics /healthz /readyz port. */
   port: number;
@@ -107,6 +175,11 @@ export class Supervisor {
   /** The processes, in start order (for stopping them in reverse). */
   get children(): { name: string; child: ChildProcess; port: number }[] {
     return this.services.map((s) => ({ name: s.spec.name, child: s.child, port: s.spec.port }));
+  }
+
+  /** The current process of one instance (a restart replaces it), or undefined for an unknown name. */
+  child(name: string): ChildProcess | undefined {
+    return this.services.find((s) => s.spec.name === name)?.child;
   }
 
   /** No more restarts: the demo is stopping. */

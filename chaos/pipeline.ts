@@ -1,0 +1,95 @@
+/**
+ * Every service as real processes, configured as the demo configures them (one YAML file), kept
+ * running by the demo's Supervisor: a service the chaos run kills is restarted by it, as a
+ * deployment's controller would restart a pod.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { stringify as toYaml } from 'yaml';
+import { freePort, type StackEndpoints } from '@opentrail/stack';
+import type { Trail } from '@opentrail/trails';
+import { resolveTargets } from '../services/notifier/src/targets.js';
+import { demoConfig, type DemoResources } from '../packages/cli/src/demo/setup.js';
+import { instanceNames, spawnService, stopService, Supervisor, type ServiceSpec } from '../packages/cli/src/demo/supervisor.js';
+
+/** Upstream first, as the demo orders them. */
+export const SERVICES = ['enricher', 'archiver', 'digester', 'notifier', 'alerter', 'history', 'api'] as const;
+export type ServiceName = (typeof SERVICES)[number];
+
+/**
+ * The consumer groups of each service and the topic whose partitions they own (the defaults of
+ * each service's config.ts). The notifier reads the deliveries in a group per target
+ * (`opentrail-notifier.<target id>`), so its groups follow from the trails.
+ */
+export function consumerGroups(trails: readonly Trail[]): Partial<Record<ServiceName, { groupIds: string[]; topic: string }>> {
+  return {
+    enricher: { groupIds: ['opentrail-enricher'], topic: 'opentrail.events.raw' },
+    archiver: { groupIds: ['opentrail-archiver'], topic: 'opentrail.events.enriched' },
+    alerter: { groupIds: ['opentrail-alerter'], topic: 'opentrail.events.enriched' },
+    history: { groupIds: ['opentrail-history'], topic: 'opentrail.events.enriched' },
+    digester: { groupIds: ['opentrail-digester'], topic: 'opentrail.deliveries' },
+    notifier: { groupIds: resolveTargets(trails).map((target) => `opentrail-notifier.${target.id}`), topic: 'opentrail.deliveries' },
+  };
+}
+
+export interface Instance {
+  name: string;
+  service: ServiceName;
+  port: number;
+  logFile: string;
+}
+
+export interface Pipeline {
+  supervisor: Supervisor;
+  instances: Instance[];
+  apiUrl: string;
+  stop(): Promise<void>;
+}
+
+export async function startPipeline(options: {
+  dir: string;
+  endpoints: StackEndpoints;
+  resources: DemoResources;
+  replicas: Map<string, number>;
+  overrides: Record<string, unknown>;
+  say: (line: string) => void;
+}): Promise<Pipeline> {
+  const { dir, endpoints } = options;
+  const root = join(import.meta.dirname, '..');
+  await mkdir(join(dir, 'logs'), { recursive: true });
+  const apiPort = await freePort();
+  const configFile = join(dir, 'opentrail.yaml');
+  await writeFile(configFile, toYaml(demoConfig(endpoints, { resources: options.resources, apiPort, dir }, options.overrides)));
+  const instances: Instance[] = [];
+  const specs: ServiceSpec[] = [];
+  for (const service of SERVICES) {
+    for (const name of instanceNames(service, options.replicas.get(service) ?? 1)) {
+      const port = await freePort();
+      const logFile = join(dir, 'logs', `${name}.log`);
+      const env = {
+        ...process.env,
+        OPENTRAIL_CONFIG_FILE: configFile,
+        OPENTRAIL_HTTP_PORT: String(port),
+        AWS_ACCESS_KEY_ID: 'test',
+        AWS_SECRET_ACCESS_KEY: 'test',
+        AWS_REGION: 'us-east-1',
+      };
+      instances.push({ name, service, port, logFile });
+      specs.push({ name, port, logFile, spawn: () => spawnService(root, service, env, logFile) });
+    }
+  }
+  // Restarts come quickly (as a pod's first restart does): the run measures the services' own
+  // recovery, not a controller's backoff.
+  const supervisor = new Supervisor({ readyDeadlineMs: 600_000, initialRestartDelayMs: 200, maxRestartDelayMs: 2000, say: options.say });
+  supervisor.start(specs);
+  await supervisor.allReady();
+  return {
+    supervisor,
+    instances,
+    apiUrl: `http://127.0.0.1:${apiPort}`,
+    async stop() {
+      supervisor.stop();
+      await Promise.all(supervisor.children.map(({ child }) => stopService(child)));
+    },
+  };
+}
