@@ -3,7 +3,7 @@ import { gunzipSync } from 'node:zlib';
 import { CreateKeyCommand, DecryptCommand } from '@aws-sdk/client-kms';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { decryptLogFile, LogFileReadError } from '@opentrail/archiver';
+import { decryptLogFile, LogFileReadError } from '@opentrail/logfiles';
 // The decrypt command as the CLI runs it (packages/cli/src/commands/decrypt.ts).
 import { decryptCommand } from '../../packages/cli/src/commands/decrypt.js';
 import type { TrailInput } from '@opentrail/trails';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { type DecryptCommand, GenerateDataKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { describe, expect, it } from 'vitest';
-import { decryptEnvelope, encryptEnvelope, EnvelopeError } from '../src/envelopeEncryption.js';
+import { decryptEnvelope, encryptEnvelope, EnvelopeError } from '@opentrail/logfiles';
 
 /** A KMS stand-in: a data key "encrypted" under a key id is that id, the context and the key. */
 function fakeKms() {
