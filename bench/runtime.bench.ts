@@ -14,7 +14,8 @@
 import { kafkajsOf, type KafkaClient } from '@opentrail/runtime';
 import { randomUUID } from 'node:crypto';
 import { eventAccountId, routingKey, toApiCallEvent, validateApiCallEvent, type CloudTrailRecord } from '@opentrail/cloudtrail';
-import { Recorder, TrafficGenerator } from '@opentrail/producer';
+import { Recorder } from '@opentrail/producer';
+import { TrafficGenerator } from '@opentrail/testing';
 import { loadSchemas, serdeFor, valueSubject, type ApiCallEvent, type SchemaRegistry } from '@opentrail/serde';
 import { createTopic, preProduce } from './lib/events.js';
 import { measurePassThrough, type Throughput } from './lib/passthrough.js';

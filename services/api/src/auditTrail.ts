@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { InvalidRecordError, type CloudTrailRecord } from '@opentrail/cloudtrail';
+import { InvalidRecordError, javaMediumDate, type CloudTrailRecord } from '@opentrail/cloudtrail';
 import type { Logger, ServiceMetrics } from '@opentrail/observability';
-import { javaMediumDate } from '@opentrail/producer';
 import type { CallerIdentity } from './authorization.js';
 
 /**
