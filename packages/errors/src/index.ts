@@ -17,7 +17,7 @@ export class OpentrailError<Code extends string = string> extends Error {
   readonly canRetry: boolean;
 
   constructor(code: Code, message: string, options: OpentrailErrorOptions = {}) {
-    super(message, 'cause' in options ? { cause: options.cause } : undefined);
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.canRetry = options.canRetry ?? false;
     // The subclass's own name in stack traces and logs, without each one repeating it.

@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { SERVICE_EXIT } from '@opentrail/config';
+import { OpentrailError } from '@opentrail/errors';
 
 /** How to start one service process (a fresh one on every restart). */
 export interface ServiceSpec {
@@ -28,13 +29,12 @@ export interface SupervisorOptions {
 }
 
 /** A service that cannot start (or keeps failing): the demo stops, with its name. */
-export class ServiceFailure extends Error {
+export class ServiceFailure extends OpentrailError<'SERVICE_FAILED'> {
   constructor(
     readonly service: string,
     reason: string,
   ) {
-    super(`${service} ${reason}`);
-    this.name = 'ServiceFailure';
+    super('SERVICE_FAILED', `${service} ${reason}`);
   }
 }
 
