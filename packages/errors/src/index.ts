@@ -24,8 +24,3 @@ export class OpentrailError<Code extends string = string> extends Error {
     this.name = new.target.name;
   }
 }
-
-/** Whether a retry can help with `err`: false for an OpentrailError that says so; unknown errors (network, SDK) get the benefit of the doubt. */
-export function canRetry(err: unknown): boolean {
-  return (err as { canRetry?: unknown } | null)?.canRetry !== false;
-}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canRetry, OpentrailError } from '@opentrail/errors';
+import { OpentrailError } from '@opentrail/errors';
 
 class DiskFullError extends OpentrailError<'DISK_FULL' | 'QUOTA'> {}
 
@@ -20,12 +20,5 @@ describe('OpentrailError', () => {
     const err = new DiskFullError('DISK_FULL', 'full');
     expect(err.canRetry).toBe(false);
     expect('cause' in err).toBe(false);
-  });
-
-  it('canRetry: false only for errors that refuse a retry', () => {
-    expect(canRetry(new DiskFullError('DISK_FULL', 'full'))).toBe(false);
-    expect(canRetry(new DiskFullError('DISK_FULL', 'full', { canRetry: true }))).toBe(true);
-    expect(canRetry(new Error('ECONNRESET'))).toBe(true);
-    expect(canRetry(undefined)).toBe(true);
   });
 });

@@ -5,6 +5,6 @@
  * read with it.
  */
 export { LogFileBuilder, type ClosedLogFile, type RecordMeta } from './logFile.js';
-export { LogFileStore, logFileStoreMetrics, StaleOwnerError, type LogFileStoreMetrics, type LogFileStoreOptions, type ObjectToStore, type Ownership, type StoreOptions } from './logFileStore.js';
-export { decryptEnvelope, encryptEnvelope, EnvelopeError, type Envelope, type EnvelopeErrorCode } from './envelopeEncryption.js';
-export { decryptLogFile, LogFileReadError, type DecryptedLogFile, type LogFileLocation, type LogFileReadErrorCode } from './logFileReader.js';
+export { LogFileStore, logFileStoreMetrics, StaleOwnerError, type ObjectToStore, type Ownership } from './logFileStore.js';
+export { decryptEnvelope, encryptEnvelope, EnvelopeError } from './envelopeEncryption.js';
+export { decryptLogFile, LogFileReadError } from './logFileReader.js';

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { loadSchemas, schemaIdOf } from '../src/index.js';
+import { loadSchemas } from '../src/index.js';
+import { schemaIdOf } from '../src/serde.js';
 import { renderTypes } from '../scripts/typegen.js';
 
 describe('schemas', () => {

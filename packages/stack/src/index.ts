@@ -8,10 +8,9 @@ import { startKafka, startMoto, startRegistry } from './servers.js';
 import { stackVersions } from './versions.js';
 
 export { installStack } from './install.js';
-export { startMoto } from './servers.js';
-export { startPostgres, systemPostgres, type PostgresBinaries, type PostgresServer, type StartPostgresOptions } from './postgres.js';
-export { freePort, isAlive, stopProcessGroup, sleep, type ServerProcess } from './process.js';
-export { stackVersions, cacheDir, type StackVersions } from './versions.js';
+export { startPostgres, type PostgresServer } from './postgres.js';
+export { freePort } from './process.js';
+export { stackVersions, cacheDir } from './versions.js';
 
 /** What services, tests and the demo need to reach the stack. Printed by `stack:up` as KEY=value lines. */
 export interface StackEndpoints {
