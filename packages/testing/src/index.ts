@@ -3,3 +3,4 @@
  * tests; no service depends on it.
  */
 export { TrafficGenerator, type TrafficGeneratorOptions } from './trafficGenerator.js';
+export { rejection } from './rejection.js';
