@@ -8,7 +8,7 @@
  * `npx tsx bench/isolation.bench.ts`. BENCH_BATCH (default 500), BENCH_ROUNDS (20).
  */
 import { toApiCallEvent, writeRecordJson } from '@opentrail/cloudtrail';
-import { TrafficGenerator } from '@opentrail/producer';
+import { TrafficGenerator } from '@opentrail/testing';
 import { isInfrastructureError, processIsolating } from '@opentrail/runtime';
 
 const BATCH = Number(process.env.BENCH_BATCH ?? 500);

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import pg from 'pg';
-import { decryptLogFile } from '@opentrail/archiver';
+import { decryptLogFile } from '@opentrail/logfiles';
 import type { AwsClients } from '@opentrail/aws';
 import type { CloudTrailRecord } from '@opentrail/cloudtrail';
 import type { KafkaClient } from '@opentrail/runtime';

@@ -4,7 +4,8 @@
  * whether it arrived, once, unchanged.
  */
 import { toApiCallEvent, type CloudTrailRecord } from '@opentrail/cloudtrail';
-import type { Recorder, TrafficGenerator } from '@opentrail/producer';
+import type { Recorder } from '@opentrail/producer';
+import type { TrafficGenerator } from '@opentrail/testing';
 import type { TrailMatcher } from '@opentrail/trails';
 import { canonicalJson } from '../test/helpers/canonical.js';
 

@@ -3,7 +3,8 @@ import { gunzipSync } from 'node:zlib';
 import { CreateKeyCommand, DecryptCommand } from '@aws-sdk/client-kms';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { decryptLogFile, LogFileReadError } from '@opentrail/archiver';
+import { decryptLogFile, LogFileReadError } from '@opentrail/logfiles';
+import { rejection } from '@opentrail/testing';
 // The decrypt command as the CLI runs it (packages/cli/src/commands/decrypt.ts).
 import { decryptCommand } from '../../packages/cli/src/commands/decrypt.js';
 import type { TrailInput } from '@opentrail/trails';
@@ -18,15 +19,7 @@ afterEach(async () => {
 });
 
 const EVENTS = 2000;
-
-async function rejection(promise: Promise<unknown>): Promise<LogFileReadError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(LogFileReadError);
-  return err as LogFileReadError;
-}
+const readFailure = (promise: Promise<unknown>) => rejection(promise, LogFileReadError);
 
 describe('archiver: encryption at rest', () => {
   it('SSE-S3, SSE-KMS and client-side envelope encryption (S3 Encryption Client v2 layout), each read back', { timeout: 180_000 }, async () => {
@@ -117,18 +110,18 @@ describe('archiver: encryption at rest', () => {
 
     // The wrong key, or a tampered body: a clear error, never garbage.
     const key = encryptedKeys[0]!;
-    const wrongKey = await rejection(decryptLogFile(aws, { bucket, key }, { kmsKeyId: otherKey.KeyId! }));
+    const wrongKey = await readFailure(decryptLogFile(aws, { bucket, key }, { kmsKeyId: otherKey.KeyId! }));
     expect(wrongKey.code).toBe('WRONG_KEY');
     expect(wrongKey.message).toMatch(/encrypted under another KMS key/);
     const original = await aws.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     const tampered = Buffer.from(await original.Body!.transformToByteArray());
     tampered[100] = tampered[100]! ^ 0x01;
     await aws.s3.send(new PutObjectCommand({ Bucket: bucket, Key: `tampered/${key}`, Body: tampered, Metadata: original.Metadata }));
-    const tamperedError = await rejection(decryptLogFile(aws, { bucket, key: `tampered/${key}` }));
+    const tamperedError = await readFailure(decryptLogFile(aws, { bucket, key: `tampered/${key}` }));
     expect(tamperedError.code).toBe('TAMPERED');
     expect(tamperedError.message).toMatch(/authentication failed/);
     await aws.s3.send(new PutObjectCommand({ Bucket: bucket, Key: `swapped/${key}`, Body: tampered, Metadata: { ...original.Metadata, 'x-amz-matdesc': '{"aws:x-amz-cek-alg":"AES/CBC/PKCS5Padding"}' } }));
-    expect((await rejection(decryptLogFile(aws, { bucket, key: `swapped/${key}` }))).code).toBe('TAMPERED');
+    expect((await readFailure(decryptLogFile(aws, { bucket, key: `swapped/${key}` }))).code).toBe('TAMPERED');
 
     // The CLI command: JSON on stdout, exit 0; the wrong key, exit 1 with the reason.
     process.env.OPENTRAIL_AWS_ENDPOINT = stackEndpoints().awsEndpoint;

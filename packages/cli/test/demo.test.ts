@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { loadConfig, type EnvBinding } from '@opentrail/config';
 import { validateRecord } from '@opentrail/cloudtrail';
-import { TrafficGenerator } from '@opentrail/producer';
+import { TrafficGenerator } from '@opentrail/testing';
 import { parseTrail, type TrailInput } from '@opentrail/trails';
 import { DEMO_BUCKET, DEMO_TRAIL, DEMO_WRITES_TRAIL, demoConfig, mergeConfig, type DemoContext } from '../src/demo/setup.js';
 import { alertScene, scenarioTraffic } from '../src/demo/traffic.js';

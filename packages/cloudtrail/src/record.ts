@@ -159,3 +159,12 @@ export const CURRENT_EVENT_VERSION = '1.11';
 export function formatEventTime(date: Date): string {
   return `${date.toISOString().slice(0, 19)}Z`;
 }
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** STS expirations as CloudTrail logs them: Java's medium date format in UTC ("Dec 1, 2026, 7:00:00 PM"). */
+export function javaMediumDate(date: Date): string {
+  const h = date.getUTCHours();
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${MONTHS[date.getUTCMonth()]} ${date.getUTCDate()}, ${date.getUTCFullYear()}, ${h % 12 === 0 ? 12 : h % 12}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())} ${h < 12 ? 'AM' : 'PM'}`;
+}

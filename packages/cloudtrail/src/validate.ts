@@ -12,13 +12,12 @@ import {
   parseEventTime,
   type CloudTrailRecord,
 } from './record.js';
+import { OpentrailError } from '@opentrail/errors';
 
 /** A record refused up front: nothing was sent. `problems` names each bad member and why. */
-export class InvalidRecordError extends Error {
-  readonly canRetry = false;
+export class InvalidRecordError extends OpentrailError<'INVALID_RECORD'> {
   constructor(readonly problems: RecordProblem[]) {
-    super(`invalid CloudTrail record: ${problems.map((p) => `${p.member} ${p.problem}`).join('; ')}`);
-    this.name = 'InvalidRecordError';
+    super('INVALID_RECORD', `invalid CloudTrail record: ${problems.map((p) => `${p.member} ${p.problem}`).join('; ')}`);
   }
 }
 

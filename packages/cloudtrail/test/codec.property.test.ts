@@ -3,16 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { loadSchemas, type ApiCallEvent } from '@opentrail/serde';
 import { cloudTrailRecord } from '../../../test/fixtures/arbitraries.js';
 import { canonicalJson } from '../../../test/helpers/canonical.js';
-import {
-  InvalidRecordError,
-  JSON_BYTES_FIXED,
-  JSON_BYTES_PER_AVRO_BYTE,
-  MAX_EVENT_BYTES,
-  acceptRecord,
-  validateApiCallEvent,
-  writeRecordJson,
-  type AcceptedRecord,
-} from '../src/index.js';
+import { InvalidRecordError, MAX_EVENT_BYTES, acceptRecord, validateApiCallEvent, writeRecordJson } from '../src/index.js';
+import { JSON_BYTES_FIXED, JSON_BYTES_PER_AVRO_BYTE, type AcceptedRecord } from '../src/validate.js';
 
 const type = loadSchemas().ApiCallEvent.type;
 

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadSchemas } from '@opentrail/serde';
-import { checkJsonMembers, toApiCallEvent, toCloudTrailRecord, withDefaults, writeRecordJson, type CloudTrailRecord } from '../src/index.js';
+import { checkJsonMembers } from '../src/codec.js';
+import { toApiCallEvent, toCloudTrailRecord, withDefaults, writeRecordJson, type CloudTrailRecord } from '../src/index.js';
 
 const fixture = fileURLToPath(new URL('../../../test/fixtures/cloudtrail-records.ndjson', import.meta.url));
 const records = readFileSync(fixture, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as CloudTrailRecord);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { LOG_FILE_KEY_PATTERN, accountIdOfKey, deterministicUniqueString, digestFileKey, logFileKey } from '../src/index.js';
+import { LOG_FILE_KEY_PATTERN, deterministicUniqueString, digestFileKey, logFileKey } from '../src/index.js';
+import { accountIdOfKey } from '../src/keys.js';
 
 describe('S3 keys (cloudtrail-spec.md §2.1)', () => {
   it('lays out a log file key like the documented example', () => {

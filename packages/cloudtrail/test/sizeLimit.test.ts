@@ -1,17 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { loadSchemas, type ApiCallEvent, type EnrichedEvent } from '@opentrail/serde';
 import { recordOfSize } from '../../../test/helpers/recordSize.js';
-import {
-  ENRICHMENT_HEADROOM_BYTES,
-  InvalidRecordError,
-  MAX_EVENT_BYTES,
-  MAX_MESSAGE_BYTES,
-  MAX_USER_IDENTITY_BYTES,
-  acceptRecord,
-  toApiCallEvent,
-  validateApiCallEvent,
-  type CloudTrailRecord,
-} from '../src/index.js';
+import { ENRICHMENT_HEADROOM_BYTES, MAX_MESSAGE_BYTES, MAX_USER_IDENTITY_BYTES } from '../src/record.js';
+import { InvalidRecordError, MAX_EVENT_BYTES, acceptRecord, toApiCallEvent, validateApiCallEvent, type CloudTrailRecord } from '../src/index.js';
 
 const schemas = loadSchemas();
 const base: CloudTrailRecord = {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { acceptedRegions, parseEventTime, validateRecord, withDefaults, routingKey, recordAccountId } from '../src/index.js';
+import { acceptedRegions, validateRecord, withDefaults, routingKey } from '../src/index.js';
+import { parseEventTime } from '../src/record.js';
+import { recordAccountId } from '../src/validate.js';
 
 const good = withDefaults({ awsRegion: 'us-east-1', eventSource: 'iam.amazonaws.com', eventName: 'CreateUser', recipientAccountId: '123456789012' });
 

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
+import { OpentrailError } from '@opentrail/errors';
 
 /** How one environment variable feeds one configuration key. */
 export interface EnvBinding {
@@ -12,11 +13,9 @@ export interface EnvBinding {
   as?: 'string' | 'list' | 'number' | 'boolean' | 'json';
 }
 
-export class ConfigError extends Error {
-  readonly canRetry = false;
+export class ConfigError extends OpentrailError<'INVALID_CONFIG'> {
   constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'ConfigError';
+    super('INVALID_CONFIG', `invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   }
 }
 

@@ -1,6 +1,7 @@
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider, Checksum, SourceData } from '@smithy/types';
+import { OpentrailError } from '@opentrail/errors';
 import type { PublicKeyProvider } from './validator.js';
 
 /** SHA-256 (and HMAC-SHA-256 with a secret) from node:crypto, in the shape @smithy/signature-v4 takes. */
@@ -37,13 +38,14 @@ function toBuffer(data: SourceData): Buffer {
 /** CloudTrail's JSON 1.1 target prefix (cloudtrail-spec.md §5). */
 export const CLOUDTRAIL_TARGET_PREFIX = 'com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.';
 
-export class CloudTrailApiError extends Error {
+/** An error the CloudTrail API answered: its error code (`__type`) and HTTP status. Throttling and 5xx are worth a retry. */
+export class CloudTrailApiError extends OpentrailError {
   constructor(
-    readonly code: string,
+    code: string,
     message: string,
     readonly status: number,
   ) {
-    super(`${code}: ${message}`);
+    super(code, `${code}: ${message}`, { canRetry: status >= 500 || status === 429 || code === 'ThrottlingException' });
   }
 }
 

@@ -1,4 +1,5 @@
 import { crc32, inflateRawSync } from 'node:zlib';
+import { OpentrailError } from '@opentrail/errors';
 
 /**
  * Reads the first gzip member of a buffer the way the CLI does (zlib.decompressobj(MAX_WBITS|16)):
@@ -12,7 +13,11 @@ export interface GzipMember {
   trailing: number;
 }
 
-export class GzipFormatError extends Error {}
+export class GzipFormatError extends OpentrailError<'NOT_GZIP'> {
+  constructor(message: string) {
+    super('NOT_GZIP', message);
+  }
+}
 
 const FHCRC = 2;
 const FEXTRA = 4;

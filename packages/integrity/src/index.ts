@@ -1,6 +1,5 @@
-export * from './digestFile.js';
-export { readGzipMember, GzipFormatError, type GzipMember } from './gzipMember.js';
-export * from './signingKeys.js';
-export { S3ObjectStore, NoSuchKeyError, type ObjectStore } from './objectStore.js';
-export * from './validator.js';
+export { type DigestFile, type PreviousDigest, buildDigest, sha256Hex, stringToSign, serializeDigest, digestMetadata } from './digestFile.js';
+export { type SigningKey, pkcs1Der, fingerprintOf, withValidityWindows, currentKey, keyFileStamp, loadLocalKeys, kmsKey } from './signingKeys.js';
+export { S3ObjectStore } from './objectStore.js';
+export { type ParsedDigest, validateLogs, hasInvalid, inflateDigest } from './validator.js';
 export { CloudTrailApiClient, CloudTrailApiError, NodeSha256, CLOUDTRAIL_TARGET_PREFIX } from './cloudTrailClient.js';

@@ -1,4 +1,5 @@
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { OpentrailError } from '@opentrail/errors';
 
 /** What the validator reads from S3: listings, and objects with their user metadata. */
 export interface ObjectStore {
@@ -10,12 +11,12 @@ export interface ObjectStore {
   listFolders(bucket: string, prefix: string): Promise<string[]>;
 }
 
-export class NoSuchKeyError extends Error {
+export class NoSuchKeyError extends OpentrailError<'NO_SUCH_KEY'> {
   constructor(
     readonly bucket: string,
     readonly key: string,
   ) {
-    super(`An error occurred (NoSuchKey) when calling the GetObject operation: The specified key does not exist.`);
+    super('NO_SUCH_KEY', `An error occurred (NoSuchKey) when calling the GetObject operation: The specified key does not exist.`);
   }
 }
 

@@ -1,5 +1,6 @@
 import { constants, createPublicKey, verify } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
+import { OpentrailError } from '@opentrail/errors';
 import { sha256Hex, stringToSign } from './digestFile.js';
 import { readGzipMember } from './gzipMember.js';
 import { NoSuchKeyError, type ObjectStore } from './objectStore.js';
@@ -41,7 +42,12 @@ export function digestKeyDate(key: string): string {
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
 
-export class DigestError extends Error {}
+/** A digest file that fails validation; the message is validate-logs' output line for it. */
+export class DigestError extends OpentrailError<'INVALID_DIGEST'> {
+  constructor(message: string) {
+    super('INVALID_DIGEST', message);
+  }
+}
 
 const digestLine = (bucket: string, key: string, what: string) => `Digest file\ts3://${bucket}/${key}\t${what}`;
 

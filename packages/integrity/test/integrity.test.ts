@@ -5,25 +5,11 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { digestFileKey } from '@opentrail/cloudtrail';
-import {
-  buildDigest,
-  currentKey,
-  DigestProvider,
-  digestMetadata,
-  fingerprintOf,
-  generateLocalKey,
-  keyFileStamp,
-  loadLocalKeys,
-  NoSuchKeyError,
-  readGzipMember,
-  serializeDigest,
-  sha256Hex,
-  stringToSign,
-  validateLogs,
-  type ObjectStore,
-  type PreviousDigest,
-  type SigningKey,
-} from '../src/index.js';
+import { buildDigest, currentKey, digestMetadata, fingerprintOf, keyFileStamp, loadLocalKeys, serializeDigest, sha256Hex, stringToSign, validateLogs, type PreviousDigest, type SigningKey } from '../src/index.js';
+import { DigestProvider } from '../src/validator.js';
+import { generateLocalKey } from '../src/signingKeys.js';
+import { NoSuchKeyError, type ObjectStore } from '../src/objectStore.js';
+import { readGzipMember } from '../src/gzipMember.js';
 
 describe('string to sign', () => {
   it('matches the CLI test vector (test_properly_signs_when_no_previous_signature)', () => {

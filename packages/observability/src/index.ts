@@ -1,4 +1,4 @@
 export { createLogger, type Logger } from './logger.js';
-export { ServiceMetrics, LATENCY_BUCKETS, Counter, Gauge, Histogram, Registry } from './metrics.js';
-export { startHealthServer, type Check, type Checks, type HealthServer, type HealthServerOptions } from './server.js';
+export { ServiceMetrics, LATENCY_BUCKETS, Counter } from './metrics.js';
+export { startHealthServer, type Check, type HealthServer } from './server.js';
 export { transientCounter } from './transient.js';

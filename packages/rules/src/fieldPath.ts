@@ -179,8 +179,3 @@ export function isScalarPath(segments: readonly Segment[]): boolean {
   if (segments.length === 1) return typeof first === 'string' && TYPED_MEMBERS.has(first);
   return segments.length === 2 && first === 'userIdentity' && typeof second === 'string' && IDENTITY_TYPED_MEMBERS.has(second);
 }
-
-/** The text of a path for messages: `$.a.b[0]` style. */
-export function pathText(segments: readonly Segment[]): string {
-  return segments.map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? s : `.${s}`)).join('');
-}

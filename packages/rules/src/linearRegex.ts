@@ -1,4 +1,5 @@
 import { RE2JS } from 're2js';
+import { OpentrailError } from '@opentrail/errors';
 
 /**
  * Regular expressions evaluated in time linear in the input (RE2 semantics, through re2js, a pure
@@ -7,14 +8,12 @@ import { RE2JS } from 're2js';
  * characters could hold the alerter for minutes (issue 19, class 7). What RE2 cannot do in linear
  * time (backreferences, lookahead, lookbehind) is refused when the rule loads, with the reason.
  */
-export class RegexRefusedError extends Error {
-  readonly canRetry = false;
+export class RegexRefusedError extends OpentrailError<'REGEX_REFUSED'> {
   constructor(
     readonly source: string,
     readonly reason: string,
   ) {
-    super(reason);
-    this.name = 'RegexRefusedError';
+    super('REGEX_REFUSED', reason);
   }
 }
 

@@ -1,5 +1,6 @@
 import { writeRecordJson, type CloudTrailRecord } from '@opentrail/cloudtrail';
 import type { ApiCallEvent, EnrichedEvent, Enrichment } from '@opentrail/serde';
+import { OpentrailError } from '@opentrail/errors';
 
 /** Members that travel as JSON text (schemas/api-call-event.avsc): parsed only when a rule reads them. */
 export const JSON_TEXT_MEMBERS: ReadonlySet<string> = new Set([
@@ -21,11 +22,9 @@ export const IDENTITY_JSON_MEMBERS: ReadonlySet<string> = new Set(['sessionConte
 const NOT_PARSED = Symbol('not parsed');
 
 /** An event value a rule cannot evaluate (not a fault of the rule): the reason. */
-export class RuleInputError extends Error {
-  readonly canRetry = false;
+export class RuleInputError extends OpentrailError<'INVALID_RULE_INPUT'> {
   constructor(reason: string) {
-    super(reason);
-    this.name = 'RuleInputError';
+    super('INVALID_RULE_INPUT', reason);
   }
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compileFilterPattern, FilterPatternError, parseFilterPattern } from '../src/index.js';
+import { compileFilterPattern, FilterPatternError } from '../src/index.js';
+import { parseFilterPattern } from '../src/filterPattern/parser.js';
 import { ev } from './events.js';
 
 const match = (pattern: string, record: Parameters<typeof ev>[0]) => compileFilterPattern(pattern).matches(ev(record));

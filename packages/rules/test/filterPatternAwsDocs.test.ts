@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CloudTrailRecord } from '@opentrail/cloudtrail';
-import { compileFilterPattern, FilterPatternError, parseFilterPattern } from '../src/index.js';
+import { compileFilterPattern, FilterPatternError } from '../src/index.js';
+import { parseFilterPattern } from '../src/filterPattern/parser.js';
 import { ev } from './events.js';
 
 /**

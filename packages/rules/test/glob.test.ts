@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ANY_CHAR, ANY_RUN, compileGlob, type GlobToken } from '../src/glob.js';
-import { compileFilterPattern, sigmaStringMatcher } from '../src/index.js';
+import { compileFilterPattern } from '../src/index.js';
+import { sigmaStringMatcher } from '../src/sigma/fieldCondition.js';
 import { ev } from './events.js';
 
 /** The textbook dynamic-programming matcher: obviously right, O(n·m), used as the reference. */

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync, unlinkSync, mkdirSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseDuration, parseRuleFile, problemText, RuleLibrary, type RuleLibraryUpdate } from '../src/index.js';
+import { parseDuration } from '../src/ruleFile.js';
+import { parseRuleFile, problemText, RuleLibrary, type RuleLibraryUpdate } from '../src/index.js';
 import { ev } from './events.js';
 
 const dirs: string[] = [];

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { compileSigmaRule, parseCondition, parseSigmaCorrelation, SigmaRuleError, sigmaStringMatcher } from '../src/index.js';
+import { compileSigmaRule } from '../src/index.js';
+import { parseCondition } from '../src/sigma/condition.js';
+import { parseSigmaCorrelation } from '../src/sigma/rule.js';
+import { SigmaRuleError, sigmaStringMatcher } from '../src/sigma/fieldCondition.js';
 import { ev } from './events.js';
 
 const header = 'title: t\nlogsource:\n  product: aws\n  service: cloudtrail\n';

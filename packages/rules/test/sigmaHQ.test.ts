@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { compileSigmaRule, RuleInputError, RuleLibrary, type CompiledRule } from '../src/index.js';
+import { compileSigmaRule, RuleLibrary, type CompiledRule } from '../src/index.js';
+import { RuleInputError } from '../src/ruleEvent.js';
 import { ev } from './events.js';
 import { SIGMAHQ_CASES } from './sigmaHQCases.js';
 

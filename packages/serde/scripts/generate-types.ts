@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { renderTypes } from '../src/typegen.js';
+import { renderTypes } from './typegen.js';
 
 const target = fileURLToPath(new URL('../src/generated/avro-types.ts', import.meta.url));
 writeFileSync(target, renderTypes());

@@ -1,3 +1,5 @@
+import { OpentrailError } from '@opentrail/errors';
+
 /**
  * Why a message could not be read. A closed list: dead-letter headers carry the code, metrics label
  * by it, and code branches on it (never on message text).
@@ -19,16 +21,8 @@ export const SERDE_ERROR_CODES = {
 
 export type SerdeErrorCode = keyof typeof SERDE_ERROR_CODES;
 
-export class SerdeError extends Error {
-  readonly canRetry: boolean;
-
-  constructor(
-    readonly code: SerdeErrorCode,
-    message: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-    this.name = 'SerdeError';
-    this.canRetry = SERDE_ERROR_CODES[code].canRetry;
+export class SerdeError extends OpentrailError<SerdeErrorCode> {
+  constructor(code: SerdeErrorCode, message: string, options?: ErrorOptions) {
+    super(code, message, { cause: options?.cause, canRetry: SERDE_ERROR_CODES[code].canRetry });
   }
 }

@@ -1,7 +1,7 @@
-export { AvroSerde, createSchemaRegistry, schemaIdOf, type RegistryOptions } from './serde.js';
-export { SerdeError, SERDE_ERROR_CODES, type SerdeErrorCode } from './errors.js';
-export { registerSubjectSchema, SUBJECT_COMPATIBILITY } from './registration.js';
-export { loadSchemas, SCHEMA_DIR, SCHEMA_FILES, type LoadedSchema, type SchemaName } from './schemas.js';
+export { AvroSerde, createSchemaRegistry, type RegistryOptions } from './serde.js';
+export { SerdeError } from './errors.js';
+export { SUBJECT_COMPATIBILITY } from './registration.js';
+export { loadSchemas, type LoadedSchema, type SchemaName } from './schemas.js';
 export type * from './generated/avro-types.js';
 export type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { loadSchemas, schemaIdOf } from '../src/index.js';
-import { renderTypes } from '../src/typegen.js';
+import { loadSchemas } from '../src/index.js';
+import { schemaIdOf } from '../src/serde.js';
+import { renderTypes } from '../scripts/typegen.js';
 
 describe('schemas', () => {
   it('parse, and the enriched event embeds the API-call event by name', () => {

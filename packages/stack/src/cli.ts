@@ -9,7 +9,8 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { endpointsToEnv, givenEndpoints, installStack, isAlive, startStack, stopProcessGroup, type StackEndpoints } from './index.js';
+import { endpointsToEnv, givenEndpoints, installStack, startStack, type StackEndpoints } from './index.js';
+import { isAlive, stopProcessGroup } from './process.js';
 
 interface StackState {
   backend: string;

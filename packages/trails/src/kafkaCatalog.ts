@@ -2,6 +2,7 @@ import type { KafkaClient, KafkaProducer } from '@opentrail/runtime';
 import type { Logger, ServiceMetrics } from '@opentrail/observability';
 import { CompactedTopicReader, ensureTopics, startupStep, type CompactedTopicDecoder } from '@opentrail/runtime';
 import { serdeFor, valueSubject, type AvroSerde, type SchemaRegistry, type TrailRecord as TrailRecordValue } from '@opentrail/serde';
+import { OpentrailError } from '@opentrail/errors';
 import { TrailTable, configTrailRecord, type TrailCatalogHandle, type TrailChange, type TrailRecord } from './catalog.js';
 import { trailSchema, type Trail } from './schema.js';
 
@@ -24,11 +25,9 @@ import { trailSchema, type Trail } from './schema.js';
  */
 
 /** Why a trail record cannot be read. Never retriable: the record stays unreadable. */
-export class TrailRecordError extends Error {
-  readonly canRetry = false;
+export class TrailRecordError extends OpentrailError<'INVALID_TRAIL_RECORD'> {
   constructor(message: string) {
-    super(message);
-    this.name = 'TrailRecordError';
+    super('INVALID_TRAIL_RECORD', message);
   }
 }
 

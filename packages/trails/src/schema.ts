@@ -82,7 +82,6 @@ export const insightSelectorSchema = z.strictObject({
   eventCategories: z.array(z.enum(INSIGHT_EVENT_CATEGORIES)).min(1).max(2).optional(),
 });
 
-export const ENCRYPTION_MODES = ['SSE_S3', 'SSE_KMS', 'CSE_KMS', 'NONE'] as const;
 export const encryptionSchema = z.discriminatedUnion('mode', [
   /** Server-side, S3-managed keys (AES256). The default. */
   z.strictObject({ mode: z.literal('SSE_S3') }),
@@ -217,7 +216,6 @@ export type EventSelector = z.output<typeof eventSelectorSchema>;
 export type AdvancedEventSelector = z.output<typeof advancedEventSelectorSchema>;
 export type FieldSelector = z.output<typeof fieldSelectorSchema>;
 export type TrailEncryption = z.output<typeof encryptionSchema>;
-export type TrailLifecycle = z.output<typeof lifecycleSchema>;
 
 function trailLabel(raw: unknown, index: number): string {
   const name = (raw as { name?: unknown } | null)?.name;

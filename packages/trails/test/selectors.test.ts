@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  compileAdvancedSelector,
-  compileBasicSelector,
-  compileFieldSelector,
-  compileSelectors,
-  eventCategoryOf,
-  eventSelectorSchema,
-  type FieldSelector,
-} from '../src/index.js';
+import { compileAdvancedSelector, compileBasicSelector, compileFieldSelector, compileSelectors, eventCategoryOf } from '../src/selectors.js';
+import { eventSelectorSchema, type FieldSelector } from '../src/index.js';
 import { event, insightEvent, lambdaDataEvent, s3DataEvent } from './events.js';
 
 const basic = (input: Record<string, unknown> = {}) => compileBasicSelector(eventSelectorSchema.parse(input));

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { InvalidRecordError, type CloudTrailRecord } from '@opentrail/cloudtrail';
+import { InvalidRecordError, javaMediumDate, type CloudTrailRecord } from '@opentrail/cloudtrail';
 import type { Logger, ServiceMetrics } from '@opentrail/observability';
-import { javaMediumDate } from '@opentrail/producer';
+import { OpentrailError } from '@opentrail/errors';
 import type { CallerIdentity } from './authorization.js';
 
 /**
@@ -39,8 +39,10 @@ export interface AuditPublisher {
 }
 
 /** A mutating call's record could not be published: the client must not be told the call is on record. */
-export class AuditRecordError extends Error {
-  readonly canRetry = false;
+export class AuditRecordError extends OpentrailError<'AUDIT_RECORD_UNPUBLISHED'> {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('AUDIT_RECORD_UNPUBLISHED', message, options);
+  }
 }
 
 export interface AuditTrailOptions {
@@ -75,7 +77,11 @@ const MAX_DEPTH = 32;
 /** Top-level request members that are timestamps (epoch seconds on the wire), logged as CloudTrail's Java dates. */
 const TIME_MEMBERS = new Set(['StartTime', 'EndTime']);
 
-class TooDeep extends Error {}
+class TooDeep extends OpentrailError<'TOO_DEEP'> {
+  constructor() {
+    super('TOO_DEEP', `nested deeper than ${MAX_DEPTH} levels`);
+  }
+}
 
 /**
  * CloudTrail logs a request's members in lower camel case (`{"name": "x", "s3BucketName": "b"}` for

@@ -1,13 +1,14 @@
+import { OpentrailError } from '@opentrail/errors';
 /**
  * An error the API answers with: CloudTrail's error code (`__type`), its message and the HTTP
  * status (400 for everything a caller did wrong, as CloudTrail answers; cloudtrail-spec.md §5).
  */
-export class ApiError extends Error {
+export class ApiError extends OpentrailError {
   constructor(
-    readonly code: string,
+    code: string,
     message: string,
     readonly status = 400,
   ) {
-    super(message);
+    super(code, message);
   }
 }

@@ -1,18 +1,16 @@
 import { timingSafeEqual } from 'node:crypto';
 import { NodeSha256, sha256Hex } from '@opentrail/integrity';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { OpentrailError } from '@opentrail/errors';
 
 /**
  * AWS Signature Version 4 verification: the signature is recomputed with @smithy/signature-v4 (the
  * signer of the AWS SDK for JavaScript) over exactly the headers the client signed, with the secret
  * of the access key it names, and compared in constant time. Failures carry CloudTrail's error codes.
  */
-export class AuthError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
+export class AuthError extends OpentrailError {
+  constructor(code: string, message: string) {
+    super(code, message);
   }
 }
 

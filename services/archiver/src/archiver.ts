@@ -1,14 +1,12 @@
 import type { KMSClient } from '@aws-sdk/client-kms';
 import { deterministicUniqueString, eventAccountId, logFileKey, writeRecordJson } from '@opentrail/cloudtrail';
+import { encryptEnvelope, LogFileBuilder, StaleOwnerError, type ClosedLogFile, type LogFileStore, type ObjectToStore, type Ownership, type RecordMeta } from '@opentrail/logfiles';
 import type { Logger } from '@opentrail/observability';
 import { failureDetail, InfrastructureError, RetryAbortedError, retry, type BatchContext, type InputRecord, type OutputMessage, type PartitionHandler, type RecordDeadLetter, type TopicPartition, type Work } from '@opentrail/runtime';
 import type { AvroSerde, Delivery, EnrichedEvent, Enrichment } from '@opentrail/serde';
 import type { ActivityReport, CompiledTrail } from '@opentrail/trails';
 import { deliveryKey, deliveryRecord } from './deliveryRecord.js';
-import { encryptEnvelope } from './envelopeEncryption.js';
 import { groupKey, type GroupKind, type HighWaterMarks } from './highWaterMarks.js';
-import { LogFileBuilder, type ClosedLogFile, type RecordMeta } from './logFile.js';
-import { StaleOwnerError, type LogFileStore, type ObjectToStore, type Ownership } from './logFileStore.js';
 import type { ArchiverMetrics } from './metrics.js';
 import type { TrailSnapshot, TrailSource, TrailWindow } from './liveTrails.js';
 import { shouldRollForAge, type RollReason } from './rollPolicy.js';

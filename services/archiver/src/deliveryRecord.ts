@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Delivery, DeliveryEncryption } from '@opentrail/serde';
 import type { CompiledTrail, TrailEncryption } from '@opentrail/trails';
-import type { ClosedLogFile } from './logFile.js';
+import type { ClosedLogFile } from '@opentrail/logfiles';
 
 /** Stable per (bucket, key, sha256): a repeat of the same delivery has the same id. */
 export function deliveryId(bucket: string, key: string, sha256: string): string {

@@ -9,7 +9,7 @@ import { BucketSetup } from './bucketSetup.js';
 import { bindings, configSchema } from './config.js';
 import { HighWaterMarks } from './highWaterMarks.js';
 import { LiveTrails } from './liveTrails.js';
-import { LogFileStore } from './logFileStore.js';
+import { LogFileStore } from '@opentrail/logfiles';
 import { archiverMetrics } from './metrics.js';
 
 main({

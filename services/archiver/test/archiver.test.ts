@@ -10,7 +10,7 @@ import { parseTrail, type TrailInput } from '@opentrail/trails';
 import { Archiver } from '../src/archiver.js';
 import { staticTrails } from '../src/liveTrails.js';
 import type { HighWaterMarks } from '../src/highWaterMarks.js';
-import type { LogFileStore, ObjectToStore } from '../src/logFileStore.js';
+import type { LogFileStore, ObjectToStore } from '@opentrail/logfiles';
 import { archiverMetrics } from '../src/metrics.js';
 
 const TOPIC = 'events.enriched';

@@ -10,7 +10,7 @@ import { configTrailRecord, InMemoryTrailStore, parseTrail, type ActivityKind, t
 import { Archiver } from '../src/archiver.js';
 import type { HighWaterMarks } from '../src/highWaterMarks.js';
 import { LiveTrails, windowOf } from '../src/liveTrails.js';
-import type { LogFileStore, ObjectToStore } from '../src/logFileStore.js';
+import type { LogFileStore, ObjectToStore } from '@opentrail/logfiles';
 import { archiverMetrics } from '../src/metrics.js';
 
 const TOPIC = 'events.enriched';

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { decryptLogFile, LogFileReadError } from '@opentrail/archiver';
+import { decryptLogFile, LogFileReadError } from '@opentrail/logfiles';
 import { AwsClients } from '@opentrail/aws';
 import { awsBindings, awsSchema, loadConfig, z } from '@opentrail/config';
 

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { endpointsFromEnv } from '@opentrail/stack';
-import { Recorder, TrafficGenerator } from '@opentrail/producer';
+import { Recorder } from '@opentrail/producer';
+import { TrafficGenerator } from '@opentrail/testing';
 import type { Command } from './index.js';
 
 const HELP = `usage: opentrail produce [--rate N] [--duration S] [--accounts N] [--seed N] [--topic T]

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { AwsClients } from '@opentrail/aws';
 import { awsBindings, awsSchema, loadConfig, z } from '@opentrail/config';
 import { CloudTrailApiClient, hasInvalid, S3ObjectStore, validateLogs } from '@opentrail/integrity';
+import { UsageError } from '../history/arguments.js';
 
 const HELP = `usage: opentrail validate-logs --trail-arn ARN --start-time TIME [--end-time TIME]
                               [--s3-bucket BUCKET] [--s3-prefix PREFIX] [--account-id ID]
@@ -36,8 +37,6 @@ function parseTime(text: string, name: string): number {
   if (!Number.isFinite(ms)) throw new UsageError(`Unable to parse date value: ${text} (${name})`);
   return ms;
 }
-
-class UsageError extends Error {}
 
 /** Draws `[#####-----] 12/240 digests` on one stderr line, cleared before any other stderr output. */
 class ProgressBar {

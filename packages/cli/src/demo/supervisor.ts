@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { SERVICE_EXIT } from '@opentrail/config';
+import { OpentrailError } from '@opentrail/errors';
 
 /**
  * Services that may run as several instances: the consumer-group services. The API listens on the
@@ -96,13 +97,12 @@ export interface SupervisorOptions {
 }
 
 /** A service that cannot start (or keeps failing): the demo stops, with its name. */
-export class ServiceFailure extends Error {
+export class ServiceFailure extends OpentrailError<'SERVICE_FAILED'> {
   constructor(
     readonly service: string,
     reason: string,
   ) {
-    super(`${service} ${reason}`);
-    this.name = 'ServiceFailure';
+    super('SERVICE_FAILED', `${service} ${reason}`);
   }
 }
 

@@ -1,5 +1,5 @@
 import type { CloudTrailRecord } from '@opentrail/cloudtrail';
-import type { TrafficGenerator } from '@opentrail/producer';
+import type { TrafficGenerator } from '@opentrail/testing';
 
 export interface ScenarioOptions {
   /** Seconds between two scenes (at the given rate). @default 30 */

@@ -1,5 +1,10 @@
+import { OpentrailError } from '@opentrail/errors';
 /** Options the history commands share: where the API is, how much to fetch, how to print. */
-export class UsageError extends Error {}
+export class UsageError extends OpentrailError<'USAGE'> {
+  constructor(message: string) {
+    super('USAGE', message);
+  }
+}
 
 /** A time as the AWS CLI takes it: ISO-8601, UTC unless it says otherwise; or epoch seconds. Returns epoch seconds. */
 export function timeArgument(text: string, option: string): number {

@@ -1,3 +1,5 @@
+import { OpentrailError } from '@opentrail/errors';
+
 /**
  * The errors a history query answers with: CloudTrail's codes (cloudtrail-spec.md §5.1) and
  * messages, so the API passes them through unchanged. All are the caller's fault (HTTP 400), none
@@ -12,12 +14,4 @@ export type HistoryQueryErrorCode =
   | 'InvalidParameterException'
   | 'SerializationException';
 
-export class HistoryQueryError extends Error {
-  constructor(
-    readonly code: HistoryQueryErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'HistoryQueryError';
-  }
-}
+export class HistoryQueryError extends OpentrailError<HistoryQueryErrorCode> {}

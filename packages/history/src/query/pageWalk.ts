@@ -35,7 +35,6 @@ const statementName = (text: string) => `history_${createHash('sha1').update(tex
  * 5.1/16, a value that matches nothing 2.0/8.9 → 1.2/3.0; AccessKeyId, ResourceName and Username
  * unchanged at p50 (their pages fill within the first windows either way).
  */
-export const FIRST_WINDOW = MICROS_PER_DAY;
 export const LATER_WINDOW = 7n * MICROS_PER_DAY;
 /** Window lengths after the first, for generic plans; the last one repeats. */
 const PREPARED_WINDOWS = [7n * MICROS_PER_DAY, 28n * MICROS_PER_DAY, 3650n * MICROS_PER_DAY];

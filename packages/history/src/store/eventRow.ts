@@ -1,5 +1,6 @@
 import { eventAccountId, writeRecordJson } from '@opentrail/cloudtrail';
 import type { ApiCallEvent } from '@opentrail/serde';
+import { OpentrailError } from '@opentrail/errors';
 import { eventResources, type LookupResource, type ResourceKey } from './resources.js';
 import { eventUsername } from './username.js';
 
@@ -27,14 +28,12 @@ export interface EventRow {
 }
 
 /** Why an event cannot be stored, naming the member. Dead-lettered, never retried. */
-export class UnstorableEventError extends Error {
-  readonly canRetry = false;
+export class UnstorableEventError extends OpentrailError<'UNSTORABLE_EVENT'> {
   constructor(
     readonly member: string,
     readonly reason: string,
   ) {
-    super(`${member}: ${reason}`);
-    this.name = 'UnstorableEventError';
+    super('UNSTORABLE_EVENT', `${member}: ${reason}`);
   }
 }
 

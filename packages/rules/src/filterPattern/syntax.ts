@@ -1,3 +1,4 @@
+import { OpentrailError } from '@opentrail/errors';
 import type { SelectorSegment } from '../fieldPath.js';
 
 /**
@@ -44,14 +45,12 @@ export type FilterValue =
 export type StringPart = string | { wildcard: true };
 
 /** A malformed pattern: what is wrong and where (1-based column within the pattern). */
-export class FilterPatternError extends Error {
-  readonly canRetry = false;
+export class FilterPatternError extends OpentrailError<'INVALID_FILTER_PATTERN'> {
   constructor(
     readonly reason: string,
     readonly column: number,
   ) {
-    super(`${reason} (column ${column})`);
-    this.name = 'FilterPatternError';
+    super('INVALID_FILTER_PATTERN', `${reason} (column ${column})`);
   }
 }
 

@@ -1,3 +1,4 @@
+import { OpentrailError } from '@opentrail/errors';
 import { ANY_RUN, compileGlob } from '../glob.js';
 
 /**
@@ -17,8 +18,10 @@ export type ConditionNode =
   | { type: 'and' | 'or'; operands: ConditionNode[] }
   | { type: 'of'; quantity: number | 'all'; names: string[]; text: string };
 
-export class SigmaConditionError extends Error {
-  readonly canRetry = false;
+export class SigmaConditionError extends OpentrailError<'INVALID_SIGMA_CONDITION'> {
+  constructor(message: string) {
+    super('INVALID_SIGMA_CONDITION', message);
+  }
 }
 
 interface Token {

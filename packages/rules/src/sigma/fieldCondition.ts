@@ -1,4 +1,5 @@
 import { BlockList, isIP } from 'node:net';
+import { OpentrailError } from '@opentrail/errors';
 import { compileAccessor, compileMultiAccessor, isScalarPath, NOTHING_FOUND, parseDottedPath, type MultiAccessor, type Segment } from '../fieldPath.js';
 import { ANY_CHAR, ANY_RUN, compileGlob, type GlobToken } from '../glob.js';
 import { compileLinearRegex, RegexRefusedError, type RegexTest } from '../linearRegex.js';
@@ -6,14 +7,12 @@ import type { IndexHint } from '../indexHint.js';
 import type { RuleEvent } from '../ruleEvent.js';
 
 /** A detection item that cannot be compiled: why, and where below the item (for the file's line). */
-export class SigmaRuleError extends Error {
-  readonly canRetry = false;
+export class SigmaRuleError extends OpentrailError<'INVALID_SIGMA_RULE'> {
   constructor(
     reason: string,
     readonly path: readonly (string | number)[] = [],
   ) {
-    super(reason);
-    this.name = 'SigmaRuleError';
+    super('INVALID_SIGMA_RULE', reason);
   }
 }
 

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { gunzipSync, inflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { LogFileBuilder } from '../src/logFile.js';
+import { LogFileBuilder } from '@opentrail/logfiles';
 
 const meta = (offset: number, eventTimeMs = 1_700_000_000_000 + offset * 1000) => ({ offset: BigInt(offset), timestampMs: 1_800_000_000_000 + offset, eventTimeMs });
 

@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { DecryptCommand, GenerateDataKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { OpentrailError } from '@opentrail/errors';
 
 /**
  * Client-side envelope encryption in the layout of the AWS S3 Encryption Client v2 ("V2 format":
@@ -34,18 +35,7 @@ export const ENVELOPE_METADATA = {
 
 export type EnvelopeErrorCode = 'NOT_ENCRYPTED' | 'UNSUPPORTED' | 'WRONG_KEY' | 'KEY_UNAVAILABLE' | 'TAMPERED';
 
-export class EnvelopeError extends Error {
-  readonly canRetry: boolean;
-  constructor(
-    readonly code: EnvelopeErrorCode,
-    message: string,
-    options?: { cause?: unknown; canRetry?: boolean },
-  ) {
-    super(message, options);
-    this.name = 'EnvelopeError';
-    this.canRetry = options?.canRetry ?? false;
-  }
-}
+export class EnvelopeError extends OpentrailError<EnvelopeErrorCode> {}
 
 export interface Envelope {
   /** Ciphertext followed by the GCM tag: the object body. */

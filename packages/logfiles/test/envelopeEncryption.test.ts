@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { type DecryptCommand, GenerateDataKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { describe, expect, it } from 'vitest';
-import { decryptEnvelope, encryptEnvelope, EnvelopeError } from '../src/envelopeEncryption.js';
+import { rejection } from '@opentrail/testing';
+import { decryptEnvelope, encryptEnvelope, EnvelopeError } from '@opentrail/logfiles';
 
 /** A KMS stand-in: a data key "encrypted" under a key id is that id, the context and the key. */
 function fakeKms() {
@@ -24,14 +25,7 @@ function fakeKms() {
   return { kms: kms as unknown as KMSClient, calls };
 }
 
-async function failure(promise: Promise<unknown>): Promise<EnvelopeError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(EnvelopeError);
-  return err as EnvelopeError;
-}
+const failure = (promise: Promise<unknown>) => rejection(promise, EnvelopeError);
 
 describe('client-side envelope encryption (S3 Encryption Client v2 layout)', () => {
   it('encrypts with a fresh data key per object under the kms+context encryption context', async () => {

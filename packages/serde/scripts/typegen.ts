@@ -1,5 +1,5 @@
 import { toTypeScript } from '@ovotech/avro-ts';
-import { loadSchemas, type SchemaName } from './schemas.js';
+import { loadSchemas, type SchemaName } from '../src/schemas.js';
 
 const HEADER = `// Generated from schemas/*.avsc by \`npm run schemas:types\`. Do not edit.\n/* eslint-disable */\n`;
 

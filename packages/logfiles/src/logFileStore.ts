@@ -1,8 +1,8 @@
 import { HeadObjectCommand, PutObjectCommand, type PutObjectCommandInput, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import type { Logger } from '@opentrail/observability';
+import { OpentrailError } from '@opentrail/errors';
+import type { Logger, ServiceMetrics } from '@opentrail/observability';
 import { retry } from '@opentrail/runtime';
-import type { ArchiverMetrics } from './metrics.js';
 
 /**
  * Writes log files to S3: patient retries with backoff (an S3 outage never loses a file nor stops
@@ -36,7 +36,7 @@ export interface Ownership {
   instance: string;
 }
 
-export const ownershipToken = (o: Ownership) => `${o.sinceMs}.${o.instance}`;
+const ownershipToken = (o: Ownership) => `${o.sinceMs}.${o.instance}`;
 
 function parseOwnership(token: string | undefined): Ownership | undefined {
   const match = token ? /^(\d+)\.(.+)$/.exec(token) : null;
@@ -47,13 +47,26 @@ function later(a: Ownership, b: Ownership): boolean {
   return a.sinceMs !== b.sinceMs ? a.sinceMs > b.sinceMs : a.instance > b.instance;
 }
 
-export class StaleOwnerError extends Error {
-  readonly canRetry = false;
+export class StaleOwnerError extends OpentrailError<'STALE_OWNER'> {
   constructor(readonly key: string, readonly newer: Ownership) {
-    super(`s3 key ${key} was rewritten by the partition's newer owner (${ownershipToken(newer)}): this instance no longer owns it`);
-    this.name = 'StaleOwnerError';
+    super('STALE_OWNER', `s3 key ${key} was rewritten by the partition's newer owner (${ownershipToken(newer)}): this instance no longer owns it`);
   }
 }
+
+/**
+ * The store's own metrics, registered on the writing service's registry (opentrail_archiver_* in
+ * the archiver): the service spreads them into its metrics object.
+ */
+export function logFileStoreMetrics(metrics: ServiceMetrics) {
+  return {
+    uploadRetries: metrics.counter('upload_retries_total', 'Failed attempts to store a log file (S3 or KMS) that were retried'),
+    uploadErrors: metrics.counter('upload_errors_total', 'Failed attempts to store a log file, by error code', ['code']),
+    uploadSeconds: metrics.histogram('upload_duration_seconds', 'Time to store one log file, retries included', [], [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300]),
+    conditionalWrites: metrics.counter('conditional_write_conflicts_total', 'Keys that already existed when written: already_stored (own earlier attempt), replaced (an earlier owner\'s uncommitted file), stale_owner (a newer owner holds it)', ['outcome']),
+  };
+}
+
+export type LogFileStoreMetrics = ReturnType<typeof logFileStoreMetrics>;
 
 export interface ObjectToStore {
   bucket: string;
@@ -96,7 +109,7 @@ export class LogFileStore {
   constructor(
     private readonly s3: S3Client,
     private readonly options: LogFileStoreOptions,
-    private readonly metrics: ArchiverMetrics,
+    private readonly metrics: LogFileStoreMetrics,
     private readonly logger: Logger,
   ) {
     this.partSize = options.partSize ?? 16 * 1024 * 1024;

@@ -1,6 +1,7 @@
 import { gunzipSync } from 'node:zlib';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { OpentrailError } from '@opentrail/errors';
 import { decryptEnvelope, EnvelopeError, isEnvelopeEncrypted, type EnvelopeErrorCode } from './envelopeEncryption.js';
 
 /**
@@ -16,18 +17,7 @@ export interface LogFileLocation {
 
 export type LogFileReadErrorCode = 'BAD_LOCATION' | 'NOT_FOUND' | 'NOT_GZIP' | 'NOT_CLOUDTRAIL' | EnvelopeErrorCode;
 
-export class LogFileReadError extends Error {
-  readonly canRetry: boolean;
-  constructor(
-    readonly code: LogFileReadErrorCode,
-    message: string,
-    options?: { cause?: unknown; canRetry?: boolean },
-  ) {
-    super(message, options);
-    this.name = 'LogFileReadError';
-    this.canRetry = options?.canRetry ?? false;
-  }
-}
+export class LogFileReadError extends OpentrailError<LogFileReadErrorCode> {}
 
 export interface DecryptedLogFile extends LogFileLocation {
   /** How the object was encrypted at rest. */

@@ -7,7 +7,7 @@
  * test can reproduce its input exactly. Nothing here reads Math.random or the wall clock except
  * through the options.
  */
-import { formatEventTime, type CloudTrailRecord, type UserIdentityJson } from '@opentrail/cloudtrail';
+import { formatEventTime, javaMediumDate, type CloudTrailRecord, type UserIdentityJson } from '@opentrail/cloudtrail';
 
 export interface TrafficGeneratorOptions {
   /** Seed of the pseudo-random sequence. @default 1 */
@@ -803,13 +803,4 @@ function stableChars(text: string, length: number): string {
     for (let v = h, k = 0; k < 6 && s.length < length; k++, v >>>= 5) s += ALNUM[v & 31];
   }
   return s;
-}
-
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
-/** STS expirations as CloudTrail logs them: Java's medium date format in UTC ("Dec 1, 2026, 7:00:00 PM"). */
-export function javaMediumDate(date: Date): string {
-  const h = date.getUTCHours();
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return `${MONTHS[date.getUTCMonth()]} ${date.getUTCDate()}, ${date.getUTCFullYear()}, ${h % 12 === 0 ? 12 : h % 12}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())} ${h < 12 ? 'AM' : 'PM'}`;
 }

@@ -3,8 +3,7 @@ import { HeadObjectCommand, type PutObjectCommand, type S3Client } from '@aws-sd
 import { describe, expect, it } from 'vitest';
 import { createLogger, ServiceMetrics } from '@opentrail/observability';
 import { RetryAbortedError } from '@opentrail/runtime';
-import { LogFileStore, StaleOwnerError, type ObjectToStore, type Ownership } from '../src/logFileStore.js';
-import { archiverMetrics } from '../src/metrics.js';
+import { LogFileStore, logFileStoreMetrics, StaleOwnerError, type ObjectToStore, type Ownership } from '@opentrail/logfiles';
 
 interface StoredObject {
   body: Buffer;
@@ -45,7 +44,7 @@ function object(content: string): ObjectToStore {
 }
 
 function store(s3: S3Client, conditionalWrites = true) {
-  const metrics = archiverMetrics(new ServiceMetrics(`storetest${Math.random().toString(36).slice(2, 8)}`), { openGroups: () => 0, bufferedBytes: () => 0, openFiles: () => 0 });
+  const metrics = logFileStoreMetrics(new ServiceMetrics(`storetest${Math.random().toString(36).slice(2, 8)}`));
   return { store: new LogFileStore(s3, { conditionalWrites, attemptTimeoutMs: 5000 }, metrics, createLogger('storetest', 'silent')), metrics };
 }
 
