@@ -1,3 +1,5 @@
+import { OpentrailError } from '@opentrail/errors';
+
 /**
  * Which failures are the infrastructure's (retry: the same work succeeds once Kafka, the registry,
  * S3, KMS, SNS or the network are back) and which are tied to the data (retrying fails the same way
@@ -9,11 +11,9 @@
  */
 
 /** Thrown (or wrapped) by a service for a failure of something it depends on: the work is retried, never dead-lettered. */
-export class InfrastructureError extends Error {
-  readonly canRetry = true;
+export class InfrastructureError extends OpentrailError<'INFRASTRUCTURE'> {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'InfrastructureError';
+    super('INFRASTRUCTURE', message, { cause: options?.cause, canRetry: true });
   }
 }
 

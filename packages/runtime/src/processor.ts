@@ -8,6 +8,7 @@ import { processIsolating } from './isolation.js';
 import { OutputPartitioner, splitRequests } from './produceRequests.js';
 import { retry, RetryAbortedError } from './retry.js';
 import { startupStep } from './startup.js';
+import { OpentrailError } from '@opentrail/errors';
 
 /** One decoded input message. */
 export interface InputRecord<T> {
@@ -544,10 +545,9 @@ export class StreamProcessor<T> {
 }
 
 /** A transaction given up because its partition was revoked during it: not a failure. */
-class RevokedError extends Error {
+class RevokedError extends OpentrailError<'REVOKED'> {
   constructor(partition: number) {
-    super(`partition ${partition} was revoked during its transaction`);
-    this.name = 'RevokedError';
+    super('REVOKED', `partition ${partition} was revoked during its transaction`);
   }
 }
 

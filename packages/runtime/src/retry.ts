@@ -1,3 +1,5 @@
+import { OpentrailError } from '@opentrail/errors';
+
 /** Options for retry(): exponential backoff with full jitter. */
 export interface RetryOptions {
   /** Attempts after the first; Infinity retries until it succeeds or the signal aborts. @default 5 */
@@ -12,11 +14,9 @@ export interface RetryOptions {
   signal?: AbortSignal;
 }
 
-export class RetryAbortedError extends Error {
-  readonly canRetry = false;
+export class RetryAbortedError extends OpentrailError<'RETRY_ABORTED'> {
   constructor(readonly lastError: unknown) {
-    super(`gave up: ${(lastError as Error)?.message ?? String(lastError)}`, { cause: lastError });
-    this.name = 'RetryAbortedError';
+    super('RETRY_ABORTED', `gave up: ${(lastError as Error)?.message ?? String(lastError)}`, { cause: lastError });
   }
 }
 

@@ -1,3 +1,4 @@
+import { OpentrailError } from '@opentrail/errors';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { SERVICE_EXIT } from '@opentrail/config';
 import type { Logger, ServiceMetrics } from '@opentrail/observability';
@@ -11,15 +12,13 @@ export const EXIT_START_DEADLINE = SERVICE_EXIT.startDeadline;
 export const EXIT_CONFIG = SERVICE_EXIT.config;
 
 /** A start that did not complete within the deadline: the step, and the last transient condition met. */
-export class StartDeadlineError extends Error {
-  readonly canRetry = false;
+export class StartDeadlineError extends OpentrailError<'START_DEADLINE'> {
   constructor(
     readonly step: string,
     readonly deadlineMs: number,
     readonly lastError: unknown,
   ) {
-    super(`not started within ${Math.round(deadlineMs / 1000)} s: still waiting for ${step} (${(lastError as Error)?.message ?? String(lastError)})`, { cause: lastError });
-    this.name = 'StartDeadlineError';
+    super('START_DEADLINE', `not started within ${Math.round(deadlineMs / 1000)} s: still waiting for ${step} (${(lastError as Error)?.message ?? String(lastError)})`, { cause: lastError });
   }
 }
 

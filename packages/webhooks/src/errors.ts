@@ -1,3 +1,5 @@
+import { OpentrailError } from '@opentrail/errors';
+
 /**
  * Why an outbound attempt (a webhook request, an SNS publish) or a whole delivery failed: a closed
  * list of codes, each saying whether another attempt can help. A destination that is down, slow or
@@ -38,20 +40,13 @@ export interface OutboundErrorDetails {
   cause?: unknown;
 }
 
-export class OutboundError extends Error {
-  readonly canRetry: boolean;
+export class OutboundError extends OpentrailError<OutboundErrorCode> {
   readonly status: number | undefined;
   readonly retryAfterMs: number | undefined;
   readonly targetCode: string | undefined;
 
-  constructor(
-    readonly code: OutboundErrorCode,
-    message: string,
-    details: OutboundErrorDetails = {},
-  ) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
-    this.name = 'OutboundError';
-    this.canRetry = OUTBOUND_ERROR_CODES[code];
+  constructor(code: OutboundErrorCode, message: string, details: OutboundErrorDetails = {}) {
+    super(code, message, { cause: details.cause, canRetry: OUTBOUND_ERROR_CODES[code] });
     this.status = details.status;
     this.retryAfterMs = details.retryAfterMs;
     this.targetCode = details.targetCode ?? (details.status === undefined ? undefined : String(details.status));

@@ -18,6 +18,7 @@
  * The package is a native module built on demand (confluentInstall.ts); it is typed here by the
  * little that is asked of it, so the runtime typechecks where it is not built.
  */
+import { OpentrailError } from '@opentrail/errors';
 import { createRequire } from 'node:module';
 import type { Logger } from '@opentrail/observability';
 import type {
@@ -108,9 +109,10 @@ export interface ConfluentModule {
 // ---- Loading ------------------------------------------------------------------------------
 
 /** The configured client's library cannot be loaded: the start fails with this, naming the fix. */
-export class KafkaClientUnavailableError extends Error {
-  readonly code = 'KAFKA_CLIENT_UNAVAILABLE';
-  readonly canRetry = false;
+export class KafkaClientUnavailableError extends OpentrailError<'KAFKA_CLIENT_UNAVAILABLE'> {
+  constructor(message: string) {
+    super('KAFKA_CLIENT_UNAVAILABLE', message);
+  }
 }
 
 /**
