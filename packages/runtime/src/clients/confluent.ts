@@ -44,6 +44,7 @@ import type {
   TopicPartition,
   TopicPartitionOffset,
 } from '../kafkaClient.js';
+import type { KafkaConnectionOptions } from '../kafka.js';
 import { transientConditionOfMessage } from '../transient.js';
 import { confluentBuilt, confluentCacheDir, CONFLUENT_PACKAGE, CONFLUENT_VERSION } from './confluentInstall.js';
 
@@ -139,19 +140,10 @@ export function loadConfluent(): ConfluentModule {
 // ---- The client ---------------------------------------------------------------------------
 
 /** How to reach the cluster, in the library's terms already (PEM strings, not files). */
-export interface ConfluentConnection {
-  brokers: string[];
-  clientId?: string;
-  ssl?: boolean | { rejectUnauthorized?: boolean; ca?: string[]; cert?: string; key?: string };
-  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
-  connectionTimeout?: number;
-  requestTimeout?: number;
-  retries?: number;
-  /** The library's warnings and errors as JSON lines; without one it says nothing. */
-  logger?: Logger;
+export type ConfluentConnection = Omit<KafkaConnectionOptions, 'client'> & {
   /** Called for each warning or error the library reports about a condition it retries itself. */
   onTransient?: (condition: string) => void;
-}
+};
 
 /** librdkafka's own properties for TLS with PEM material (the KafkaJS block only takes a boolean). */
 /** The library tests its KafkaJS options with Object.hasOwn: an option set to undefined counts as given. */
