@@ -194,7 +194,12 @@ describe.each<KafkaClientKind>(['kafkajs', 'confluent'])('Kafka port on %s', (cl
     await waitFor(() => received.length >= 1, 'the message after the set offset');
     expect(received.map((m) => m.value!.toString())).toEqual(['v4']);
     await consumer.commitOffsets([{ topic, partition: 1, offset: '5' }]);
-    const afterCommit = await admin.fetchOffsets({ groupId, topics: [topic] });
+    // A reader's commit (KafkaConsumer, unlike GroupConsumer) promises no durability when it
+    // resolves: librdkafka may still be sending it. It must arrive, and soon.
+    const afterCommit = await waitFor(async () => {
+      const fetched = await admin.fetchOffsets({ groupId, topics: [topic] });
+      return fetched[0]!.partitions.some((p) => p.partition === 1 && p.offset === '5') ? fetched : undefined;
+    }, 'the reader commit to reach the coordinator', 15_000);
     expect(sortedOffsets(afterCommit[0]!.partitions)).toEqual([
       { partition: 0, offset: '0' },
       { partition: 1, offset: '5' },
@@ -269,7 +274,8 @@ describe.each<KafkaClientKind>(['kafkajs', 'confluent'])('Kafka port on %s', (cl
     await topics([topic], partitions);
     const groupId = `${prefix}exactly-once`;
     const k = kafka();
-    const producer = await connectedProducer(k);
+    // Idempotent: a retried send on a fresh broker must not write a message twice (the counts below).
+    const producer = await connectedProducer(k, { idempotent: true });
     await producer.send({ topic, messages: Array.from({ length: 40 }, (_, i) => ({ value: `m${i}`, partition: i % partitions })) });
 
     const member = async () => {

@@ -165,7 +165,10 @@ export interface KafkaConsumer {
   run(run: ConsumerRun): Promise<void>;
   stop(): Promise<void>;
   seek(position: { topic: string; partition: number; offset: string }): void;
-  /** Commits the group's next offsets to read (autoCommit false): a running consumer's own commit. */
+  /**
+   * Commits the group's next offsets to read (autoCommit false): a running consumer's own commit.
+   * Unlike GroupConsumer's, it may reach the coordinator a moment after it resolves (librdkafka).
+   */
   commitOffsets(offsets: { topic: string; partition: number; offset: string }[]): Promise<void>;
   /**
    * The consumer stopped on an error. restart: the client starts it again by itself (a coordinator
