@@ -3,7 +3,8 @@ import type { KafkaClient } from '../src/kafkaClient.js';
 import { describe, expect, it } from 'vitest';
 import { ServiceMetrics } from '@opentrail/observability';
 import { CompactedTopicReader, decodeBatch, ReadPositions, type CompactedTopicDecoder } from '../src/compactedTopic.js';
-import { capture, fakeKafka, message } from './fakeTableKafka.js';
+import { fakeKafka, message } from './fakeTableKafka.js';
+import { capture } from './logCapture.js';
 
 
 /** Values are numbers written as text; anything else is refused (not retriable). */

@@ -1,5 +1,3 @@
-import { Writable } from 'node:stream';
-import { createLogger } from '@opentrail/observability';
 import type { KafkaClient } from '../src/kafkaClient.js';
 
 /** A fetched record as the port hands it over. */
@@ -38,16 +36,3 @@ export function fakeKafka(offsets: { partition: number; high: string; low: strin
     },
   };
 }
-
-/** A logger whose JSON lines the test reads. */
-export function capture() {
-  const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { logger: createLogger('compacted-test', 'info', sink), lines };
-}
-

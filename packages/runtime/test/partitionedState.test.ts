@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ServiceMetrics } from '@opentrail/observability';
 import { PartitionedStateTable, type StateSerde } from '../src/partitionedState.js';
-import { capture, fakeKafka, message } from './fakeTableKafka.js';
+import { fakeKafka, message } from './fakeTableKafka.js';
+import { capture } from './logCapture.js';
 
 /** A state value: whose it is (group), which source partition, and a counter that only grows. */
 interface Counter {
