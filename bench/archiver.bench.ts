@@ -18,7 +18,7 @@ import { AwsClients } from '@opentrail/aws';
 import { toApiCallEvent, writeRecordJson, type CloudTrailRecord } from '@opentrail/cloudtrail';
 import { serdeFor, type Delivery, type SchemaRegistry } from '@opentrail/serde';
 import { compileTrails, parseTrail, type TrailInput } from '@opentrail/trails';
-import { startArchiver, until } from './lib/archiver-process.js';
+import { startArchiver, until } from './lib/service-process.js';
 import { benchRecord, EnrichedTopicWriter } from './lib/archiver-workload.js';
 import { benchStack } from './lib/stack.js';
 

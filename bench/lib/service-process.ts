@@ -1,16 +1,19 @@
-/** The archiver as a real process for the benchmark: started with tsx, its metrics read over HTTP. */
+/** A service as a real process for the benchmarks: started with tsx, its metrics read over HTTP. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-export interface ArchiverProcess {
+export interface ServiceProcess {
   child: ChildProcess;
   url: string;
   output(): string;
   /** Sum of a metric's samples (Prometheus text format). */
   metric(name: string): Promise<number>;
+  /** SIGTERM, and wait for the exit. */
   stop(): Promise<void>;
+  /** SIGKILL (a crash: no shutdown of any kind), and wait for the exit. */
+  kill(): Promise<void>;
 }
 
 async function until<T>(probe: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs: number): Promise<T> {
@@ -23,23 +26,28 @@ async function until<T>(probe: () => T | undefined | Promise<T | undefined>, wha
   }
 }
 
-export async function startArchiver(env: Record<string, string>): Promise<ArchiverProcess> {
-  // BENCH_NODE_ARGS passes node flags to the archiver alone, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+export function startArchiver(env: Record<string, string>): Promise<ServiceProcess> {
+  return startServiceProcess('archiver', env);
+}
+
+/** Starts services/<service>/src/main.ts and waits until its /readyz answers 200. */
+export async function startServiceProcess(service: string, env: Record<string, string>): Promise<ServiceProcess> {
+  // BENCH_NODE_ARGS passes node flags to the service alone, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'services/archiver/src/main.ts'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', `services/${service}/src/main.ts`], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
   const url = await until(
     () => {
-      if (child.exitCode !== null) throw new Error(`archiver exited:\n${output.slice(-3000)}`);
+      if (child.exitCode !== null) throw new Error(`${service} exited:\n${output.slice(-3000)}`);
       const match = /"metrics":"(http:[^"]+)\/metrics"/.exec(output);
       return match?.[1];
     },
-    'the archiver to start',
+    `${service} to start`,
     60_000,
   );
-  await until(async () => ((await fetch(`${url}/readyz`)).ok ? true : undefined), 'the archiver to be ready', 60_000);
+  await until(async () => ((await fetch(`${url}/readyz`)).ok ? true : undefined), `${service} to be ready`, 60_000);
   return {
     child,
     url,
@@ -57,6 +65,12 @@ export async function startArchiver(env: Record<string, string>): Promise<Archiv
       if (child.exitCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
+      await exited;
+    },
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
       await exited;
     },
   };
