@@ -15,6 +15,8 @@
  * (before,after), BENCH_ROUNDS (3: kills and SIGTERMs per combination) choose what runs.
  */
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { AwsClients } from '@opentrail/aws';
 import { splitRequests, type KafkaClient, type ProducedMessage } from '@opentrail/runtime';
@@ -88,7 +90,7 @@ async function setUp(service: Service, kafka: KafkaClient, registry: SchemaRegis
     OPENTRAIL_TOPIC_PREFIX: prefix,
     OPENTRAIL_TOPIC_PARTITIONS: String(PARTITIONS),
     OPENTRAIL_HTTP_PORT: '0',
-    OPENTRAIL_LOG_LEVEL: 'warn',
+    OPENTRAIL_LOG_LEVEL: 'info',
   };
   const seed = prefix;
   if (service === 'archiver') {
@@ -146,13 +148,35 @@ interface Result {
   profile: Profile;
   kills: number[];
   terms: number[];
+  /** Log lines at error level or above of every instance of the run, by message: what would page an operator. */
+  errors: Map<string, number>;
+  /** Why the combination stopped before its rounds were done (a group that never settled, a service that did not start). */
+  failure?: string;
+}
+
+/** BENCH_LOG_DIR: where each instance's log goes, to see what a slow hand-over waited for. */
+const LOG_DIR = process.env.BENCH_LOG_DIR;
+let instances = 0;
+
+/** Counts a process's log lines at error level or above, by message (and keeps its log in BENCH_LOG_DIR). */
+function countErrors(process: ServiceProcess, into: Map<string, number>, label: string): void {
+  if (LOG_DIR) writeFileSync(join(LOG_DIR, `${String(++instances).padStart(3, '0')}-${label}.log`), process.output());
+  for (const line of process.output().split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      const entry = JSON.parse(line) as { level?: string; msg?: string };
+      if (entry.level === 'error' || entry.level === 'fatal') into.set(entry.msg ?? '', (into.get(entry.msg ?? '') ?? 0) + 1);
+    } catch {
+      into.set('(not JSON)', (into.get('(not JSON)') ?? 0) + 1);
+    }
+  }
 }
 
 async function measure(client: string, service: Service, profile: Profile, stack: Awaited<ReturnType<typeof benchStack>>): Promise<Result> {
   const prefix = `bench-rec-${randomBytes(3).toString('hex')}.`;
   const setup = await setUp(service, stack.kafka, stack.registry, stack.endpoints, prefix);
   const env = { ...setup.env, OPENTRAIL_KAFKA_CLIENT: client, ...profileEnv(service, profile) };
-  const result: Result = { client, service, profile, kills: [], terms: [] };
+  const result: Result = { client, service, profile, kills: [], terms: [], errors: new Map() };
   const survivor = await startServiceProcess(service, env);
   setup.traffic.start();
   let other: ServiceProcess | undefined;
@@ -161,28 +185,37 @@ async function measure(client: string, service: Service, profile: Profile, stack
       for (const how of ['kill', 'term'] as const) {
         other = await startServiceProcess(service, env);
         await balanced(survivor, other, service);
-        // Let a few batches pass on both, so that the loss lands mid-stream.
-        await new Promise((r) => setTimeout(r, 1500));
+        // Let batches pass on both (past the new member's start), so that the loss lands mid-stream.
+        await new Promise((r) => setTimeout(r, 5000));
         const since = Date.now();
         const leaving = how === 'kill' ? other.kill() : other.stop();
         const ms = await servedAgain(survivor, service, since);
         await leaving;
+        countErrors(other, result.errors, `${client}-${service}-${profile}-${how}`);
         other = undefined;
         (how === 'kill' ? result.kills : result.terms).push(ms);
         console.error(`bench: ${client} ${service} ${profile} ${how === 'kill' ? 'SIGKILL' : 'SIGTERM'} → served in ${(ms / 1000).toFixed(1)} s`);
       }
     }
+  } catch (err) {
+    result.failure = (err as Error).message;
+    console.error(`bench: ${client} ${service} ${profile}: ${result.failure}`);
   } finally {
     await setup.traffic.stop();
-    await other?.kill();
+    if (other) {
+      await other.kill();
+      countErrors(other, result.errors, `${client}-${service}-${profile}-unfinished`);
+    }
     await survivor.stop();
+    countErrors(survivor, result.errors, `${client}-${service}-${profile}-survivor`);
     await setup.close();
   }
   return result;
 }
 
-const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-const p50 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+const seconds = (ms: number | undefined) => (ms === undefined ? '-' : `${(ms / 1000).toFixed(1)} s`);
+const p50 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+const max = (xs: number[]) => (xs.length ? Math.max(...xs) : undefined);
 
 const stack = await benchStack();
 const results: Result[] = [];
@@ -199,5 +232,10 @@ try {
 console.log(`recovery: 2 instances, ${PARTITIONS} partitions, events flowing; ${ROUNDS} SIGKILLs and ${ROUNDS} SIGTERMs each; "before" = session 30 s / heartbeat 3 s, "after" = the defaults`);
 console.log(`${'client'.padEnd(10)}${'service'.padEnd(10)}${'settings'.padEnd(10)}${'kill→served p50'.padEnd(17)}${'max'.padEnd(9)}${'SIGTERM→handed over p50'.padEnd(25)}max`);
 for (const r of results) {
-  console.log(`${r.client.padEnd(10)}${r.service.padEnd(10)}${r.profile.padEnd(10)}${seconds(p50(r.kills)).padEnd(17)}${seconds(Math.max(...r.kills)).padEnd(9)}${seconds(p50(r.terms)).padEnd(25)}${seconds(Math.max(...r.terms))}`);
+  console.log(`${r.client.padEnd(10)}${r.service.padEnd(10)}${r.profile.padEnd(10)}${seconds(p50(r.kills)).padEnd(17)}${seconds(max(r.kills)).padEnd(9)}${seconds(p50(r.terms)).padEnd(25)}${seconds(max(r.terms))}${r.failure ? `  (stopped: ${r.failure})` : ''}`);
+}
+console.log('error-level log lines (all instances, whole run):');
+for (const r of results) {
+  const lines = [...r.errors].map(([msg, n]) => `${n}× ${msg.slice(0, 100)}`);
+  console.log(`  ${r.client} ${r.service} ${r.profile}: ${lines.length ? lines.join(' | ') : 'none'}`);
 }

@@ -45,9 +45,10 @@ export async function startServiceProcess(service: string, env: Record<string, s
       return match?.[1];
     },
     `${service} to start`,
-    60_000,
+    // A busy machine (2 cores shared by a whole stack) starts tsx slowly.
+    180_000,
   );
-  await until(async () => ((await fetch(`${url}/readyz`)).ok ? true : undefined), `${service} to be ready`, 60_000);
+  await until(async () => ((await fetch(`${url}/readyz`)).ok ? true : undefined), `${service} to be ready`, 180_000);
   return {
     child,
     url,

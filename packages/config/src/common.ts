@@ -36,6 +36,13 @@ export const kafkaSchema = z.strictObject({
   requestTimeoutMs: z.number().int().positive().default(30000),
   /** The client library behind the runtime (docs/kafka-clients.md). confluent needs its native build. @default kafkajs */
   client: z.enum(['kafkajs', 'confluent']).default('kafkajs'),
+  /**
+   * A stable name of this instance (a StatefulSet pod's name), unique among a service's instances:
+   * static group membership (KIP-345) on the confluent client. An instance restarted under the same
+   * name within the session timeout gets its partitions back without a rebalance, but a clean stop
+   * no longer hands them over at once (they wait for the session timeout). @default dynamic membership
+   */
+  instanceId: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/, 'may hold only letters, digits, ".", "_" and "-" (at most 200)').optional(),
 });
 
 export const schemaRegistrySchema = z.strictObject({
@@ -93,6 +100,31 @@ export const awsSchema = z.strictObject({
   forcePathStyle: z.boolean().optional(),
 });
 
+/**
+ * A service's membership in its consumer group (issue 17). A crashed instance's partitions move to
+ * the others once the group has not heard from it for sessionTimeoutMs, and the others learn of the
+ * move on their next heartbeat: a crash costs about session + heartbeat + a join (≈ 8 s with the
+ * defaults, measured by bench/recovery.bench.ts). A planned stop leaves the group at once. 6000 is
+ * the broker's minimum (group.min.session.timeout.ms); the heartbeat must stay well under it.
+ */
+export const CONSUMER_GROUP_DEFAULTS = { sessionTimeoutMs: 6000, heartbeatIntervalMs: 1000 } as const;
+
+export const consumerGroupShape = {
+  /** The group drops a member it has not heard from for this long; its partitions then move. @default 6000 */
+  sessionTimeoutMs: z.number().int().min(6000).max(300_000).default(CONSUMER_GROUP_DEFAULTS.sessionTimeoutMs),
+  /** How often a member tells the group it is alive, and how soon it learns of a rebalance. @default 1000 */
+  heartbeatIntervalMs: z.number().int().min(100).max(60_000).default(CONSUMER_GROUP_DEFAULTS.heartbeatIntervalMs),
+};
+
+/** OPENTRAIL_<SERVICE>_SESSION_TIMEOUT_MS and OPENTRAIL_<SERVICE>_HEARTBEAT_INTERVAL_MS for a service's section of consumerGroupShape. */
+export function consumerGroupBindings(section: string): EnvBinding[] {
+  const env = `OPENTRAIL_${section.toUpperCase()}`;
+  return [
+    { env: `${env}_SESSION_TIMEOUT_MS`, path: `${section}.sessionTimeoutMs`, as: 'number' },
+    { env: `${env}_HEARTBEAT_INTERVAL_MS`, path: `${section}.heartbeatIntervalMs`, as: 'number' },
+  ];
+}
+
 /** What every service reads: how to reach Kafka and the registry, topic names, its HTTP port, its log level. */
 /**
  * How a service retries what it sends to outside targets (webhooks, SNS): attempts with
@@ -132,6 +164,7 @@ export const commonBindings: EnvBinding[] = [
   { env: 'OPENTRAIL_KAFKA_BROKERS', path: 'kafka.brokers', as: 'list' },
   { env: 'OPENTRAIL_KAFKA_CLIENT_ID', path: 'kafka.clientId' },
   { env: 'OPENTRAIL_KAFKA_CLIENT', path: 'kafka.client' },
+  { env: 'OPENTRAIL_INSTANCE_ID', path: 'kafka.instanceId' },
   { env: 'OPENTRAIL_KAFKA_SSL', path: 'kafka.ssl', as: 'boolean' },
   { env: 'OPENTRAIL_KAFKA_SASL_MECHANISM', path: 'kafka.sasl.mechanism' },
   { env: 'OPENTRAIL_KAFKA_SASL_USERNAME', path: 'kafka.sasl.username' },

@@ -192,6 +192,14 @@ export interface TopicPartitionOffset extends TopicPartition {
 }
 
 export interface GroupConsumerOptions extends ConsumerOptions {
+  /**
+   * Static membership (KIP-345, group.instance.id): a stable name of this instance, e.g. a
+   * StatefulSet's pod name, unique in the group. An instance that comes back under it within the
+   * session timeout gets its partitions back without a rebalance; but a static member does not
+   * leave the group when it stops, so its partitions wait for the session timeout even after a
+   * clean stop. Only the confluent client has it: kafkajs ignores it. @default dynamic membership
+   */
+  groupInstanceId?: string;
   /** Bytes fetched per partition per request at most. */
   maxBytesPerPartition?: number;
   /** Bytes fetched per request at most, over all partitions. */

@@ -1,3 +1,4 @@
+import { CONSUMER_GROUP_DEFAULTS } from '@opentrail/config';
 import type { AssignmentChange, ConsumedMessage, GroupBatchPayload, GroupConsumer, GroupConsumerOptions, KafkaAdmin, KafkaClient, KafkaProducer, MessageHeaders, ProducedMessage, TopicMessages } from './kafkaClient.js';
 import type { Logger, ServiceMetrics } from '@opentrail/observability';
 import { SerdeError, type AvroSerde } from '@opentrail/serde';
@@ -128,6 +129,16 @@ export interface ProcessorOptions<T> {
   consumer?: Partial<Omit<GroupConsumerOptions, 'groupId'>>;
 }
 
+/**
+ * The group member's settings unless a service gives its own (issue 17; the services' configs have
+ * the same defaults, consumerGroupShape). A crashed member's partitions move after
+ * the session timeout and the survivors' next heartbeat: ≈ 8 s instead of ≈ 31 s with 30 s / 3 s
+ * (bench/recovery.bench.ts). 6 s is the broker's minimum session timeout. A batch may take longer
+ * than a session: librdkafka heartbeats from its own thread, and on kafkajs the processor heartbeats
+ * while a batch is in flight (onBatch).
+ */
+const GROUP_MEMBER_DEFAULTS = { sessionTimeout: CONSUMER_GROUP_DEFAULTS.sessionTimeoutMs, heartbeatInterval: CONSUMER_GROUP_DEFAULTS.heartbeatIntervalMs, rebalanceTimeout: 60_000 };
+
 /** Per-partition state: a queue that serialises work, the next offset to hand over, and work not yet emitted. */
 class Lane {
   private tail: Promise<unknown> = Promise.resolve();
@@ -170,14 +181,14 @@ export class StreamProcessor<T> {
   private joined = false;
   private crashed: string | undefined;
   private stopping = false;
+  private readonly heartbeatIntervalMs: number;
   private readonly m;
 
   constructor(private readonly options: ProcessorOptions<T>) {
+    this.heartbeatIntervalMs = options.consumer?.heartbeatInterval ?? GROUP_MEMBER_DEFAULTS.heartbeatInterval;
     this.consumer = options.kafka.groupConsumer({
       groupId: options.groupId,
-      sessionTimeout: 30_000,
-      rebalanceTimeout: 60_000,
-      heartbeatInterval: 3_000,
+      ...GROUP_MEMBER_DEFAULTS,
       maxWaitTimeInMs: 1_000,
       allowAutoTopicCreation: false,
       ...options.consumer,
@@ -322,6 +333,20 @@ export class StreamProcessor<T> {
     // did not announce is refused rather than processed without the partition's set-up (its
     // transactional producer would fence the rightful owner's): the consumer delivers it again.
     if (!lane) throw new Error(`a batch of ${batch.topic}[${batch.partition}], which is not assigned to this member`);
+    // kafkajs heartbeats only between batches: a batch longer than the session (an archiver's upload
+    // waiting on S3, a lane queued behind a flush) would get this member evicted and its partitions
+    // moved mid-batch. The heartbeat is throttled by the client to its interval and is a no-op on
+    // librdkafka; failing ones (a rebalance in progress) are left to the consumer's next rejoin.
+    const keepAlive = setInterval(() => void payload.heartbeat().catch(() => undefined), this.heartbeatIntervalMs);
+    try {
+      await this.processBatch(lane, payload);
+    } finally {
+      clearInterval(keepAlive);
+    }
+  }
+
+  private async processBatch(lane: Lane, payload: GroupBatchPayload): Promise<void> {
+    const { batch } = payload;
     await lane.run(async () => {
       if (this.stopping || !this.owns(lane)) return;
       const started = process.hrtime.bigint();
@@ -473,7 +498,13 @@ export class StreamProcessor<T> {
         if (offsets.length > 0) await this.consumer.commitOffsets(offsets.flatMap((t) => t.partitions.map((p) => ({ topic: t.topic, ...p }))));
       }
     } catch (err) {
-      if (err instanceof RevokedError) return;
+      // Revoked during the transaction (or the flush that began before the rebalance): the new
+      // owner's producer fences this one, and the partition is re-read from its committed offset.
+      // Nothing failed that anyone must act on.
+      if (err instanceof RevokedError || !this.owns(lane)) {
+        this.options.logger.debug({ err, partition: lane.partition }, 'partition revoked while producing or committing: left to its new owner');
+        return;
+      }
       this.m.errors.inc({ stage: stage === 'flush' ? 'flush' : 'emit' });
       this.options.logger.warn({ err, partition: lane.partition, outputs: outputs.length }, 'producing or committing failed; it will be retried');
       throw err;
@@ -529,13 +560,18 @@ export class StreamProcessor<T> {
     } catch {
       /* not running */
     }
+    // Each phase is timed: the partitions wait for all three before another member serves them.
+    const started = Date.now();
     await Promise.all([...this.lanes.values()].map((lane) => lane.idle()));
+    const batchesDone = Date.now();
     await Promise.all(
       [...this.lanes.values()].map((lane) =>
         lane.run(() => this.flushLane(lane, 'shutdown')).catch((err: unknown) => logger.error({ err, partition: lane.partition }, 'final flush failed; the partition will be re-read from its committed offset')),
       ),
     );
+    const flushed = Date.now();
     await this.consumer.disconnect().catch((err: unknown) => logger.warn({ err }, 'consumer disconnect failed'));
+    logger.info({ partitions: this.lanes.size, inFlightMs: batchesDone - started, finalFlushMs: flushed - batchesDone, leaveMs: Date.now() - flushed }, 'left the consumer group');
     await Promise.all([...this.lanes.values()].map(async (lane) => lane.producer?.disconnect().catch(() => undefined)));
     await this.producer?.disconnect().catch(() => undefined);
     await this.admin?.then((admin) => admin.disconnect()).catch(() => undefined);

@@ -106,6 +106,7 @@ export async function runService<S extends z.ZodType<CommonConfig>, T extends To
   const config = loaded.config;
   const logger = createLogger(definition.name, config.log.level);
   for (const warning of loaded.warnings) logger.warn(warning);
+  if (config.kafka.instanceId !== undefined && config.kafka.client === 'kafkajs') logger.warn({ instanceId: config.kafka.instanceId }, 'kafka.instanceId (OPENTRAIL_INSTANCE_ID) asks for static group membership, which kafkajs does not have: the consumer groups use dynamic membership');
   const metrics = new ServiceMetrics(definition.name);
   const registry = createSchemaRegistry(config.schemaRegistry);
   const startup = new Startup({ deadlineMs: config.start.deadlineSeconds * 1000, logger, metrics });
@@ -234,8 +235,12 @@ export async function openService<C extends CommonConfig, T extends TopicDeclara
   const context: ServiceContext<C, T> = {
     ...base,
     stopping: resources.signal,
-    processor: (options, name = 'consumer') =>
-      resources.start(name, new StreamProcessor({ ...options, service: definition.name, kafka: base.kafka, logger: options.logger ?? base.logger, metrics: base.metrics })),
+    processor: (options, name = 'consumer') => {
+      // Static membership where the instance has a stable name: a group has one member per instance.
+      const { instanceId } = base.config.kafka;
+      const consumer = instanceId === undefined ? options.consumer : { groupInstanceId: instanceId, ...options.consumer };
+      return resources.start(name, new StreamProcessor({ ...options, consumer, service: definition.name, kafka: base.kafka, logger: options.logger ?? base.logger, metrics: base.metrics }));
+    },
     start: (name, resource) => resources.start(name, resource),
     own: (name, resource) => resources.own(name, resource),
     producer: async (options) => {

@@ -62,7 +62,7 @@ interface Harness {
  * is "<partition>:<offset>". A record whose fingerprint is "poison" makes the handler fail (a data
  * error); while outage.calls > 0 every call fails with an InfrastructureError.
  */
-function harness(options: { transactional?: boolean; handler?: Partial<PartitionHandler<DigestPublicKey>> } = {}): Harness {
+function harness(options: { transactional?: boolean; handler?: Partial<PartitionHandler<DigestPublicKey>>; heartbeatInterval?: number } = {}): Harness {
   const kafka = new FakeKafka(INPUT);
   const seen: string[] = [];
   const outage = { calls: 0 };
@@ -89,6 +89,7 @@ function harness(options: { transactional?: boolean; handler?: Partial<Partition
     logger: createLogger('test', 'silent'),
     metrics: new ServiceMetrics('test'),
     transactional: options.transactional ? { idPrefix: 'test' } : undefined,
+    consumer: options.heartbeatInterval === undefined ? undefined : { heartbeatInterval: options.heartbeatInterval },
   });
   return { kafka, processor, seen, outage };
 }
@@ -342,6 +343,21 @@ describe('StreamProcessor commits (transactional only)', () => {
  * - in the end every record is committed, poison and undecodable ones dead-lettered, and (in
  *   transactional mode) every output acknowledged exactly once.
  */
+describe('StreamProcessor group membership', () => {
+  it('heartbeats while a batch takes longer than the heartbeat interval, and stops when the batch is done', async () => {
+    // kafkajs heartbeats only between batches: a batch longer than the session would get the member evicted.
+    const h = harness({ heartbeatInterval: 40, handler: { processBatch: async () => void (await new Promise((r) => setTimeout(r, 300))) } });
+    const consumer = await started(h, [0]);
+    h.kafka.append(0, values(2));
+    expect(await consumer.deliver(0)).toBe('done');
+    const during = consumer.heartbeats;
+    expect(during).toBeGreaterThanOrEqual(3);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(consumer.heartbeats).toBe(during);
+    await h.processor.stop();
+  });
+});
+
 describe('StreamProcessor commits under random interleavings', () => {
   type Step =
     | { op: 'append'; partition: number; kinds: ('ok' | 'poison' | 'undecodable')[] }

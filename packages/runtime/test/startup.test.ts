@@ -101,6 +101,9 @@ describe('kafkaLogCreator', () => {
     log({ namespace: 'Connection', level: logLevel.ERROR, label: 'ERROR', log: { timestamp: '', message: 'Response CreateTopics(key: 19, version: 3)', error: 'Topic creation errors' } });
     log({ namespace: 'Consumer', level: logLevel.ERROR, label: 'ERROR', log: { timestamp: '', message: 'Restarting the consumer in 300ms' } });
     log({ namespace: 'Connection', level: logLevel.ERROR, label: 'ERROR', log: { timestamp: '', message: 'SASL PLAIN authentication failed' } });
+    // A fenced transaction after a rebalance: kafkajs hands the error to the processor, which drops the transaction.
+    const fenced = errorCodes.find((e) => e.type === 'INVALID_PRODUCER_EPOCH')!.message;
+    log({ namespace: 'Connection', level: logLevel.ERROR, label: 'ERROR', log: { timestamp: '', message: 'Response EndTxn(key: 26, version: 1)', error: fenced } });
     await flushed();
     expect(lines.map((l) => [l.level, l.transient])).toEqual([
       ['info', 'CONCURRENT_TRANSACTIONS'],
@@ -109,6 +112,7 @@ describe('kafkaLogCreator', () => {
       ['info', 'TOPIC_ALREADY_EXISTS'],
       ['info', 'CONSUMER_RESTART'],
       ['error', undefined],
+      ['info', undefined],
     ]);
     const metric = await metrics.registry.getSingleMetric('opentrail_test_transient_conditions_total')!.get();
     expect(metric.values.map((v) => [v.labels.source, v.labels.condition, v.value])).toEqual([

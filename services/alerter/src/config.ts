@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import { awsBindings, awsSchema, commonShape, deliveryPolicyShape, z, type EnvBinding } from '@opentrail/config';
+import { awsBindings, awsSchema, commonShape, consumerGroupBindings, consumerGroupShape, deliveryPolicyShape, z, type EnvBinding } from '@opentrail/config';
 
 /** The rule packs that ship with the alerter (services/alerter/rules/<pack>). */
 export const BUILTIN_PACKS = ['cis', 'sigma', 'thresholds', 'insights'] as const;
@@ -41,8 +41,7 @@ export const alerterSchema = z.strictObject({
   allowedLatenessSeconds: z.number().int().min(0).max(3600).default(60),
   /** The compacted topic of window state. @default <topics.prefix>alerter.state */
   stateTopic: z.string().regex(/^[A-Za-z0-9._-]+$/, 'may hold only letters, digits, ".", "_" and "-"').optional(),
-  /** Consumer session timeout: how soon a crashed instance's partitions move. @default 30000 */
-  sessionTimeoutMs: z.number().int().min(6000).max(300_000).default(30_000),
+  ...consumerGroupShape,
   insights: z
     .strictObject({
       /** Detect call-rate and error-rate anomalies and emit CloudTrail Insights records. @default true */
@@ -92,7 +91,7 @@ export const bindings: EnvBinding[] = [
   { env: 'OPENTRAIL_ALERTER_DEFAULT_GROUP_BY', path: 'alerter.defaultGroupBy', as: 'list' },
   { env: 'OPENTRAIL_ALERTER_ALLOWED_LATENESS_SECONDS', path: 'alerter.allowedLatenessSeconds', as: 'number' },
   { env: 'OPENTRAIL_ALERTER_STATE_TOPIC', path: 'alerter.stateTopic' },
-  { env: 'OPENTRAIL_ALERTER_SESSION_TIMEOUT_MS', path: 'alerter.sessionTimeoutMs', as: 'number' },
+  ...consumerGroupBindings('alerter'),
   { env: 'OPENTRAIL_ALERTER_INSIGHTS_ENABLED', path: 'alerter.insights.enabled', as: 'boolean' },
   { env: 'OPENTRAIL_ALERTER_INSIGHTS_BASELINE_MINUTES', path: 'alerter.insights.baselineMinutes', as: 'number' },
   { env: 'OPENTRAIL_ALERTER_INSIGHTS_MIN_BASELINE_MINUTES', path: 'alerter.insights.minBaselineMinutes', as: 'number' },

@@ -61,7 +61,7 @@ main({
       handler: evaluation,
       // Alerts, Insights records, state changes and the offset commit: one transaction per batch.
       transactional: { idPrefix: c.groupId },
-      consumer: { sessionTimeout: c.sessionTimeoutMs },
+      consumer: { sessionTimeout: c.sessionTimeoutMs, heartbeatInterval: c.heartbeatIntervalMs },
     });
 
     if (c.webhooks.length > 0 || c.sns) {
@@ -83,7 +83,7 @@ main({
             metrics: m,
             signal: ctx.stopping,
           }),
-          consumer: { sessionTimeout: c.sessionTimeoutMs },
+          consumer: { sessionTimeout: c.sessionTimeoutMs, heartbeatInterval: c.heartbeatIntervalMs },
         },
         'outputs',
       );

@@ -1,4 +1,4 @@
-import { awsBindings, awsSchema, commonShape, z, type EnvBinding } from '@opentrail/config';
+import { awsBindings, awsSchema, commonShape, consumerGroupBindings, consumerGroupShape, z, type EnvBinding } from '@opentrail/config';
 import { trailsBindings, trailsSchema } from '@opentrail/trails';
 
 export const archiverSchema = z.strictObject({
@@ -44,10 +44,7 @@ export const archiverSchema = z.strictObject({
   createBuckets: z.boolean().default(false),
   /** Batches of different partitions processed at once. @default 4 */
   partitionsConsumedConcurrently: z.number().int().min(1).max(64).default(4),
-  /** The consumer group drops a silent member after this long (its partitions then move). @default 30000 */
-  sessionTimeoutMs: z.number().int().min(6000).default(30_000),
-  /** @default 3000 */
-  heartbeatIntervalMs: z.number().int().min(100).default(3000),
+  ...consumerGroupShape,
   /** Fetch size per partition. @default 1048576 */
   fetchMaxBytesPerPartition: z.number().int().min(64 * 1024).default(1024 * 1024),
 });
@@ -82,7 +79,6 @@ export const bindings: EnvBinding[] = [
   { env: 'OPENTRAIL_ARCHIVER_APPLY_LIFECYCLE', path: 'archiver.applyLifecycle', as: 'boolean' },
   { env: 'OPENTRAIL_ARCHIVER_CREATE_BUCKETS', path: 'archiver.createBuckets', as: 'boolean' },
   { env: 'OPENTRAIL_ARCHIVER_PARTITIONS_CONSUMED_CONCURRENTLY', path: 'archiver.partitionsConsumedConcurrently', as: 'number' },
-  { env: 'OPENTRAIL_ARCHIVER_SESSION_TIMEOUT_MS', path: 'archiver.sessionTimeoutMs', as: 'number' },
-  { env: 'OPENTRAIL_ARCHIVER_HEARTBEAT_INTERVAL_MS', path: 'archiver.heartbeatIntervalMs', as: 'number' },
+  ...consumerGroupBindings('archiver'),
   { env: 'OPENTRAIL_ARCHIVER_FETCH_MAX_BYTES_PER_PARTITION', path: 'archiver.fetchMaxBytesPerPartition', as: 'number' },
 ];

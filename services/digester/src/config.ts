@@ -1,4 +1,4 @@
-import { awsBindings, awsSchema, commonShape, z, type EnvBinding } from '@opentrail/config';
+import { awsBindings, awsSchema, commonShape, consumerGroupBindings, consumerGroupShape, z, type EnvBinding } from '@opentrail/config';
 import { trailsBindings, trailsSchema } from '@opentrail/trails';
 
 const TOPIC = z.string().regex(/^[A-Za-z0-9._-]+$/, 'may hold only letters, digits, ".", "_" and "-"');
@@ -74,10 +74,7 @@ export const digesterSchema = z.strictObject({
   requestTimeoutMs: z.number().int().min(1000).default(30_000),
   /** Create missing buckets at start (local stacks and demos). @default false */
   createBuckets: z.boolean().default(false),
-  /** @default 30000 */
-  sessionTimeoutMs: z.number().int().min(6000).default(30_000),
-  /** @default 3000 */
-  heartbeatIntervalMs: z.number().int().min(100).default(3000),
+  ...consumerGroupShape,
 });
 
 export type DigesterConfig = z.output<typeof digesterSchema>;
@@ -110,6 +107,5 @@ export const bindings: EnvBinding[] = [
   { env: 'OPENTRAIL_DIGESTER_FLUSH_INTERVAL_MS', path: 'digester.flushIntervalMs', as: 'number' },
   { env: 'OPENTRAIL_DIGESTER_REQUEST_TIMEOUT_MS', path: 'digester.requestTimeoutMs', as: 'number' },
   { env: 'OPENTRAIL_DIGESTER_CREATE_BUCKETS', path: 'digester.createBuckets', as: 'boolean' },
-  { env: 'OPENTRAIL_DIGESTER_SESSION_TIMEOUT_MS', path: 'digester.sessionTimeoutMs', as: 'number' },
-  { env: 'OPENTRAIL_DIGESTER_HEARTBEAT_INTERVAL_MS', path: 'digester.heartbeatIntervalMs', as: 'number' },
+  ...consumerGroupBindings('digester'),
 ];

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { commonShape, z, type EnvBinding } from '@opentrail/config';
+import { commonShape, consumerGroupBindings, consumerGroupShape, z, type EnvBinding } from '@opentrail/config';
 
 /**
  * The databases used when the configuration names none: DB-IP's IP to City Lite (CC BY 4.0, see
@@ -54,6 +54,7 @@ export const enricherSchema = z.strictObject({
   transactionalIdPrefix: z.string().min(1).optional(),
   /** Input partitions processed at once. @default 4 */
   partitionsConsumedConcurrently: z.number().int().min(1).default(4),
+  ...consumerGroupShape,
   identities: identitiesSchema.prefault({}),
   geo: geoSchema.prefault({}),
 });
@@ -67,6 +68,7 @@ export const bindings: EnvBinding[] = [
   { env: 'OPENTRAIL_ENRICHER_TRANSACTIONAL', path: 'enricher.transactional', as: 'boolean' },
   { env: 'OPENTRAIL_ENRICHER_TRANSACTIONAL_ID_PREFIX', path: 'enricher.transactionalIdPrefix' },
   { env: 'OPENTRAIL_ENRICHER_PARTITIONS_CONSUMED_CONCURRENTLY', path: 'enricher.partitionsConsumedConcurrently', as: 'number' },
+  ...consumerGroupBindings('enricher'),
   { env: 'OPENTRAIL_ENRICHER_IDENTITIES_MAX_ENTRIES', path: 'enricher.identities.maxEntries', as: 'number' },
   { env: 'OPENTRAIL_ENRICHER_IDENTITIES_MAX_CHAIN_DEPTH', path: 'enricher.identities.maxChainDepth', as: 'number' },
   { env: 'OPENTRAIL_ENRICHER_IDENTITIES_EXPIRY_GRACE_SECONDS', path: 'enricher.identities.expiryGraceSeconds', as: 'number' },

@@ -68,6 +68,7 @@ main({
       }),
       transactional: c.transactional ? { idPrefix: c.transactionalIdPrefix ?? c.groupId } : undefined,
       partitionsConsumedConcurrently: c.partitionsConsumedConcurrently,
+      consumer: { sessionTimeout: c.sessionTimeoutMs, heartbeatInterval: c.heartbeatIntervalMs },
     });
   },
 });

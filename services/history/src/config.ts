@@ -1,4 +1,4 @@
-import { commonShape, z, type EnvBinding } from '@opentrail/config';
+import { commonShape, consumerGroupBindings, consumerGroupShape, z, type EnvBinding } from '@opentrail/config';
 
 const postgresUrl = z
   .string()
@@ -21,10 +21,7 @@ export const historySchema = z.strictObject({
    * becomes a partition, so a hostile timestamp must not create thousands. @default 86400
    */
   futureToleranceSeconds: z.number().int().min(0).default(86_400),
-  /** Consumer session timeout: how soon a crashed instance's partitions move to another. @default 30000 */
-  sessionTimeoutMs: z.number().int().min(6000).max(300_000).default(30_000),
-  /** Consumer heartbeat period (well under the session timeout). @default 3000 */
-  heartbeatIntervalMs: z.number().int().min(100).max(60_000).default(3000),
+  ...consumerGroupShape,
   batch: z
     .strictObject({
       /** Rows per write (one COPY, one transaction each). @default 1000 */
@@ -51,8 +48,7 @@ export const bindings: EnvBinding[] = [
   { env: 'OPENTRAIL_HISTORY_RETENTION_DAYS', path: 'history.retentionDays', as: 'number' },
   { env: 'OPENTRAIL_HISTORY_RETENTION_INTERVAL_SECONDS', path: 'history.retentionIntervalSeconds', as: 'number' },
   { env: 'OPENTRAIL_HISTORY_FUTURE_TOLERANCE_SECONDS', path: 'history.futureToleranceSeconds', as: 'number' },
-  { env: 'OPENTRAIL_HISTORY_SESSION_TIMEOUT_MS', path: 'history.sessionTimeoutMs', as: 'number' },
-  { env: 'OPENTRAIL_HISTORY_HEARTBEAT_INTERVAL_MS', path: 'history.heartbeatIntervalMs', as: 'number' },
+  ...consumerGroupBindings('history'),
   { env: 'OPENTRAIL_HISTORY_BATCH_MAX_ROWS', path: 'history.batch.maxRows', as: 'number' },
   { env: 'OPENTRAIL_HISTORY_BATCH_WRITERS', path: 'history.batch.writers', as: 'number' },
   { env: 'OPENTRAIL_HISTORY_PARTITIONS_CONSUMED_CONCURRENTLY', path: 'history.batch.partitionsConsumedConcurrently', as: 'number' },

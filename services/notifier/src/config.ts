@@ -1,4 +1,4 @@
-import { awsBindings, awsSchema, commonShape, deliveryPolicyShape, z, type EnvBinding } from '@opentrail/config';
+import { awsBindings, awsSchema, commonShape, consumerGroupBindings, consumerGroupShape, deliveryPolicyShape, z, type EnvBinding } from '@opentrail/config';
 import { trailsBindings, trailsSchema } from '@opentrail/trails';
 import { targetName } from '@opentrail/webhooks';
 
@@ -50,8 +50,7 @@ export const notifierSchema = z.strictObject({
   commitIntervalMs: z.number().int().min(50).max(60_000).default(500),
   /** On SIGTERM, how long notifications in flight may finish; what is left is re-sent by the next owner. @default 10000 */
   shutdownGraceMs: z.number().int().min(0).max(25_000).default(10_000),
-  /** The consumer group drops a silent member after this long (its partitions then move). @default 30000 */
-  sessionTimeoutMs: z.number().int().min(6000).max(300_000).default(30_000),
+  ...consumerGroupShape,
 });
 
 export type NotifierConfig = z.output<typeof notifierSchema>;
@@ -104,5 +103,5 @@ export const bindings: EnvBinding[] = [
   { env: 'OPENTRAIL_NOTIFIER_DELIVERY_MAX_IN_FLIGHT', path: 'notifier.delivery.maxInFlight', as: 'number' },
   { env: 'OPENTRAIL_NOTIFIER_COMMIT_INTERVAL_MS', path: 'notifier.commitIntervalMs', as: 'number' },
   { env: 'OPENTRAIL_NOTIFIER_SHUTDOWN_GRACE_MS', path: 'notifier.shutdownGraceMs', as: 'number' },
-  { env: 'OPENTRAIL_NOTIFIER_SESSION_TIMEOUT_MS', path: 'notifier.sessionTimeoutMs', as: 'number' },
+  ...consumerGroupBindings('notifier'),
 ];

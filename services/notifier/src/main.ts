@@ -107,7 +107,7 @@ main({
           logger: logger.child({ target: target.label }),
           metrics,
           flushIntervalMs: c.commitIntervalMs,
-          consumer: { sessionTimeout: c.sessionTimeoutMs },
+          consumer: { sessionTimeout: c.sessionTimeoutMs, heartbeatInterval: c.heartbeatIntervalMs },
         });
         await processor.start();
         return {

@@ -468,7 +468,7 @@ class ConfluentGroupConsumer implements GroupConsumer {
     private readonly options: GroupConsumerOptions,
     private readonly groupMembers: Map<string, CkjsConsumer>,
   ) {
-    const { groupId, maxWaitTimeInMs, sessionTimeout, rebalanceTimeout, heartbeatInterval, allowAutoTopicCreation, maxBytesPerPartition, maxBytes } = options;
+    const { groupId, groupInstanceId, maxWaitTimeInMs, sessionTimeout, rebalanceTimeout, heartbeatInterval, allowAutoTopicCreation, maxBytesPerPartition, maxBytes } = options;
     this.consumer = kafka.consumer({
       kafkaJS: given({
         groupId,
@@ -486,6 +486,8 @@ class ConfluentGroupConsumer implements GroupConsumer {
         partitionAssigners: [ckjs.KafkaJS.PartitionAssigners.cooperativeSticky],
       }),
       'js.consumer.max.batch.size': 1000,
+      // The KafkaJS API has no name for it: librdkafka's own property.
+      ...(groupInstanceId === undefined ? {} : { 'group.instance.id': groupInstanceId }),
       // Awaited by the library before it applies the change (lib/kafkajs/_consumer.js #rebalanceCallback).
       rebalance_cb: (err: { code: number }, partitions: TopicPartition[]) => this.onRebalance(err.code === ASSIGN_PARTITIONS, partitions),
     });

@@ -62,7 +62,8 @@ class KafkajsGroupConsumer implements GroupConsumer {
   private owned = new Map<string, TopicPartition>();
   private readonly assignmentListeners: ((change: AssignmentChange) => void | Promise<void>)[] = [];
 
-  constructor(kafkajs: Kafka, options: GroupConsumerOptions) {
+  constructor(kafkajs: Kafka, { groupInstanceId: _static, ...options }: GroupConsumerOptions) {
+    // kafkajs has no static membership (KIP-345): groupInstanceId is dropped, the member is dynamic.
     this.consumer = kafkajs.consumer(options);
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => this.onGroupJoin(payload.memberAssignment));
   }
