@@ -45,13 +45,18 @@ export function kafkaLogCreator(logger: Logger, metrics?: ServiceMetrics) {
         return;
       }
     }
-    // kafkajs logs every error response before it rejects the request with that error: whoever
-    // made the request gets it and decides (the processor drops a transaction fenced by a partition's
-    // new owner; a start fails naming a refused authorization). Logging it here too at error level
-    // would page an operator for what the runtime handles.
-    if (level === 'error' && entry.namespace === 'Connection' && message.startsWith('Response ')) level = 'info';
+    // kafkajs logs every error response, and every failed send, before it rejects the request with
+    // that error: whoever made the request gets it and decides (the processor drops a transaction
+    // fenced by a partition's new owner; a start fails naming a refused authorization). Logging it
+    // here too at error level would page an operator for what the runtime handles.
+    if (level === 'error' && handedToCaller(entry.namespace, message, rest)) level = 'info';
     logger[level]({ kafkajs: entry.namespace, ...rest }, message);
   };
+}
+
+/** A failed response (Connection: "Response Produce(…)") or send (Producer, with its retryCount): the error also goes to the caller. */
+function handedToCaller(namespace: string, message: string, fields: object): boolean {
+  return (namespace === 'Connection' && message.startsWith('Response ')) || (namespace === 'Producer' && 'retryCount' in fields);
 }
 
 /**

@@ -145,6 +145,12 @@ export interface ConsumerOptions {
   /** Read records of open and aborted transactions too. @default false: committed only */
   readUncommitted?: boolean;
   maxWaitTimeInMs?: number;
+  /**
+   * How long the group waits for a silent member before its partitions move. @default 6000 on
+   * confluent (librdkafka heartbeats from a thread of its own), 30000 on kafkajs (it heartbeats from
+   * the event loop: with 6000, members of a busy archiver were evicted and the group rebalanced for
+   * minutes; bench/recovery.bench.ts)
+   */
   sessionTimeout?: number;
   rebalanceTimeout?: number;
   heartbeatInterval?: number;

@@ -131,13 +131,12 @@ export interface ProcessorOptions<T> {
 
 /**
  * The group member's settings unless a service gives its own (issue 17; the services' configs have
- * the same defaults, consumerGroupShape). A crashed member's partitions move after
- * the session timeout and the survivors' next heartbeat: ≈ 8 s instead of ≈ 31 s with 30 s / 3 s
- * (bench/recovery.bench.ts). 6 s is the broker's minimum session timeout. A batch may take longer
- * than a session: librdkafka heartbeats from its own thread, and on kafkajs the processor heartbeats
- * while a batch is in flight (onBatch).
+ * the same defaults, consumerGroupShape). The session timeout is the client adapter's default (6 s
+ * on confluent, 30 s on kafkajs: see ConsumerOptions.sessionTimeout). A 1 s heartbeat tells the
+ * others of a rebalance within a second. A batch may take longer than a session: librdkafka
+ * heartbeats from its own thread, and on kafkajs the processor heartbeats while a batch is in flight.
  */
-const GROUP_MEMBER_DEFAULTS = { sessionTimeout: CONSUMER_GROUP_DEFAULTS.sessionTimeoutMs, heartbeatInterval: CONSUMER_GROUP_DEFAULTS.heartbeatIntervalMs, rebalanceTimeout: 60_000 };
+const GROUP_MEMBER_DEFAULTS = { heartbeatInterval: CONSUMER_GROUP_DEFAULTS.heartbeatIntervalMs, rebalanceTimeout: 60_000 };
 
 /** Per-partition state: a queue that serialises work, the next offset to hand over, and work not yet emitted. */
 class Lane {

@@ -104,6 +104,7 @@ describe('kafkaLogCreator', () => {
     // A fenced transaction after a rebalance: kafkajs hands the error to the processor, which drops the transaction.
     const fenced = errorCodes.find((e) => e.type === 'INVALID_PRODUCER_EPOCH')!.message;
     log({ namespace: 'Connection', level: logLevel.ERROR, label: 'ERROR', log: { timestamp: '', message: 'Response EndTxn(key: 26, version: 1)', error: fenced } });
+    log({ namespace: 'Producer', level: logLevel.ERROR, label: 'ERROR', log: { timestamp: '', message: fenced, retryCount: 0, retryTime: 300 } });
     await flushed();
     expect(lines.map((l) => [l.level, l.transient])).toEqual([
       ['info', 'CONCURRENT_TRANSACTIONS'],
@@ -112,6 +113,7 @@ describe('kafkaLogCreator', () => {
       ['info', 'TOPIC_ALREADY_EXISTS'],
       ['info', 'CONSUMER_RESTART'],
       ['error', undefined],
+      ['info', undefined],
       ['info', undefined],
     ]);
     const metric = await metrics.registry.getSingleMetric('opentrail_test_transient_conditions_total')!.get();

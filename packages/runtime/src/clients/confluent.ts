@@ -48,6 +48,9 @@ import type { KafkaConnectionOptions } from '../kafka.js';
 import { transientConditionOfMessage } from '../transient.js';
 import { confluentBuilt, confluentCacheDir, CONFLUENT_PACKAGE, CONFLUENT_VERSION } from './confluentInstall.js';
 
+/** A group member's session timeout unless given: the broker's minimum (group.min.session.timeout.ms). */
+const CONFLUENT_SESSION_TIMEOUT_MS = 6000;
+
 // ---- The subset of the library's KafkaJS API used here -------------------------------------
 
 type Settings = Record<string, unknown>;
@@ -477,7 +480,9 @@ class ConfluentGroupConsumer implements GroupConsumer {
         fromBeginning: true,
         autoCommit: false,
         maxWaitTimeInMs,
-        sessionTimeout,
+        // The port's default (kafkaClient.ts): librdkafka heartbeats from its own thread, so a short
+        // session evicts only a process that is gone, not one busy with a long batch.
+        sessionTimeout: sessionTimeout ?? CONFLUENT_SESSION_TIMEOUT_MS,
         rebalanceTimeout,
         heartbeatInterval,
         allowAutoTopicCreation,

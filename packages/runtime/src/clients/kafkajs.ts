@@ -51,6 +51,9 @@ export class KafkajsClient implements KafkaClient {
   }
 }
 
+/** A group member's session timeout unless given (kafkajs's own default too, named here on purpose). */
+const KAFKAJS_SESSION_TIMEOUT_MS = 30_000;
+
 /**
  * GroupConsumer on kafkajs (eager rebalancing only). kafkajs rejoins between fetches, once the
  * in-flight eachBatch calls have settled, and reports the member's whole new assignment (GROUP_JOIN,
@@ -62,9 +65,10 @@ class KafkajsGroupConsumer implements GroupConsumer {
   private owned = new Map<string, TopicPartition>();
   private readonly assignmentListeners: ((change: AssignmentChange) => void | Promise<void>)[] = [];
 
-  constructor(kafkajs: Kafka, { groupInstanceId: _static, ...options }: GroupConsumerOptions) {
+  constructor(kafkajs: Kafka, { groupInstanceId: _static, sessionTimeout, ...options }: GroupConsumerOptions) {
     // kafkajs has no static membership (KIP-345): groupInstanceId is dropped, the member is dynamic.
-    this.consumer = kafkajs.consumer(options);
+    // Its heartbeats come from the event loop: see ConsumerOptions.sessionTimeout for the default.
+    this.consumer = kafkajs.consumer({ ...options, sessionTimeout: sessionTimeout ?? KAFKAJS_SESSION_TIMEOUT_MS });
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => this.onGroupJoin(payload.memberAssignment));
   }
 
