@@ -20,7 +20,7 @@ import { serdeFor, type Delivery, type SchemaRegistry } from '@opentrail/serde';
 import { compileTrails, parseTrail, type TrailInput } from '@opentrail/trails';
 import { startArchiver, until } from './lib/service-process.js';
 import { benchRecord, EnrichedTopicWriter } from './lib/archiver-workload.js';
-import { benchStack } from './lib/stack.js';
+import { benchStack, serviceEnv } from './lib/stack.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 100_000);
 const RATE = Number(process.env.BENCH_RATE ?? 5000);
@@ -62,13 +62,7 @@ async function createTopics(kafka: KafkaClient, prefix: string) {
 
 function archiverEnv(endpoints: { kafkaBrokers: string; schemaRegistryUrl: string; awsEndpoint: string }, prefix: string, trail: TrailInput) {
   return {
-    OPENTRAIL_KAFKA_BROKERS: endpoints.kafkaBrokers,
-    OPENTRAIL_SCHEMA_REGISTRY_URL: endpoints.schemaRegistryUrl,
-    OPENTRAIL_AWS_ENDPOINT: endpoints.awsEndpoint,
-    OPENTRAIL_TOPIC_PREFIX: prefix,
-    OPENTRAIL_TOPIC_PARTITIONS: String(PARTITIONS),
-    OPENTRAIL_HTTP_PORT: '0',
-    OPENTRAIL_LOG_LEVEL: 'info',
+    ...serviceEnv(endpoints, prefix, PARTITIONS),
     OPENTRAIL_TRAILS: JSON.stringify([trail]),
     OPENTRAIL_ARCHIVER_GROUP_ID: `${prefix}archiver`,
     OPENTRAIL_ARCHIVER_APPLY_LIFECYCLE: 'false',

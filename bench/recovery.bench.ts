@@ -26,7 +26,7 @@ import { eventAccountId, routingKey, toApiCallEvent } from '@opentrail/cloudtrai
 import { benchRecord, EnrichedTopicWriter } from './lib/archiver-workload.js';
 import { createTopic } from './lib/events.js';
 import { startServiceProcess, until, type ServiceProcess } from './lib/service-process.js';
-import { benchStack } from './lib/stack.js';
+import { benchStack, serviceEnv } from './lib/stack.js';
 
 process.env.AWS_ACCESS_KEY_ID ??= 'test';
 process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
@@ -83,15 +83,7 @@ interface Setup {
 
 /** Topics, bucket and trail of one run, and traffic on its input topic. */
 async function setUp(service: Service, kafka: KafkaClient, registry: SchemaRegistry, endpoints: { kafkaBrokers: string; schemaRegistryUrl: string; awsEndpoint: string }, prefix: string): Promise<Setup> {
-  const env: Record<string, string> = {
-    OPENTRAIL_KAFKA_BROKERS: endpoints.kafkaBrokers,
-    OPENTRAIL_SCHEMA_REGISTRY_URL: endpoints.schemaRegistryUrl,
-    OPENTRAIL_AWS_ENDPOINT: endpoints.awsEndpoint,
-    OPENTRAIL_TOPIC_PREFIX: prefix,
-    OPENTRAIL_TOPIC_PARTITIONS: String(PARTITIONS),
-    OPENTRAIL_HTTP_PORT: '0',
-    OPENTRAIL_LOG_LEVEL: 'info',
-  };
+  const env = serviceEnv(endpoints, prefix, PARTITIONS);
   const seed = prefix;
   if (service === 'archiver') {
     const bucket = `bench-recovery-${randomBytes(4).toString('hex')}`;

@@ -38,17 +38,24 @@ export async function startServiceProcess(service: string, env: Record<string, s
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  const url = await until(
-    () => {
-      if (child.exitCode !== null) throw new Error(`${service} exited:\n${output.slice(-3000)}`);
-      const match = /"metrics":"(http:[^"]+)\/metrics"/.exec(output);
-      return match?.[1];
-    },
-    `${service} to start`,
-    // A busy machine (2 cores shared by a whole stack) starts tsx slowly.
-    180_000,
-  );
-  await until(async () => ((await fetch(`${url}/readyz`)).ok ? true : undefined), `${service} to be ready`, 180_000);
+  let url: string;
+  try {
+    url = await until(
+      () => {
+        if (child.exitCode !== null) throw new Error(`${service} exited:\n${output.slice(-3000)}`);
+        const match = /"metrics":"(http:[^"]+)\/metrics"/.exec(output);
+        return match?.[1];
+      },
+      `${service} to start`,
+      // A busy machine (2 cores shared by a whole stack) starts tsx slowly.
+      180_000,
+    );
+    await until(async () => ((await fetch(`${url}/readyz`)).ok ? true : undefined), `${service} to be ready`, 180_000);
+  } catch (err) {
+    // Not left running (nor keeping the benchmark's process alive through its pipes).
+    child.kill('SIGKILL');
+    throw err;
+  }
   return {
     child,
     url,

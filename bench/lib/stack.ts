@@ -24,3 +24,16 @@ export async function benchStack(log: (line: string) => void = (line) => console
     },
   };
 }
+
+/** The environment of a service process on the bench's stack: its topics under `prefix`, a free HTTP port. */
+export function serviceEnv(endpoints: Pick<StackEndpoints, 'kafkaBrokers' | 'schemaRegistryUrl' | 'awsEndpoint'>, prefix: string, partitions: number): Record<string, string> {
+  return {
+    OPENTRAIL_KAFKA_BROKERS: endpoints.kafkaBrokers,
+    OPENTRAIL_SCHEMA_REGISTRY_URL: endpoints.schemaRegistryUrl,
+    OPENTRAIL_AWS_ENDPOINT: endpoints.awsEndpoint,
+    OPENTRAIL_TOPIC_PREFIX: prefix,
+    OPENTRAIL_TOPIC_PARTITIONS: String(partitions),
+    OPENTRAIL_HTTP_PORT: '0',
+    OPENTRAIL_LOG_LEVEL: 'info',
+  };
+}

@@ -167,7 +167,8 @@ function tlsProperties(ssl: ConfluentConnection['ssl']): Settings {
 /**
  * The library's log lines as JSON lines. librdkafka reports at error level what it retries by
  * itself (a refused connection while a broker starts, a coordinator moving); those go out at info
- * level and are counted, as kafkaLogCreator does for kafkajs.
+ * level and are counted, as kafkaLogCreator does for kafkajs. So do the failures it also hands to
+ * the caller, who decides (see handedToCaller).
  */
 function logBridge(logger: Logger, onTransient: ((condition: string) => void) | undefined, namespace = 'confluent'): CkjsLogger {
   const line = (level: 'error' | 'warn' | 'info' | 'debug') => (message: string, extra?: object) => {
@@ -176,6 +177,10 @@ function logBridge(logger: Logger, onTransient: ((condition: string) => void) | 
       if (condition !== undefined) {
         onTransient?.(condition);
         logger.info({ kafkaClient: namespace, transient: condition, ...extra }, message);
+        return;
+      }
+      if (handedToCaller(message)) {
+        logger.info({ kafkaClient: namespace, ...extra }, message);
         return;
       }
     }
@@ -189,6 +194,22 @@ function logBridge(logger: Logger, onTransient: ((condition: string) => void) | 
     namespace: (name) => logBridge(logger, onTransient, `${namespace}.${name}`),
     setLogLevel: () => undefined,
   };
+}
+
+/**
+ * Lines about a failure the caller also gets, as a rejected transaction call or as the error its own
+ * eachBatch threw: a transaction fenced or aborted because its partition moved to another member
+ * (the processor leaves it to the new owner), a batch the processor failed and has logged. Logged
+ * at error level they page an operator for what the runtime handles (issue 17).
+ */
+function handedToCaller(message: string): boolean {
+  return (
+    message.startsWith('Consumer encountered error while processing message') ||
+    message.includes('Fatal transaction error') ||
+    message.includes('Current transaction failed') ||
+    message.includes('TxnCoordinator') ||
+    message.includes('has been fenced by a newer instance')
+  );
 }
 
 export class ConfluentClient implements KafkaClient {
