@@ -50,10 +50,10 @@ const FETCH_BYTES = Number(process.env.BENCH_HISTORY_FETCH_BYTES ?? 1024 * 1024)
 const CONCURRENCY = Number(process.env.BENCH_HISTORY_CONCURRENCY ?? 4);
 
 
-/** CPU seconds (user + system) of a process and its direct children: the postmaster and its backends. */
-async function processTreeCpuSeconds(rootPid: number): Promise<number> {
+/** CPU seconds (user + system) per process: a process and its direct children, the postmaster and its backends. */
+async function processTreeCpu(rootPid: number): Promise<Map<number, number>> {
   const ticks = 100; // USER_HZ on Linux
-  let total = 0;
+  const cpu = new Map<number, number>();
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
@@ -63,8 +63,20 @@ async function processTreeCpuSeconds(rootPid: number): Promise<number> {
     const pid = Number(entry);
     const ppid = Number(fields[1]);
     if (pid !== rootPid && ppid !== rootPid) continue;
-    total += (Number(fields[11]) + Number(fields[12])) / ticks;
+    cpu.set(pid, (Number(fields[11]) + Number(fields[12])) / ticks);
   }
+  return cpu;
+}
+
+/**
+ * CPU seconds the processes spent between two snapshots: per process, what it spent since the first
+ * (all of it for one started since). Per process, not total minus total: a backend that exits in
+ * between (the connection that ran CREATE DATABASE, closed just before the first snapshot but not yet
+ * gone) would otherwise subtract everything it had spent before the window from the window's figure.
+ */
+function cpuBetween(before: Map<number, number>, after: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, seconds] of after) total += seconds - (before.get(pid) ?? 0);
   return total;
 }
 
@@ -141,8 +153,8 @@ async function main() {
       const ingest = new HistoryIngest({ writer: new EventWriter(pool, partitions), deadLetterTopic: `${enrichedTopic}.dlq`, retentionDays: 90, futureToleranceSeconds: 86_400, maxRows: MAX_ROWS, writers: WRITERS, metrics: m, logger: createLogger('history', 'warn') });
       let firstBatchAt: bigint | undefined;
       let cpuAtFirst: NodeJS.CpuUsage | undefined;
-      let pgCpuAtFirst = 0;
-      const pgCpuStart = processTreeCpuSeconds(postgres.server.pid);
+      let pgCpuAtFirst = new Map<number, number>();
+      const pgCpuStart = processTreeCpu(postgres.server.pid);
       const processor = new StreamProcessor<EnrichedEvent>({
         service: 'history',
         kafka,
@@ -177,7 +189,7 @@ async function main() {
         }
         const seconds = Number(process.hrtime.bigint() - firstBatchAt!) / 1e9;
         const cpu = process.cpuUsage(cpuAtFirst);
-        const pgCpuSeconds = (await processTreeCpuSeconds(postgres.server.pid)) - pgCpuAtFirst;
+        const pgCpuSeconds = cpuBetween(pgCpuAtFirst, await processTreeCpu(postgres.server.pid));
         const { rows } = await pool.query<{ bytes: string; records: string; n: string }>(`
           SELECT (SELECT sum(pg_total_relation_size(relid)) FROM pg_partition_tree('events') WHERE isleaf)
                + (SELECT coalesce(sum(pg_total_relation_size(relid)), 0) FROM pg_partition_tree('event_resources') WHERE isleaf) AS bytes,

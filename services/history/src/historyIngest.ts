@@ -75,7 +75,7 @@ export class HistoryIngest implements PartitionHandler<EnrichedEvent> {
           metrics.expired.inc();
           continue;
         }
-        if (Date.parse(row.eventTime) > latest) {
+        if (row.timeMs > latest) {
           deadLetter(record, HISTORY_DLQ_REASONS.future, `eventTime ${row.eventTime} is more than ${this.options.futureToleranceSeconds} s ahead of ${now.toISOString()}`);
           continue;
         }

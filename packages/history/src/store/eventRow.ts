@@ -8,6 +8,8 @@ import { eventUsername } from './username.js';
 export interface EventRow {
   /** eventTime as CloudTrail writes it (`YYYY-MM-DDTHH:MM:SSZ`). */
   eventTime: string;
+  /** eventTime in Unix milliseconds (parsed once, here). */
+  timeMs: number;
   /** The UTC day of eventTime, `YYYYMMDD`: its partition. */
   day: string;
   eventId: string;
@@ -47,7 +49,8 @@ export function toEventRow(event: ApiCallEvent): EventRow {
   const { shown, keys } = eventResources(event);
   const row: EventRow = {
     eventTime: event.eventTime,
-    day: dayOf(time),
+    timeMs: time,
+    day: dayOfEventTime(event.eventTime, time),
     eventId: event.eventID,
     accountId: eventAccountId(event),
     region: event.awsRegion,
@@ -88,6 +91,18 @@ function checkStorable(row: EventRow) {
 
 /** In a `u` regex a surrogate pair is one code point, so only unpaired halves match. */
 const LONE_SURROGATE = /\p{Surrogate}/u;
+
+/**
+ * The day of an eventTime: read from the text when it is CloudTrail's UTC form
+ * (`YYYY-MM-DDTHH:MM:SSZ`, what validation lets through), which costs a tenth of formatting a Date
+ * per event; any other form Date.parse accepted goes through the instant.
+ */
+function dayOfEventTime(text: string, ms: number): string {
+  if (text.length === 20 && text.charCodeAt(19) === 0x5a /* Z */ && text.charCodeAt(10) === 0x54 /* T */ && text.charCodeAt(4) === 0x2d && text.charCodeAt(7) === 0x2d) {
+    return text.slice(0, 4) + text.slice(5, 7) + text.slice(8, 10);
+  }
+  return dayOf(ms);
+}
 
 /** `YYYYMMDD` of a UTC instant (ms). */
 export function dayOf(ms: number): string {

@@ -143,20 +143,23 @@ export function eventResources(event: ApiCallEvent): EventResources {
   }
   const derivations = event.eventSource ? DERIVATIONS.get(event.eventSource) : undefined;
   if (!derivations) return { shown, keys: [] };
-  const members = {
-    requestParameters: parseJson(event.requestParameters),
-    responseElements: parseJson(event.responseElements),
+  // Each member parsed when a derivation first needs it: responseElements (often the larger) is
+  // read only when the request parameters did not name the resource.
+  const parsed = new Map<'requestParameters' | 'responseElements', unknown>();
+  const member = (name: 'requestParameters' | 'responseElements') => {
+    if (!parsed.has(name)) parsed.set(name, parseJson(event[name]));
+    return parsed.get(name);
   };
   const arnParts = (event.userIdentity?.arn ?? '').split(':');
   const scope: Scope = {
     partition: arnParts[0] === 'arn' && arnParts[1] ? arnParts[1] : 'aws',
     region: event.awsRegion,
     account: event.recipientAccountId ?? event.userIdentity?.accountId ?? '',
-    request: members.requestParameters,
+    request: member('requestParameters'),
   };
   for (const d of derivations) {
     for (const source of d.from) {
-      const values = stringAt(members[source.member], source.path);
+      const values = stringAt(member(source.member), source.path);
       if (values.length === 0) continue;
       for (const value of values) {
         const isArn = value.startsWith('arn:');

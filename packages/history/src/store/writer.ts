@@ -152,11 +152,15 @@ export class EventWriter {
 
   /** Every row new: both tables by binary COPY in one transaction. Throws unique_violation when one is not. */
   private async copy(rows: EventRow[]): Promise<{ inserted: number; resources: number }> {
-    const events = new BinaryCopyWriter();
+    // Sized for the batch up front (the record is most of a row; ASCII in practice): growing a
+    // megabyte buffer by doubling copied it and left the old ones to the collector.
+    let recordChars = 0;
+    for (const r of rows) recordChars += r.record.length;
+    const events = new BinaryCopyWriter(recordChars + rows.length * 512);
     const resources = new BinaryCopyWriter(64 * 1024);
     let resourceRows = 0;
     for (const r of rows) {
-      const ms = Date.parse(r.eventTime);
+      const ms = r.timeMs;
       events
         .row(EVENT_FIELDS)
         .timestamptz(ms)

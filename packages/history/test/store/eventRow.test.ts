@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { toApiCallEvent, withDefaults, writeRecordJson, type CloudTrailRecord } from '@opentrail/cloudtrail';
 import type { UserIdentity } from '@opentrail/serde';
-import { eventResources, eventUsername, plainOfArn, toEventRow, UnstorableEventError } from '../../src/store/index.js';
+import { dayOf, eventResources, eventUsername, plainOfArn, toEventRow, UnstorableEventError } from '../../src/store/index.js';
 
 const FIXTURES = join(import.meta.dirname, '../../../../test/fixtures/cloudtrail-records.ndjson');
 
@@ -127,6 +127,19 @@ describe('toEventRow', () => {
     }));
     expect(row).toMatchObject({ eventName: 'RunInstances', eventSource: 'ec2.amazonaws.com', readOnly: false, username: 'alice', accessKeyId: 'AKIAEXAMPLE', errorCode: 'Client.UnauthorizedOperation', sourceIp: '203.0.113.9', accountId: '111122223333', eventCategory: 'Management', day: '20261101' });
     expect(row.resources).toEqual([{ ResourceType: 'AWS::EC2::Instance', ResourceName: 'i-1' }]);
+  });
+
+  it('reads the day and instant of any eventTime as the Date does: from the text in CloudTrail’s form, through the instant otherwise', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: Date.UTC(1970, 0, 1), max: Date.UTC(9999, 11, 31) }), (ms) => {
+        const canonical = new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+        for (const eventTime of [canonical, new Date(ms).toISOString(), canonical.replace('Z', '+05:30')]) {
+          const row = toEventRow(event({ eventTime }));
+          expect(row.timeMs).toBe(Date.parse(eventTime));
+          expect(row.day).toBe(dayOf(Date.parse(eventTime)));
+        }
+      }),
+    );
   });
 
   it('an Insights record is category Insight', () => {
