@@ -1,15 +1,19 @@
-/** The archiver as a real process for the benchmark: started with tsx, its metrics read over HTTP. */
+/** A service (the archiver, the enricher, …) as a real process for a benchmark: started with tsx, its metrics read over HTTP. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-export interface ArchiverProcess {
+export interface ServiceProcess {
   child: ChildProcess;
+  /** The service's own process (node runs main.ts itself: no wrapper in between), for /proc. */
+  pid: number;
   url: string;
   output(): string;
   /** Sum of a metric's samples (Prometheus text format). */
   metric(name: string): Promise<number>;
+  /** Every metric's sum of samples, from one scrape. */
+  metrics(): Promise<Map<string, number>>;
   stop(): Promise<void>;
 }
 
@@ -23,43 +27,58 @@ async function until<T>(probe: () => T | undefined | Promise<T | undefined>, wha
   }
 }
 
-export async function startArchiver(env: Record<string, string>): Promise<ArchiverProcess> {
-  // BENCH_NODE_ARGS passes node flags to the archiver alone, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+export type ArchiverProcess = ServiceProcess;
+
+export function startArchiver(env: Record<string, string>): Promise<ArchiverProcess> {
+  return startService('archiver', env);
+}
+
+/** Starts services/<service>/src/main.ts and resolves once its /readyz answers OK. */
+export async function startService(service: string, env: Record<string, string>): Promise<ServiceProcess> {
+  // BENCH_NODE_ARGS passes node flags to the services alone, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'services/archiver/src/main.ts'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', `services/${service}/src/main.ts`], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
   const url = await until(
     () => {
-      if (child.exitCode !== null) throw new Error(`archiver exited:\n${output.slice(-3000)}`);
+      if (child.exitCode !== null) throw new Error(`${service} exited:\n${output.slice(-3000)}`);
       const match = /"metrics":"(http:[^"]+)\/metrics"/.exec(output);
       return match?.[1];
     },
-    'the archiver to start',
-    60_000,
+    `the ${service} to start`,
+    120_000,
   );
-  await until(async () => ((await fetch(`${url}/readyz`)).ok ? true : undefined), 'the archiver to be ready', 60_000);
-  return {
+  await until(async () => ((await fetch(`${url}/readyz`)).ok ? true : undefined), `the ${service} to be ready`, 120_000);
+  const instance: ServiceProcess = {
     child,
+    pid: child.pid!,
     url,
     output: () => output,
     async metric(name) {
+      return (await instance.metrics()).get(name) ?? 0;
+    },
+    async metrics() {
       const text = await (await fetch(`${url}/metrics`)).text();
-      let sum = 0;
+      const sums = new Map<string, number>();
       for (const line of text.split('\n')) {
         const match = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
-        if (match && match[1] === name) sum += Number(match[3]);
+        if (match) sums.set(match[1]!, (sums.get(match[1]!) ?? 0) + Number(match[3]));
       }
-      return sum;
+      return sums;
     },
     async stop() {
       if (child.exitCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
+      // The services stop within 30 s (their clean-stop budget); past that the bench must not hang on one.
+      const timer = setTimeout(() => child.kill('SIGKILL'), 45_000);
       await exited;
+      clearTimeout(timer);
     },
   };
+  return instance;
 }
 
 export { until };
