@@ -126,12 +126,11 @@ async function runWith(stack: BenchStack, aws: AwsClients, n: number): Promise<R
 
   const groups = { enricher: new GroupProgress('enricher', PARTITIONS), archiver: new GroupProgress('archiver', PARTITIONS) };
   const all = () => [...groups.enricher.members, ...groups.archiver.members];
-  const addInstances = () =>
-    Promise.all(
-      SERVICES.map(async (service) => {
-        groups[service].members.push(await startService(service, serviceEnv(stack, service, prefix, trail)));
-      }),
-    );
+  // All settled before throwing: an instance that did start is a member, and so stopped at the end.
+  const addInstances = async () => {
+    const started = await Promise.allSettled(SERVICES.map(async (service) => groups[service].members.push(await startService(service, serviceEnv(stack, service, prefix, trail)))));
+    for (const result of started) if (result.status === 'rejected') throw result.reason;
+  };
   const watcher = await DeliveryWatcher.start(stack.kafka, stack.registry, `${prefix}deliveries`);
   let sampling = true;
   const sampler = (async () => {
@@ -195,7 +194,11 @@ async function runWith(stack: BenchStack, aws: AwsClients, n: number): Promise<R
     const endToEnd = inWindow.reduce((sum, d) => sum + d.recordCount, 0) / window;
     log(`N=${n}: produced ${fed.sent} events at ${(fed.sent / fed.seconds).toFixed(0)}/s; ${inWindow.length} log files in the window; sampling their latency`);
     const seconds = await latencies(aws, inWindow);
-    log(`N=${n}: ${fmt(endToEnd)} events/s end to end, p99 ${fmt(percentile(seconds, 99), 1)} s`);
+    // Each row as soon as it is measured: a later N that fails (a start timing out) leaves these.
+    log(
+      `N=${n}: ${fmt(endToEnd)} events/s end to end, p50 ${fmt(percentile(seconds, 50), 1)} s, p99 ${fmt(percentile(seconds, 99), 1)} s; ` +
+        [...instances.enricher, ...instances.archiver].map((i) => `${i.name} ${fmt(i.eventsPerSecond)}/s ${fmt(i.cpuSeconds, 1)} CPU-s ${fmt(i.peakRssMiB)} MiB`).join(', '),
+    );
     return { n, offered: fed.sent / fed.seconds, endToEnd, instances, p50: percentile(seconds, 50), p99: percentile(seconds, 99), latencyEvents: seconds.length, joins, deadLettered };
   } finally {
     feedStop.abort();
@@ -257,6 +260,15 @@ function findings(rows: Row[]): string[] {
     out.push(
       `Rebalances (${joins.length} joins): settled ${fmt(Math.min(...joins.map((j) => j.settleSeconds)), 1)}–${fmt(Math.max(...joins.map((j) => j.settleSeconds)), 1)} s after starting the new instances (process start included); ` +
         `whole-group pauses enricher ${fmt(Math.min(...joins.map((j) => j.stalled.enricher)), 1)}–${fmt(Math.max(...joins.map((j) => j.stalled.enricher)), 1)} s, archiver ${fmt(Math.min(...joins.map((j) => j.stalled.archiver)), 1)}–${fmt(Math.max(...joins.map((j) => j.stalled.archiver)), 1)} s per join.`,
+    );
+  }
+  // CPU per event holds under contention better than events/s does: the figure deploy/'s requests come from.
+  for (const service of SERVICES) {
+    const instances = rows.flatMap((r) => r.instances[service]);
+    const events = sum(instances.map((i) => i.eventsPerSecond)) * SECONDS;
+    out.push(
+      `${service}: ${fmt((sum(instances.map((i) => i.cpuSeconds)) * 1e6) / events)} µs CPU per event over all rows (${fmt(events)} events), ` +
+        `peak RSS ${fmt(Math.min(...instances.map((i) => i.peakRssMiB)))}–${fmt(Math.max(...instances.map((i) => i.peakRssMiB)))} MiB per instance.`,
     );
   }
   const dead = sum(rows.map((r) => r.deadLettered));
