@@ -34,7 +34,8 @@ import { affectedServices, applyFault, timeRecovery, type FaultOutcome } from '.
 import { metricEnding, Observer, scrape, type Baseline } from './observe.js';
 import { consumerGroups, SERVICES, startPipeline, type Instance, type ServiceName } from './pipeline.js';
 import { describeFault, faultSchedule, type Fault } from './schedule.js';
-import { startChaosStack } from './stack.js';
+import { recordProcesses, stopLeftovers } from './leftovers.js';
+import { startChaosStack, type ChaosStack } from './stack.js';
 import { Ledger, produceSteadily } from './traffic.js';
 
 const { values } = parseArgs({
@@ -44,6 +45,8 @@ const { values } = parseArgs({
     'events-per-second': { type: 'string', default: '20' },
     replicas: { type: 'string', default: 'archiver=2,enricher=2' },
     kills: { type: 'string', default: '1' },
+    // Scale-outs (each with its scale-in) of the archiver, the enricher and history.
+    scales: { type: 'string', default: '1' },
     // e.g. --faults kill,sigterm --services archiver,enricher: recovery times without overlapping stack faults.
     faults: { type: 'string' },
     services: { type: 'string' },
@@ -55,9 +58,10 @@ const seed = Number(values.seed);
 const durationSeconds = Number(values.duration);
 const rate = Number(values['events-per-second']);
 const killsPerService = Number(values.kills);
+const scalesPerService = Number(values.scales);
 const recoveryLimitMs = Number(values['recovery-limit']) * 1000;
-if (![seed, durationSeconds, rate, killsPerService, recoveryLimitMs].every((n) => Number.isFinite(n) && n >= 0) || rate <= 0) {
-  process.stderr.write('chaos: --seed, --duration, --events-per-second, --kills and --recovery-limit take non-negative numbers\n');
+if (![seed, durationSeconds, rate, killsPerService, scalesPerService, recoveryLimitMs].every((n) => Number.isFinite(n) && n >= 0) || rate <= 0) {
+  process.stderr.write('chaos: --seed, --duration, --events-per-second, --kills, --scales and --recovery-limit take non-negative numbers\n');
   process.exit(2);
 }
 const dir = resolve(import.meta.dirname, '..', values.dir);
@@ -68,25 +72,51 @@ const note = (line: string) => process.stderr.write(`chaos +${Math.round((Date.n
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const seconds = (ms: number | undefined) => (ms === undefined ? '—' : `${(ms / 1000).toFixed(1)} s`);
 
+// A run that was itself SIGKILLed left its servers and services running: they go first.
+const processesFile = join(dir, 'processes');
+const leftovers = stopLeftovers(processesFile);
+if (leftovers) note(`stopped ${leftovers} process groups left by an earlier run in ${dir}`);
 // Every run starts clean: a reused PostgreSQL or digest chain would mix two runs' events.
 await rm(dir, { recursive: true, force: true });
 await mkdir(dir, { recursive: true });
 process.env.AWS_ACCESS_KEY_ID = 'test';
 process.env.AWS_SECRET_ACCESS_KEY = 'test';
-const stack = await startChaosStack(join(dir, 'stack'), note);
+let stack: ChaosStack | undefined;
 let stopPipeline: (() => Promise<void>) | undefined;
+let pipelinePids: () => (number | undefined)[] = () => [];
+let cleaning: Promise<void> | undefined;
+// Every process the run started is stopped however it ends: its own end, an error, or a signal
+// (CI cancelling the job); the processes file covers a SIGKILL of the run itself.
+const cleanUp = () =>
+  (cleaning ??= (async () => {
+    clearInterval(recording);
+    await stopPipeline?.().catch(() => undefined);
+    await stack?.stop().catch(() => undefined);
+  })());
+const recording = setInterval(() => recordProcesses(processesFile, [...(stack?.pids() ?? []), ...pipelinePids()]), 2000).unref();
+// The command that runs the same schedule and traffic again (the seed included when it was drawn).
+const reproduce = () => `npm run chaos -- ${process.argv.some((a) => a.startsWith('--seed')) ? '' : `--seed ${seed} `}${process.argv.slice(2).join(' ')}`.trim();
+const abandon = (why: string) => {
+  say(`chaos: seed=${seed} FAILED: ${why}; stopping every process it started (reproduce: ${reproduce()})`);
+  void cleanUp().finally(() => process.exit(1));
+};
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(sig, () => abandon(`interrupted by ${sig}`));
+process.once('uncaughtException', (err) => abandon(`uncaught ${err.stack ?? String(err)}`));
+process.once('unhandledRejection', (err) => abandon(`unhandled rejection ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`));
+
 let exitCode = 1;
 try {
-  exitCode = await chaos();
+  stack = await startChaosStack(join(dir, 'stack'), note);
+  exitCode = await chaos(stack);
 } catch (err) {
   say(`chaos: seed=${seed} aborted: ${(err as Error).stack ?? String(err)}`);
 } finally {
-  await stopPipeline?.().catch(() => undefined);
-  await stack.stop().catch(() => undefined);
+  await cleanUp();
 }
+if (exitCode !== 0) say(`chaos: seed=${seed} FAILED (exit 1); reproduce: ${reproduce()}`);
 process.exit(exitCode);
 
-async function chaos(): Promise<number> {
+async function chaos(stack: ChaosStack): Promise<number> {
   const endpoints = stack.serviceEndpoints;
   const resources = await prepareDemoResources({ ...endpoints, awsEndpoint: stack.awsEndpoint });
   const trailInputs = demoTrails(resources) as TrailInput[];
@@ -94,6 +124,7 @@ async function chaos(): Promise<number> {
   note(`starting ${SERVICES.map((s) => `${s}×${replicas.get(s) ?? 1}`).join(', ')}`);
   const pipeline = await startPipeline({ dir, endpoints, resources, replicas, overrides: {}, say: note });
   stopPipeline = () => pipeline.stop();
+  pipelinePids = () => pipeline.supervisor.children.map(({ child }) => child.pid);
   note('every service ready');
 
   const kafka = connectKafka({ brokers: endpoints.kafkaBrokers.split(','), clientId: 'opentrail-chaos' });
@@ -127,7 +158,7 @@ async function chaos(): Promise<number> {
     const targets = values.services ? SERVICES.filter((s) => values.services!.split(',').includes(s)) : SERVICES;
     const instances = new Map(targets.map((s) => [s, instanceNames(s, replicas.get(s) ?? 1)] as [ServiceName, string[]]));
     const kinds = values.faults ? new Set(values.faults.split(',') as Fault['kind'][]) : undefined;
-    const schedule = faultSchedule({ seed, durationSeconds, instances, killsPerService, settleSeconds: settleMs / 1000, ...(kinds ? { kinds } : {}) });
+    const schedule = faultSchedule({ seed, durationSeconds, instances, killsPerService, scalesPerService, settleSeconds: settleMs / 1000, ...(kinds ? { kinds } : {}) });
     say(`chaos: seed=${seed} duration=${durationSeconds}s rate=${rate}/s replicas=${values.replicas} faults=${schedule.length}`);
     const outcomes: Promise<FaultOutcome>[] = [];
     for (const { at, fault } of schedule) {
@@ -137,10 +168,10 @@ async function chaos(): Promise<number> {
       // Each fault runs on its own: an outage's 30 s or a kill waiting for its moment does not push
       // the later faults back, so they overlap as the schedule says.
       outcomes.push(
-        applyFault(fault, { stack, supervisor: pipeline.supervisor, instances: pipeline.instances }).then(async (applied) => ({
+        applyFault(fault, { stack, supervisor: pipeline.supervisor, instances: pipeline.instances, pipeline }).then(async (applied) => ({
           fault,
           ...applied,
-          ...(await timeRecovery(observer, affectedServices(fault, SERVICES), baselines, lagBound, applied, recoveryLimitMs)),
+          ...(await timeRecovery(observer, affectedServices(fault, SERVICES), baselines, lagBound, applied, recoveryLimitMs, fault.kind === 'scale-out' ? fault.instance : undefined)),
         })),
       );
     }
