@@ -37,12 +37,23 @@ async function awaitMoment(instance: Instance, moment: Moment, timeoutMs: number
   return false;
 }
 
+/** Waits (up to `timeoutMs`) until the instance reports at least one assigned partition. */
+async function awaitOwning(instance: Instance, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const metrics = await scrape(instance);
+    if (metrics && metricEnding(metrics, '_assigned_partitions') > 0) return true;
+    await sleep(250);
+  }
+  return false;
+}
+
 export interface FaultOutcome {
   fault: Fault;
   /** ms since epoch: when the fault was applied, and when it ended (an outage restored; else = startedAt). */
   startedAt: number;
   endedAt: number;
-  /** For timed kills: whether the moment was seen before the kill. */
+  /** For timed kills: whether the moment was seen before the kill; for a scale-in: whether the instance owned a partition. */
   momentSeen?: boolean;
   /** ms from the fault to the instances of the affected service(s) owning every partition again. */
   ownedAfterMs?: number;
@@ -93,10 +104,14 @@ export async function applyFault(fault: Fault, context: { stack: ChaosStack; sup
       return { startedAt, endedAt: startedAt };
     }
     case 'scale-in': {
+      // A scale-in takes an instance that has joined and holds partitions (as an autoscaler's
+      // would, minutes after the scale-out), not one still starting: up to 90 s to get there.
+      const instance = context.instances.find((i) => i.name === fault.instance);
+      const momentSeen = instance ? await awaitOwning(instance, 90_000) : false;
       const startedAt = Date.now();
       // The hand-over is timed from the SIGTERM; the instance's own flush and exit go on meanwhile.
       void context.pipeline.retireInstance(fault.instance);
-      return { startedAt, endedAt: startedAt };
+      return { startedAt, endedAt: startedAt, momentSeen };
     }
   }
 }
@@ -109,7 +124,7 @@ export function affectedServices(fault: Fault, all: readonly ServiceName[]): Ser
 /**
  * Polls (every 250 ms) until each affected service owns its partitions again and then is fully
  * recovered; gives up after `limitMs` from the end of the fault. After a scale-out, `joining` (the
- * added instance) must own a partition too: the hand-over is done when it serves its share.
+ * added instance) must own a partition too, while it runs: the hand-over is done when it serves its share.
  */
 export async function timeRecovery(
   observer: Observer,
@@ -125,7 +140,7 @@ export async function timeRecovery(
   let last = '';
   while (Date.now() - applied.endedAt < limitMs) {
     const states = await Promise.all(services.map(async (s) => [s, await observer.state(s)] as const));
-    const owning = states.every(([s, state]) => state.owned >= baselines.get(s)!.owned && (joining === undefined || (state.ownedBy.get(joining) ?? 0) > 0));
+    const owning = states.every(([s, state]) => state.owned >= baselines.get(s)!.owned && (joining === undefined || !state.ownedBy.has(joining) || state.ownedBy.get(joining)! > 0));
     // Partitions count as served again once a gap was seen and closed: a poll right after the
     // signal can still see the stopping instance's gauge. A hand-over too quick for the 250 ms
     // polls to see a gap counts as none.

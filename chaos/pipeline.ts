@@ -32,6 +32,16 @@ export function consumerGroups(trails: readonly Trail[]): Partial<Record<Service
   };
 }
 
+/**
+ * The liveness probe, as a kubelet's: /healthz asked every 5 s; an instance that answers "failing"
+ * 6 times in a row (30 s) is SIGKILLed and the supervisor restarts it. A service whose consumer
+ * crashed for good (e.g. no group coordinator during a broker restart) says so on /healthz and
+ * stays up, out of its group: in a cluster the kubelet restarts it, and so does the run.
+ * Not answering at all (starting, or just killed) is the supervisor's business, not counted here.
+ */
+const LIVENESS_PERIOD_MS = 5000;
+const LIVENESS_FAILURES = 6;
+
 export interface Instance {
   name: string;
   service: ServiceName;
@@ -48,6 +58,8 @@ export interface Pipeline {
   addInstance(service: ServiceName, name: string): Promise<Instance>;
   /** A scale-in: SIGTERM, no restart; resolves when the process has exited. */
   retireInstance(name: string): Promise<void>;
+  /** Instances the liveness probe restarted (their /healthz failed for LIVENESS_FAILURES polls in a row). */
+  readonly livenessRestarts: string[];
   stop(): Promise<void>;
 }
 
@@ -96,9 +108,29 @@ export async function startPipeline(options: {
     await Promise.all(supervisor.children.map(({ child }) => stopService(child)));
     throw err;
   }
+  const livenessRestarts: string[] = [];
+  const failing = new Map<string, number>();
+  const probe = setInterval(() => {
+    for (const instance of instances) {
+      void fetch(`http://127.0.0.1:${instance.port}/healthz`, { signal: AbortSignal.timeout(3000) })
+        .then(async (res) => {
+          const count = res.ok ? 0 : (failing.get(instance.name) ?? 0) + 1;
+          failing.set(instance.name, count);
+          if (count < LIVENESS_FAILURES) return;
+          failing.set(instance.name, 0);
+          const child = supervisor.child(instance.name);
+          if (!instances.includes(instance) || !child || child.exitCode !== null || child.signalCode !== null) return;
+          livenessRestarts.push(instance.name);
+          options.say(`liveness: ${instance.name} /healthz failing for ${(LIVENESS_FAILURES * LIVENESS_PERIOD_MS) / 1000} s (${(await res.text()).slice(0, 200)}); SIGKILL, the supervisor restarts it`);
+          child.kill('SIGKILL');
+        })
+        .catch(() => failing.set(instance.name, 0));
+    }
+  }, LIVENESS_PERIOD_MS);
   return {
     supervisor,
     instances,
+    livenessRestarts,
     apiUrl: `http://127.0.0.1:${apiPort}`,
     async addInstance(service, name) {
       const spec = await specFor(service, name);
@@ -113,6 +145,7 @@ export async function startPipeline(options: {
       if (child && child.exitCode === null && child.signalCode === null) await new Promise((resolve) => child.once('exit', resolve));
     },
     async stop() {
+      clearInterval(probe);
       supervisor.stop();
       await Promise.all(supervisor.children.map(({ child }) => stopService(child)));
     },

@@ -185,7 +185,7 @@ async function chaos(stack: ChaosStack): Promise<number> {
     const results = await Promise.all(outcomes);
     say(`${'fault'.padEnd(52)}${'at'.padEnd(8)}${'partitions served'.padEnd(20)}recovered (after fault end)`);
     for (const r of results) {
-      const label = `${describeFault(r.fault)}${r.momentSeen === false ? ' (moment not seen)' : ''}`;
+      const label = `${describeFault(r.fault)}${r.momentSeen === false ? (r.fault.kind === 'scale-in' ? ' (owned none)' : ' (moment not seen)') : ''}`;
       say(`${label.padEnd(52)}${`+${Math.round((r.startedAt - trafficStarted) / 1000)}s`.padEnd(8)}${seconds(r.ownedAfterMs).padEnd(20)}${r.recoveredAfterMs === undefined ? `NOT within ${recoveryLimitMs / 1000} s: ${r.notRecovered}` : seconds(r.recoveredAfterMs)}`);
     }
 
@@ -226,7 +226,7 @@ async function chaos(stack: ChaosStack): Promise<number> {
       `chaos: seed=${seed} events=${ledger.produced.size} lost=${lost} duplicated=${duplicated} changed=${changed} ` +
         `history_lost=${history.lost.length} history_duplicated=${history.duplicated.length} history_changed=${history.changed.length} ` +
         `deliveries_duplicated=${deliveries.duplicated.length} deliveries_missing=${deliveries.missing.length} log_files=${logs.logFiles} ` +
-        `faults=${results.length} not_recovered=${notRecovered} refused=${ledger.refused} ` +
+        `faults=${results.length} not_recovered=${notRecovered} liveness_restarts=${pipeline.livenessRestarts.length} refused=${ledger.refused} ` +
         `validate-logs=${chains.length === 0 ? 'no chains' : invalid === 0 ? 'clean' : `${invalid} invalid`} (${chains.length} chains, ${validated.reduce((n, c) => n + c.validDigests, 0)} digests and ${validated.reduce((n, c) => n + c.validLogFiles, 0)} log files valid)`,
     );
     return failed ? 1 : 0;
