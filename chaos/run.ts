@@ -6,13 +6,14 @@
  * service as a real process (archiver and enricher with replicas), and a producer at a steady rate
  * that writes down every acknowledged eventID. While it produces, the schedule SIGKILLs every
  * service (some kills timed to land on an archiver roll or upload, a digest, a commit), SIGTERMs an
- * archiver and an enricher instance, restarts the broker and PostgreSQL, and cuts S3 for 30 s. Then
+ * archiver and an enricher instance, restarts the broker and PostgreSQL, cuts S3 for 30 s, and
+ * scales the archiver, the enricher and history out and back in. Then
  * it stops producing, waits for the pipeline to drain and the digests to close, and counts: every
  * eventID in the log files of each trail and in event history (lost, duplicated, changed), each
  * log file on the deliveries topic (once), and `aws cloudtrail validate-logs` on every chain.
  *
- *   npm run chaos -- --seed 7 --duration 180                 # the short run CI runs (~6 min in all)
- *   npm run chaos -- --seed 7 --duration 1800 --kills 5      # the long run
+ *   npm run test:chaos                                       # the short run npm test (CI) runs: --seed 1 --duration 150
+ *   npm run chaos -- --seed 7 --duration 1800 --kills 5 --scales 3   # the long run
  *   npm run chaos -- --seed 3 --duration 420 --kills 3 --faults kill,sigterm --services archiver,enricher
  *                                                             # recovery times of replicas, faults apart
  *

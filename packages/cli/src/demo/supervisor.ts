@@ -40,6 +40,10 @@ export function instanceNames(service: string, count: number): string[] {
   return count === 1 ? [service] : Array.from({ length: count }, (_, i) => `${service}-${i + 1}`);
 }
 
+/** The service processes this process started that are still running. */
+const spawned = new Set<ChildProcess>();
+let exitListening = false;
+
 /**
  * One service process (services/<name>/src/main.ts under `root`), its stdout and stderr appended
  * to `logFile`. A process group of its own: Ctrl-C in the terminal signals the demo's group, and
@@ -50,10 +54,16 @@ export function instanceNames(service: string, count: number): string[] {
 export function spawnService(root: string, service: string, env: NodeJS.ProcessEnv, logFile: string): ChildProcess {
   const log = createWriteStream(logFile, { flags: 'a' });
   const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'services', service, 'src', 'main.ts')], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  // Should the caller itself die without stopping them, its services go with it.
-  process.once('exit', () => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
+  // Should the caller itself die without stopping them, its services go with it. One listener for
+  // all of them: one per spawn would pile up with every restart and scale-out.
+  if (!exitListening) {
+    exitListening = true;
+    process.once('exit', () => {
+      for (const running of spawned) if (running.exitCode === null) running.kill('SIGKILL');
+    });
+  }
+  spawned.add(child);
+  child.once('exit', () => spawned.delete(child));
   child.stdout.pipe(log);
   child.stderr.pipe(log);
   return child;
