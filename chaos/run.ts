@@ -12,7 +12,7 @@
  * eventID in the log files of each trail and in event history (lost, duplicated, changed), each
  * log file on the deliveries topic (once), and `aws cloudtrail validate-logs` on every chain.
  *
- *   npm run test:chaos                                       # the short run npm test (CI) runs: --seed 1 --duration 150
+ *   npm run test:chaos                                       # the short run npm test (CI) runs: --seed 1 --duration 150 --recovery-limit 60
  *   npm run chaos -- --seed 7 --duration 1800 --kills 5 --scales 3   # the long run
  *   npm run chaos -- --seed 3 --duration 420 --kills 3 --faults kill,sigterm --services archiver,enricher
  *                                                             # recovery times of replicas, faults apart
