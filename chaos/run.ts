@@ -184,10 +184,10 @@ async function chaos(stack: ChaosStack): Promise<number> {
     note(`stopped producing: ${ledger.produced.size} events acknowledged, ${ledger.refused} refused${ledger.firstRefusal ? ` (first: ${ledger.firstRefusal})` : ''}`);
 
     const results = await Promise.all(outcomes);
-    say(`${'fault'.padEnd(52)}${'at'.padEnd(8)}${'partitions served'.padEnd(20)}recovered (after fault end)`);
+    say(`${'fault'.padEnd(62)}${'at'.padEnd(8)}${'partitions served'.padEnd(20)}recovered (after fault end)`);
     for (const r of results) {
       const label = `${describeFault(r.fault)}${r.momentSeen === false ? (r.fault.kind === 'scale-in' ? ' (owned none)' : ' (moment not seen)') : ''}`;
-      say(`${label.padEnd(52)}${`+${Math.round((r.startedAt - trafficStarted) / 1000)}s`.padEnd(8)}${seconds(r.ownedAfterMs).padEnd(20)}${r.recoveredAfterMs === undefined ? `NOT within ${recoveryLimitMs / 1000} s: ${r.notRecovered}` : seconds(r.recoveredAfterMs)}`);
+      say(`${label.padEnd(62)}${`+${Math.round((r.startedAt - trafficStarted) / 1000)}s`.padEnd(8)}${seconds(r.ownedAfterMs).padEnd(20)}${r.recoveredAfterMs === undefined ? `NOT within ${recoveryLimitMs / 1000} s: ${r.notRecovered}` : seconds(r.recoveredAfterMs)}`);
     }
 
     await drain(observer, pipeline.instances);
