@@ -4,7 +4,7 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Supervisor } from '../packages/cli/src/demo/supervisor.js';
 import { metricEnding, recovered, scrape, type Baseline, type Observer } from './observe.js';
-import type { Instance, ServiceName } from './pipeline.js';
+import type { Instance, Pipeline, ServiceName } from './pipeline.js';
 import type { Fault, Moment } from './schedule.js';
 import type { ChaosStack } from './stack.js';
 
@@ -37,12 +37,23 @@ async function awaitMoment(instance: Instance, moment: Moment, timeoutMs: number
   return false;
 }
 
+/** Waits (up to `timeoutMs`) until the instance reports at least one assigned partition. */
+async function awaitOwning(instance: Instance, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const metrics = await scrape(instance);
+    if (metrics && metricEnding(metrics, '_assigned_partitions') > 0) return true;
+    await sleep(250);
+  }
+  return false;
+}
+
 export interface FaultOutcome {
   fault: Fault;
   /** ms since epoch: when the fault was applied, and when it ended (an outage restored; else = startedAt). */
   startedAt: number;
   endedAt: number;
-  /** For timed kills: whether the moment was seen before the kill. */
+  /** For timed kills: whether the moment was seen before the kill; for a scale-in: whether the instance owned a partition. */
   momentSeen?: boolean;
   /** ms from the fault to the instances of the affected service(s) owning every partition again. */
   ownedAfterMs?: number;
@@ -56,7 +67,7 @@ function signal(child: ChildProcess | undefined, sig: NodeJS.Signals): void {
   if (child && child.exitCode === null && child.signalCode === null) child.kill(sig);
 }
 
-export async function applyFault(fault: Fault, context: { stack: ChaosStack; supervisor: Supervisor; instances: Instance[] }): Promise<{ startedAt: number; endedAt: number; momentSeen?: boolean }> {
+export async function applyFault(fault: Fault, context: { stack: ChaosStack; supervisor: Supervisor; instances: Instance[]; pipeline: Pick<Pipeline, 'addInstance' | 'retireInstance'> }): Promise<{ startedAt: number; endedAt: number; momentSeen?: boolean }> {
   switch (fault.kind) {
     case 'kill': {
       const instance = context.instances.find((i) => i.name === fault.instance)!;
@@ -87,17 +98,33 @@ export async function applyFault(fault: Fault, context: { stack: ChaosStack; sup
       await context.stack.restartPostgres();
       return { startedAt, endedAt: Date.now() };
     }
+    case 'scale-out': {
+      const startedAt = Date.now();
+      await context.pipeline.addInstance(fault.service, fault.instance);
+      return { startedAt, endedAt: startedAt };
+    }
+    case 'scale-in': {
+      // A scale-in takes an instance that has joined and holds partitions (as an autoscaler's
+      // would, minutes after the scale-out), not one still starting: up to 90 s to get there.
+      const instance = context.instances.find((i) => i.name === fault.instance);
+      const momentSeen = instance ? await awaitOwning(instance, 90_000) : false;
+      const startedAt = Date.now();
+      // The hand-over is timed from the SIGTERM; the instance's own flush and exit go on meanwhile.
+      void context.pipeline.retireInstance(fault.instance);
+      return { startedAt, endedAt: startedAt, momentSeen };
+    }
   }
 }
 
 /** The services a fault touches: one for a kill or SIGTERM, every one for the stack's faults. */
 export function affectedServices(fault: Fault, all: readonly ServiceName[]): ServiceName[] {
-  return fault.kind === 'kill' || fault.kind === 'sigterm' ? [fault.service] : [...all];
+  return 'service' in fault ? [fault.service] : [...all];
 }
 
 /**
  * Polls (every 250 ms) until each affected service owns its partitions again and then is fully
- * recovered; gives up after `limitMs` from the end of the fault.
+ * recovered; gives up after `limitMs` from the end of the fault. After a scale-out, `joining` (the
+ * added instance) must own a partition too, while it runs: the hand-over is done when it serves its share.
  */
 export async function timeRecovery(
   observer: Observer,
@@ -106,13 +133,14 @@ export async function timeRecovery(
   lagBound: number,
   applied: { startedAt: number; endedAt: number },
   limitMs: number,
+  joining?: string,
 ): Promise<Pick<FaultOutcome, 'ownedAfterMs' | 'recoveredAfterMs' | 'notRecovered'>> {
   let ownedAt: number | undefined;
   let sawGap = false;
   let last = '';
   while (Date.now() - applied.endedAt < limitMs) {
     const states = await Promise.all(services.map(async (s) => [s, await observer.state(s)] as const));
-    const owning = states.every(([s, state]) => state.owned >= baselines.get(s)!.owned);
+    const owning = states.every(([s, state]) => state.owned >= baselines.get(s)!.owned && (joining === undefined || !state.ownedBy.has(joining) || state.ownedBy.get(joining)! > 0));
     // Partitions count as served again once a gap was seen and closed: a poll right after the
     // signal can still see the stopping instance's gauge. A hand-over too quick for the 250 ms
     // polls to see a gap counts as none.

@@ -11,6 +11,8 @@ export interface ServiceState {
   ready: boolean;
   /** Partitions the live instances own together (every consumer of the service). */
   owned: number;
+  /** The same by instance name (an unreachable instance counts 0). */
+  ownedBy: Map<string, number>;
   /** Messages behind the end, summed over the source topic's partitions; undefined if unknown. */
   lag: number | undefined;
 }
@@ -64,8 +66,9 @@ export class Observer {
   async state(service: ServiceName): Promise<ServiceState> {
     const mine = this.instances.filter((i) => i.service === service);
     const [ready, metrics, lag] = await Promise.all([Promise.all(mine.map(isReady)), Promise.all(mine.map(scrape)), this.lag(service)]);
-    const owned = metrics.reduce((sum, m) => sum + (m ? metricEnding(m, '_assigned_partitions') : 0), 0);
-    return { ready: ready.every(Boolean), owned, lag };
+    const ownedBy = new Map(mine.map((instance, i) => [instance.name, metrics[i] ? metricEnding(metrics[i], '_assigned_partitions') : 0]));
+    const owned = [...ownedBy.values()].reduce((sum, n) => sum + n, 0);
+    return { ready: ready.every(Boolean), owned, ownedBy, lag };
   }
 
   /** Summed over the service's groups: what each group has yet to read of its source topic. */

@@ -32,6 +32,16 @@ export function consumerGroups(trails: readonly Trail[]): Partial<Record<Service
   };
 }
 
+/**
+ * The liveness probe, as a kubelet's: /healthz asked every 5 s; an instance that answers "failing"
+ * 6 times in a row (30 s) is SIGKILLed and the supervisor restarts it. A service whose consumer
+ * crashed for good (e.g. no group coordinator during a broker restart) says so on /healthz and
+ * stays up, out of its group: in a cluster the kubelet restarts it, and so does the run.
+ * Not answering at all (starting, or just killed) is the supervisor's business, not counted here.
+ */
+const LIVENESS_PERIOD_MS = 5000;
+const LIVENESS_FAILURES = 6;
+
 export interface Instance {
   name: string;
   service: ServiceName;
@@ -41,8 +51,15 @@ export interface Instance {
 
 export interface Pipeline {
   supervisor: Supervisor;
+  /** The running instances: a scale-out adds one, a scale-in removes it (the Observer reads this list). */
   instances: Instance[];
   apiUrl: string;
+  /** A scale-out: one more instance of the service, named `name`, kept running by the supervisor. */
+  addInstance(service: ServiceName, name: string): Promise<Instance>;
+  /** A scale-in: SIGTERM, no restart; resolves when the process has exited. */
+  retireInstance(name: string): Promise<void>;
+  /** Instances the liveness probe restarted (their /healthz failed for LIVENESS_FAILURES polls in a row). */
+  readonly livenessRestarts: string[];
   stop(): Promise<void>;
 }
 
@@ -61,33 +78,74 @@ export async function startPipeline(options: {
   const configFile = join(dir, 'opentrail.yaml');
   await writeFile(configFile, toYaml(demoConfig(endpoints, { resources: options.resources, apiPort, dir }, options.overrides)));
   const instances: Instance[] = [];
+  const specFor = async (service: ServiceName, name: string): Promise<ServiceSpec> => {
+    const port = await freePort();
+    const logFile = join(dir, 'logs', `${name}.log`);
+    const env = {
+      ...process.env,
+      OPENTRAIL_CONFIG_FILE: configFile,
+      OPENTRAIL_HTTP_PORT: String(port),
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_REGION: 'us-east-1',
+    };
+    instances.push({ name, service, port, logFile });
+    return { name, port, logFile, spawn: () => spawnService(root, service, env, logFile) };
+  };
   const specs: ServiceSpec[] = [];
   for (const service of SERVICES) {
-    for (const name of instanceNames(service, options.replicas.get(service) ?? 1)) {
-      const port = await freePort();
-      const logFile = join(dir, 'logs', `${name}.log`);
-      const env = {
-        ...process.env,
-        OPENTRAIL_CONFIG_FILE: configFile,
-        OPENTRAIL_HTTP_PORT: String(port),
-        AWS_ACCESS_KEY_ID: 'test',
-        AWS_SECRET_ACCESS_KEY: 'test',
-        AWS_REGION: 'us-east-1',
-      };
-      instances.push({ name, service, port, logFile });
-      specs.push({ name, port, logFile, spawn: () => spawnService(root, service, env, logFile) });
-    }
+    for (const name of instanceNames(service, options.replicas.get(service) ?? 1)) specs.push(await specFor(service, name));
   }
   // Restarts come quickly (as a pod's first restart does): the run measures the services' own
   // recovery, not a controller's backoff.
   const supervisor = new Supervisor({ readyDeadlineMs: 600_000, initialRestartDelayMs: 200, maxRestartDelayMs: 2000, say: options.say });
   supervisor.start(specs);
-  await supervisor.allReady();
+  try {
+    await supervisor.allReady();
+  } catch (err) {
+    // Not one of them is left running when the pipeline cannot start.
+    supervisor.stop();
+    await Promise.all(supervisor.children.map(({ child }) => stopService(child)));
+    throw err;
+  }
+  const livenessRestarts: string[] = [];
+  const failing = new Map<string, number>();
+  const probe = setInterval(() => {
+    for (const instance of instances) {
+      void fetch(`http://127.0.0.1:${instance.port}/healthz`, { signal: AbortSignal.timeout(3000) })
+        .then(async (res) => {
+          const count = res.ok ? 0 : (failing.get(instance.name) ?? 0) + 1;
+          failing.set(instance.name, count);
+          if (count < LIVENESS_FAILURES) return;
+          failing.set(instance.name, 0);
+          const child = supervisor.child(instance.name);
+          if (!instances.includes(instance) || !child || child.exitCode !== null || child.signalCode !== null) return;
+          livenessRestarts.push(instance.name);
+          options.say(`liveness: ${instance.name} /healthz failing for ${(LIVENESS_FAILURES * LIVENESS_PERIOD_MS) / 1000} s (${(await res.text()).slice(0, 200)}); SIGKILL, the supervisor restarts it`);
+          child.kill('SIGKILL');
+        })
+        .catch(() => failing.set(instance.name, 0));
+    }
+  }, LIVENESS_PERIOD_MS);
   return {
     supervisor,
     instances,
+    livenessRestarts,
     apiUrl: `http://127.0.0.1:${apiPort}`,
+    async addInstance(service, name) {
+      const spec = await specFor(service, name);
+      supervisor.add(spec);
+      return instances.find((i) => i.name === name)!;
+    },
+    async retireInstance(name) {
+      // Out of the observed set at once: what the remaining instances own is the hand-over.
+      const at = instances.findIndex((i) => i.name === name);
+      if (at >= 0) instances.splice(at, 1);
+      const child = supervisor.retire(name);
+      if (child && child.exitCode === null && child.signalCode === null) await new Promise((resolve) => child.once('exit', resolve));
+    },
     async stop() {
+      clearInterval(probe);
       supervisor.stop();
       await Promise.all(supervisor.children.map(({ child }) => stopService(child)));
     },

@@ -6,13 +6,14 @@
  * service as a real process (archiver and enricher with replicas), and a producer at a steady rate
  * that writes down every acknowledged eventID. While it produces, the schedule SIGKILLs every
  * service (some kills timed to land on an archiver roll or upload, a digest, a commit), SIGTERMs an
- * archiver and an enricher instance, restarts the broker and PostgreSQL, and cuts S3 for 30 s. Then
+ * archiver and an enricher instance, restarts the broker and PostgreSQL, cuts S3 for 30 s, and
+ * scales the archiver, the enricher and history out and back in. Then
  * it stops producing, waits for the pipeline to drain and the digests to close, and counts: every
  * eventID in the log files of each trail and in event history (lost, duplicated, changed), each
  * log file on the deliveries topic (once), and `aws cloudtrail validate-logs` on every chain.
  *
- *   npm run chaos -- --seed 7 --duration 180                 # the short run CI runs (~6 min in all)
- *   npm run chaos -- --seed 7 --duration 1800 --kills 5      # the long run
+ *   npm run test:chaos                                       # the short run npm test (CI) runs: --seed 1 --duration 150 --recovery-limit 60
+ *   npm run chaos -- --seed 7 --duration 1800 --kills 5 --scales 3   # the long run
  *   npm run chaos -- --seed 3 --duration 420 --kills 3 --faults kill,sigterm --services archiver,enricher
  *                                                             # recovery times of replicas, faults apart
  *
@@ -34,7 +35,8 @@ import { affectedServices, applyFault, timeRecovery, type FaultOutcome } from '.
 import { metricEnding, Observer, scrape, type Baseline } from './observe.js';
 import { consumerGroups, SERVICES, startPipeline, type Instance, type ServiceName } from './pipeline.js';
 import { describeFault, faultSchedule, type Fault } from './schedule.js';
-import { startChaosStack } from './stack.js';
+import { recordProcesses, stopLeftovers } from './leftovers.js';
+import { startChaosStack, type ChaosStack } from './stack.js';
 import { Ledger, produceSteadily } from './traffic.js';
 
 const { values } = parseArgs({
@@ -44,6 +46,8 @@ const { values } = parseArgs({
     'events-per-second': { type: 'string', default: '20' },
     replicas: { type: 'string', default: 'archiver=2,enricher=2' },
     kills: { type: 'string', default: '1' },
+    // Scale-outs (each with its scale-in) of the archiver, the enricher and history.
+    scales: { type: 'string', default: '1' },
     // e.g. --faults kill,sigterm --services archiver,enricher: recovery times without overlapping stack faults.
     faults: { type: 'string' },
     services: { type: 'string' },
@@ -55,9 +59,10 @@ const seed = Number(values.seed);
 const durationSeconds = Number(values.duration);
 const rate = Number(values['events-per-second']);
 const killsPerService = Number(values.kills);
+const scalesPerService = Number(values.scales);
 const recoveryLimitMs = Number(values['recovery-limit']) * 1000;
-if (![seed, durationSeconds, rate, killsPerService, recoveryLimitMs].every((n) => Number.isFinite(n) && n >= 0) || rate <= 0) {
-  process.stderr.write('chaos: --seed, --duration, --events-per-second, --kills and --recovery-limit take non-negative numbers\n');
+if (![seed, durationSeconds, rate, killsPerService, scalesPerService, recoveryLimitMs].every((n) => Number.isFinite(n) && n >= 0) || rate <= 0) {
+  process.stderr.write('chaos: --seed, --duration, --events-per-second, --kills, --scales and --recovery-limit take non-negative numbers\n');
   process.exit(2);
 }
 const dir = resolve(import.meta.dirname, '..', values.dir);
@@ -68,25 +73,51 @@ const note = (line: string) => process.stderr.write(`chaos +${Math.round((Date.n
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const seconds = (ms: number | undefined) => (ms === undefined ? '—' : `${(ms / 1000).toFixed(1)} s`);
 
+// A run that was itself SIGKILLed left its servers and services running: they go first.
+const processesFile = join(dir, 'processes');
+const leftovers = stopLeftovers(processesFile);
+if (leftovers) note(`stopped ${leftovers} process groups left by an earlier run in ${dir}`);
 // Every run starts clean: a reused PostgreSQL or digest chain would mix two runs' events.
 await rm(dir, { recursive: true, force: true });
 await mkdir(dir, { recursive: true });
 process.env.AWS_ACCESS_KEY_ID = 'test';
 process.env.AWS_SECRET_ACCESS_KEY = 'test';
-const stack = await startChaosStack(join(dir, 'stack'), note);
+let stack: ChaosStack | undefined;
 let stopPipeline: (() => Promise<void>) | undefined;
+let pipelinePids: () => (number | undefined)[] = () => [];
+let cleaning: Promise<void> | undefined;
+// Every process the run started is stopped however it ends: its own end, an error, or a signal
+// (CI cancelling the job); the processes file covers a SIGKILL of the run itself.
+const cleanUp = () =>
+  (cleaning ??= (async () => {
+    clearInterval(recording);
+    await stopPipeline?.().catch(() => undefined);
+    await stack?.stop().catch(() => undefined);
+  })());
+const recording = setInterval(() => recordProcesses(processesFile, [...(stack?.pids() ?? []), ...pipelinePids()]), 2000).unref();
+// The command that runs the same schedule and traffic again (the seed included when it was drawn).
+const reproduce = () => `npm run chaos -- ${process.argv.some((a) => a.startsWith('--seed')) ? '' : `--seed ${seed} `}${process.argv.slice(2).join(' ')}`.trim();
+const abandon = (why: string) => {
+  say(`chaos: seed=${seed} FAILED: ${why}; stopping every process it started (reproduce: ${reproduce()})`);
+  void cleanUp().finally(() => process.exit(1));
+};
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(sig, () => abandon(`interrupted by ${sig}`));
+process.once('uncaughtException', (err) => abandon(`uncaught ${err.stack ?? String(err)}`));
+process.once('unhandledRejection', (err) => abandon(`unhandled rejection ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`));
+
 let exitCode = 1;
 try {
-  exitCode = await chaos();
+  stack = await startChaosStack(join(dir, 'stack'), note);
+  exitCode = await chaos(stack);
 } catch (err) {
   say(`chaos: seed=${seed} aborted: ${(err as Error).stack ?? String(err)}`);
 } finally {
-  await stopPipeline?.().catch(() => undefined);
-  await stack.stop().catch(() => undefined);
+  await cleanUp();
 }
+if (exitCode !== 0) say(`chaos: seed=${seed} FAILED (exit 1); reproduce: ${reproduce()}`);
 process.exit(exitCode);
 
-async function chaos(): Promise<number> {
+async function chaos(stack: ChaosStack): Promise<number> {
   const endpoints = stack.serviceEndpoints;
   const resources = await prepareDemoResources({ ...endpoints, awsEndpoint: stack.awsEndpoint });
   const trailInputs = demoTrails(resources) as TrailInput[];
@@ -94,6 +125,7 @@ async function chaos(): Promise<number> {
   note(`starting ${SERVICES.map((s) => `${s}×${replicas.get(s) ?? 1}`).join(', ')}`);
   const pipeline = await startPipeline({ dir, endpoints, resources, replicas, overrides: {}, say: note });
   stopPipeline = () => pipeline.stop();
+  pipelinePids = () => pipeline.supervisor.children.map(({ child }) => child.pid);
   note('every service ready');
 
   const kafka = connectKafka({ brokers: endpoints.kafkaBrokers.split(','), clientId: 'opentrail-chaos' });
@@ -127,7 +159,7 @@ async function chaos(): Promise<number> {
     const targets = values.services ? SERVICES.filter((s) => values.services!.split(',').includes(s)) : SERVICES;
     const instances = new Map(targets.map((s) => [s, instanceNames(s, replicas.get(s) ?? 1)] as [ServiceName, string[]]));
     const kinds = values.faults ? new Set(values.faults.split(',') as Fault['kind'][]) : undefined;
-    const schedule = faultSchedule({ seed, durationSeconds, instances, killsPerService, settleSeconds: settleMs / 1000, ...(kinds ? { kinds } : {}) });
+    const schedule = faultSchedule({ seed, durationSeconds, instances, killsPerService, scalesPerService, settleSeconds: settleMs / 1000, ...(kinds ? { kinds } : {}) });
     say(`chaos: seed=${seed} duration=${durationSeconds}s rate=${rate}/s replicas=${values.replicas} faults=${schedule.length}`);
     const outcomes: Promise<FaultOutcome>[] = [];
     for (const { at, fault } of schedule) {
@@ -137,10 +169,10 @@ async function chaos(): Promise<number> {
       // Each fault runs on its own: an outage's 30 s or a kill waiting for its moment does not push
       // the later faults back, so they overlap as the schedule says.
       outcomes.push(
-        applyFault(fault, { stack, supervisor: pipeline.supervisor, instances: pipeline.instances }).then(async (applied) => ({
+        applyFault(fault, { stack, supervisor: pipeline.supervisor, instances: pipeline.instances, pipeline }).then(async (applied) => ({
           fault,
           ...applied,
-          ...(await timeRecovery(observer, affectedServices(fault, SERVICES), baselines, lagBound, applied, recoveryLimitMs)),
+          ...(await timeRecovery(observer, affectedServices(fault, SERVICES), baselines, lagBound, applied, recoveryLimitMs, fault.kind === 'scale-out' ? fault.instance : undefined)),
         })),
       );
     }
@@ -152,10 +184,10 @@ async function chaos(): Promise<number> {
     note(`stopped producing: ${ledger.produced.size} events acknowledged, ${ledger.refused} refused${ledger.firstRefusal ? ` (first: ${ledger.firstRefusal})` : ''}`);
 
     const results = await Promise.all(outcomes);
-    say(`${'fault'.padEnd(52)}${'at'.padEnd(8)}${'partitions served'.padEnd(20)}recovered (after fault end)`);
+    say(`${'fault'.padEnd(62)}${'at'.padEnd(8)}${'partitions served'.padEnd(20)}recovered (after fault end)`);
     for (const r of results) {
-      const label = `${describeFault(r.fault)}${r.momentSeen === false ? ' (moment not seen)' : ''}`;
-      say(`${label.padEnd(52)}${`+${Math.round((r.startedAt - trafficStarted) / 1000)}s`.padEnd(8)}${seconds(r.ownedAfterMs).padEnd(20)}${r.recoveredAfterMs === undefined ? `NOT within ${recoveryLimitMs / 1000} s: ${r.notRecovered}` : seconds(r.recoveredAfterMs)}`);
+      const label = `${describeFault(r.fault)}${r.momentSeen === false ? (r.fault.kind === 'scale-in' ? ' (owned none)' : ' (moment not seen)') : ''}`;
+      say(`${label.padEnd(62)}${`+${Math.round((r.startedAt - trafficStarted) / 1000)}s`.padEnd(8)}${seconds(r.ownedAfterMs).padEnd(20)}${r.recoveredAfterMs === undefined ? `NOT within ${recoveryLimitMs / 1000} s: ${r.notRecovered}` : seconds(r.recoveredAfterMs)}`);
     }
 
     await drain(observer, pipeline.instances);
@@ -195,7 +227,7 @@ async function chaos(): Promise<number> {
       `chaos: seed=${seed} events=${ledger.produced.size} lost=${lost} duplicated=${duplicated} changed=${changed} ` +
         `history_lost=${history.lost.length} history_duplicated=${history.duplicated.length} history_changed=${history.changed.length} ` +
         `deliveries_duplicated=${deliveries.duplicated.length} deliveries_missing=${deliveries.missing.length} log_files=${logs.logFiles} ` +
-        `faults=${results.length} not_recovered=${notRecovered} refused=${ledger.refused} ` +
+        `faults=${results.length} not_recovered=${notRecovered} liveness_restarts=${pipeline.livenessRestarts.length} refused=${ledger.refused} ` +
         `validate-logs=${chains.length === 0 ? 'no chains' : invalid === 0 ? 'clean' : `${invalid} invalid`} (${chains.length} chains, ${validated.reduce((n, c) => n + c.validDigests, 0)} digests and ${validated.reduce((n, c) => n + c.validLogFiles, 0)} log files valid)`,
     );
     return failed ? 1 : 0;

@@ -19,7 +19,11 @@ export type Fault =
   | { kind: 'sigterm'; instance: string; service: ServiceName }
   | { kind: 'broker-restart' }
   | { kind: 's3-outage'; seconds: number }
-  | { kind: 'postgres-restart' };
+  | { kind: 'postgres-restart' }
+  /** An extra instance of the service is started: it joins the group and takes partitions. */
+  | { kind: 'scale-out'; instance: string; service: ServiceName }
+  /** SIGTERM of an instance that is not restarted: the group shrinks. */
+  | { kind: 'scale-in'; instance: string; service: ServiceName };
 
 export interface ScheduledFault {
   /** Seconds after traffic starts. */
@@ -62,37 +66,75 @@ export interface ScheduleOptions {
   settleSeconds?: number;
   /** @default 30 */
   s3OutageSeconds?: number;
-  /** Only faults of these kinds (e.g. kill and sigterm, to time recovery without stack faults). @default all */
+  /** Scale-outs of each scalable service (archiver, enricher, history), each followed later by a scale-in. @default 1 */
+  scalesPerService?: number;
+  /** Only faults of these kinds (scale-out or scale-in keeps both: they come in pairs) (e.g. kill and sigterm, to time recovery without stack faults). @default all */
   kinds?: ReadonlySet<Fault['kind']>;
 }
 
+/** The services the schedule scales out and in: consumer-group services with work to hand over. */
+export const SCALABLE: readonly ServiceName[] = ['archiver', 'enricher', 'history'];
+
+/** The name an added instance gets: the next free `service-N` after the `taken` ones. */
+function nextInstanceName(service: string, taken: Set<string>): string {
+  for (let n = 2; ; n++) if (!taken.has(`${service}-${n}`)) return `${service}-${n}`;
+}
+
 /**
- * Every service killed `killsPerService` times (instance and moment chosen per kill), one SIGTERM of
- * an archiver and of an enricher instance (the planned hand-over), a broker restart, an S3 outage
- * and a PostgreSQL restart, in a seeded order at evenly spread, jittered times.
+ * Every service killed `killsPerService` times, and at least once at each of its moments (instance
+ * and moment chosen per kill), one SIGTERM of an archiver and of an enricher instance (the planned
+ * hand-over), a broker restart, an S3 outage, a PostgreSQL restart, and `scalesPerService`
+ * scale-outs and as many scale-ins of the archiver, enricher and history, in a seeded order at
+ * evenly spread, jittered times.
+ *
+ * Kills and SIGTERMs target the instances the run starts with; a scale-in retires an instance a
+ * scale-out added. A kill that waits for its moment (up to 30 s) then never finds its instance
+ * retired under it, and a service never shrinks below its starting size. The scale faults of a
+ * service alternate out, in, out, … in the schedule's order, so the group grows and shrinks by one.
  */
 export function faultSchedule(options: ScheduleOptions): ScheduledFault[] {
   const random = seededRandom(options.seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
-  const faults: Fault[] = [];
+  type Slot = Fault | { kind: 'scale'; service: ServiceName };
+  const slots: Slot[] = [];
   for (const [service, names] of options.instances) {
-    for (let k = 0; k < options.killsPerService; k++) {
-      const moments = MOMENTS[service];
-      faults.push({ kind: 'kill', service, instance: pick(names), moment: moments[k % moments.length]! });
-    }
+    const moments = MOMENTS[service];
+    const kills = Math.max(options.killsPerService, moments.filter((m) => m !== 'random').length);
+    for (let k = 0; k < kills; k++) slots.push({ kind: 'kill', service, instance: pick(names), moment: moments[k % moments.length]! });
   }
   for (const service of ['archiver', 'enricher'] as const) {
     const names = options.instances.get(service);
-    if (names) faults.push({ kind: 'sigterm', service, instance: pick(names) });
+    if (names) slots.push({ kind: 'sigterm', service, instance: pick(names) });
   }
-  faults.push({ kind: 'broker-restart' }, { kind: 's3-outage', seconds: options.s3OutageSeconds ?? 30 }, { kind: 'postgres-restart' });
-  const kept = options.kinds ? faults.filter((f) => options.kinds!.has(f.kind)) : faults;
-  faults.splice(0, faults.length, ...kept);
+  slots.push({ kind: 'broker-restart' }, { kind: 's3-outage', seconds: options.s3OutageSeconds ?? 30 }, { kind: 'postgres-restart' });
+  for (const service of SCALABLE) {
+    if (!options.instances.has(service)) continue;
+    for (let k = 0; k < 2 * (options.scalesPerService ?? 1); k++) slots.push({ kind: 'scale', service });
+  }
+  const wanted = (kind: Slot['kind']) => !options.kinds || (kind === 'scale' ? options.kinds.has('scale-out') || options.kinds.has('scale-in') : options.kinds.has(kind));
+  const kept = slots.filter((s) => wanted(s.kind));
   // Fisher–Yates with the seeded generator.
-  for (let i = faults.length - 1; i > 0; i--) {
+  for (let i = kept.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
-    [faults[i], faults[j]] = [faults[j]!, faults[i]!];
+    [kept[i], kept[j]] = [kept[j]!, kept[i]!];
   }
+  // The scale slots become faults in the schedule's order: out, in, out, … per service, the
+  // scale-in taking one of the added instances still running (seeded).
+  const taken = new Set([...options.instances.values()].flat());
+  const added = new Map<ServiceName, string[]>();
+  const faults: Fault[] = kept.map((slot) => {
+    if (slot.kind !== 'scale') return slot;
+    const live = added.get(slot.service) ?? [];
+    added.set(slot.service, live);
+    if (live.length === 0) {
+      const instance = nextInstanceName(slot.service, taken);
+      taken.add(instance);
+      live.push(instance);
+      return { kind: 'scale-out', service: slot.service, instance };
+    }
+    const [instance] = live.splice(Math.floor(random() * live.length), 1);
+    return { kind: 'scale-in', service: slot.service, instance: instance! };
+  });
   const settle = options.settleSeconds ?? 20;
   const span = Math.max(1, options.durationSeconds - 2 * settle);
   const slot = span / faults.length;
@@ -111,5 +153,9 @@ export function describeFault(fault: Fault): string {
       return `S3 unavailable ${fault.seconds} s`;
     case 'postgres-restart':
       return 'PostgreSQL restart';
+    case 'scale-out':
+      return `scale-out: ${fault.instance} started`;
+    case 'scale-in':
+      return `scale-in: ${fault.instance} SIGTERM, not restarted`;
   }
 }

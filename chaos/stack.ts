@@ -20,6 +20,8 @@ export interface ChaosStack {
   /** S3 (and the rest of moto) unreachable for the services: connections refused, open ones reset. moto keeps its data. */
   cutS3(): Promise<void>;
   restoreS3(): Promise<void>;
+  /** The servers' process ids now (a restart changes them). */
+  pids(): number[];
   stop(): Promise<void>;
 }
 
@@ -65,6 +67,7 @@ export async function startChaosStack(dir: string, log: (line: string) => void):
     },
     cutS3: () => proxy.down(),
     restoreS3: () => proxy.up(),
+    pids: () => [kafka.server.pid, postgres.server.pid, ...servers.map((s) => s.pid)],
     async stop() {
       await proxy.down().catch(() => undefined);
       await Promise.all([kafka.server.stop(), postgres.server.stop(), ...servers.map((s) => s.stop())]);

@@ -75,4 +75,28 @@ describe('the demo supervisor', () => {
     expect((err as Error).message).toMatch(/not ready within 2 s \(\d+ restarts\)/);
     expect(supervisor.restartCount.notifier).toBeGreaterThan(1);
   });
+
+  it('keeps an added instance running like the others, and neither restarts nor waits for a retired one (scale-out, scale-in)', async () => {
+    const lines: string[] = [];
+    supervisor = new Supervisor({ readyDeadlineMs: 60_000, initialRestartDelayMs: 50, say: (l) => lines.push(l), pollIntervalMs: 100 });
+    supervisor.start([flakyService('archiver-1', await freePort(), 0)]);
+    await supervisor.allReady();
+    supervisor.add(flakyService('archiver-2', await freePort(), 0));
+    await supervisor.allReady();
+    expect(lines).toContainEqual(expect.stringMatching(/^ready: archiver-2 /));
+    // A SIGKILL of the added one: restarted, as a pod would be.
+    const first = supervisor.child('archiver-2')!;
+    first.kill('SIGKILL');
+    await new Promise((resolve) => first.once('exit', resolve));
+    await expect.poll(() => supervisor!.child('archiver-2') !== first, { timeout: 5000 }).toBe(true);
+    await supervisor.allReady();
+    const retired = supervisor.retire('archiver-2')!;
+    const exit = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => retired.once('exit', (code, signal) => resolve([code, signal])));
+    expect(exit).toEqual([0, null]);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(supervisor.child('archiver-2')).toBe(retired);
+    expect(supervisor.restartCount).toEqual({ 'archiver-1': 0, 'archiver-2': 1 });
+    await supervisor.allReady();
+    expect(supervisor.retire('archiver-2')).toBeUndefined();
+  });
 });

@@ -40,6 +40,10 @@ export function instanceNames(service: string, count: number): string[] {
   return count === 1 ? [service] : Array.from({ length: count }, (_, i) => `${service}-${i + 1}`);
 }
 
+/** The service processes this process started that are still running. */
+const spawned = new Set<ChildProcess>();
+let exitListening = false;
+
 /**
  * One service process (services/<name>/src/main.ts under `root`), its stdout and stderr appended
  * to `logFile`. A process group of its own: Ctrl-C in the terminal signals the demo's group, and
@@ -50,10 +54,16 @@ export function instanceNames(service: string, count: number): string[] {
 export function spawnService(root: string, service: string, env: NodeJS.ProcessEnv, logFile: string): ChildProcess {
   const log = createWriteStream(logFile, { flags: 'a' });
   const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'services', service, 'src', 'main.ts')], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  // Should the caller itself die without stopping them, its services go with it.
-  process.once('exit', () => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
+  // Should the caller itself die without stopping them, its services go with it. One listener for
+  // all of them: one per spawn would pile up with every restart and scale-out.
+  if (!exitListening) {
+    exitListening = true;
+    process.once('exit', () => {
+      for (const running of spawned) if (running.exitCode === null) running.kill('SIGKILL');
+    });
+  }
+  spawned.add(child);
+  child.once('exit', () => spawned.delete(child));
   child.stdout.pipe(log);
   child.stderr.pipe(log);
   return child;
@@ -115,6 +125,8 @@ interface Supervised {
   restarts: number;
   /** Restarts since it was last ready: the backoff grows with them. */
   consecutive: number;
+  /** Scaled in: stopped on purpose and not restarted. */
+  retired?: boolean;
   timer?: NodeJS.Timeout;
 }
 
@@ -148,20 +160,35 @@ export class Supervisor {
 
   /** Starts every service at once and watches them. */
   start(specs: ServiceSpec[]): void {
-    const now = Date.now();
-    for (const spec of specs) {
-      const supervised: Supervised = { spec, child: spec.spawn(), ready: false, since: now, restarts: 0, consecutive: 0 };
-      this.services.push(supervised);
-      this.watch(supervised);
-    }
+    for (const spec of specs) this.add(spec);
     this.poller = setInterval(() => void this.poll(), this.options.pollIntervalMs ?? 500);
+  }
+
+  /** Starts one more instance (a scale-out) and keeps it running like the others. */
+  add(spec: ServiceSpec): void {
+    const supervised: Supervised = { spec, child: spec.spawn(), ready: false, since: Date.now(), restarts: 0, consecutive: 0 };
+    this.services.push(supervised);
+    this.watch(supervised);
+  }
+
+  /**
+   * A scale-in: one SIGTERM to the instance, which is then neither restarted nor watched for
+   * readiness. Returns its process (to await its exit), undefined for an unknown name.
+   */
+  retire(name: string): ChildProcess | undefined {
+    const s = this.services.find((candidate) => candidate.spec.name === name && !candidate.retired);
+    if (!s) return undefined;
+    s.retired = true;
+    clearTimeout(s.timer);
+    if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGTERM');
+    return s.child;
   }
 
   /** Resolves when every service is ready; rejects with the first ServiceFailure. */
   async allReady(): Promise<void> {
     const ready = new Promise<void>((resolve) => {
       const check = setInterval(() => {
-        if (this.services.every((s) => s.ready)) {
+        if (this.services.every((s) => s.ready || s.retired)) {
           clearInterval(check);
           resolve();
         }
@@ -192,7 +219,7 @@ export class Supervisor {
   private watch(s: Supervised): void {
     const child = s.child;
     child.once('exit', (code, signal) => {
-      if (this.stopping || this.failure || child !== s.child) return;
+      if (this.stopping || this.failure || s.retired || child !== s.child) return;
       // A service that was ready and then exited gets a new start window; one that never became
       // ready keeps its first, so that a crash loop still ends at the deadline.
       if (s.ready) s.since = Date.now();
@@ -207,7 +234,7 @@ export class Supervisor {
       const delay = Math.round(cap / 2 + (Math.random() * cap) / 2);
       this.options.say(`restarted: ${s.spec.name} (${how}; restart ${s.restarts}, in ${(delay / 1000).toFixed(1)} s; see ${s.spec.logFile})`);
       s.timer = setTimeout(() => {
-        if (this.stopping || this.failure) return;
+        if (this.stopping || this.failure || s.retired) return;
         s.child = s.spec.spawn();
         this.watch(s);
       }, delay);
@@ -216,7 +243,7 @@ export class Supervisor {
 
   private async poll(): Promise<void> {
     for (const s of this.services) {
-      if (s.ready || this.stopping || this.failure) continue;
+      if (s.ready || s.retired || this.stopping || this.failure) continue;
       if (Date.now() - s.since > this.options.readyDeadlineMs) {
         this.giveUp(s, `not ready within ${Math.round(this.options.readyDeadlineMs / 1000)} s${s.restarts ? ` (${s.restarts} restarts)` : ''}; see ${s.spec.logFile}`);
         return;
