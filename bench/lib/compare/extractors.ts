@@ -67,11 +67,14 @@ function alerter(stdout: string): Figure[] {
 function archiver(stdout: string): Figure[] {
   const lines = linesOf(stdout);
   const f = new FigureList();
-  f.add('floor (serialise + gzip): CPU', numberAfter(lines, 'floor, serialise + gzip on one thread:', 1), 'µs CPU/event', 'lower');
-  f.add('floor (serialise + gzip): rate', numberAfter(lines, 'floor, serialise + gzip on one thread:', 2), 'events/s', 'higher');
-  f.add('archiver process: CPU', numberAfter(lines, 'archiver process, KafkaClient to S3:'), 'µs CPU/event', 'lower');
-  f.add('archiver process: rate', numberAfter(lines, 'archiver process, KafkaClient to S3:', 1), 'events/s', 'higher');
-  f.add('archiver CPU / floor CPU', numberAfter(lines, 'archiver process, KafkaClient to S3:', 2), 'x', 'lower');
+  f.add('floor (serialise + gzip): CPU', numberAfter(lines, 'floor, serialise + gzip on one thread:', 0), 'µs CPU/event', 'lower');
+  f.add('floor (serialise + gzip): rate', numberAfter(lines, 'floor, serialise + gzip on one thread:', 1), 'events/s', 'higher');
+  // "archiver process, Kafka to S3:" before, "archiver process, KafkaClient to S3:" now.
+  const row = afterLabel(lines, 'archiver process, ');
+  const [cpu, rate, ratio] = row ? numbersIn(row.rest.slice(row.rest.indexOf(':') + 1)) : [];
+  f.add('archiver process: CPU', cpu, 'µs CPU/event', 'lower');
+  f.add('archiver process: rate', rate, 'events/s', 'higher');
+  f.add('archiver CPU / floor CPU', ratio, 'x', 'lower');
   f.add('latency p50', numberAfter(lines, '    p50 '), 's', 'lower');
   f.add('latency p99', numberAfter(lines, '   p99 '), 's', 'lower');
   f.add('latency max', numberAfter(lines, '   max '), 's', 'lower');
