@@ -3,6 +3,9 @@
  * stack; in parallel they would measure each other), each in its own process. Arguments filter by
  * name: `npm run bench -- runtime enricher`. When no stack is named in the environment, one is
  * started here once and shared by all, instead of one per benchmark.
+ *
+ * `npm run bench -- compare [--base 9a21ffc] [--benches a,b] [--rounds 2]`: every bench's figures
+ * before and after a change instead (compare.ts).
  */
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
@@ -11,6 +14,10 @@ import { fileURLToPath } from 'node:url';
 import { endpointsFromEnv, endpointsToEnv, givenEndpoints, startStack, type Stack } from '@opentrail/stack';
 
 const dir = fileURLToPath(new URL('.', import.meta.url));
+if (process.argv[2] === 'compare') {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(dir, 'compare.ts'), ...process.argv.slice(3)], { stdio: 'inherit' });
+  process.exit(await new Promise<number>((resolve) => child.once('exit', (code) => resolve(code ?? 1))));
+}
 const filters = process.argv.slice(2);
 const benches = readdirSync(dir)
   .filter((file) => file.endsWith('.bench.ts'))
