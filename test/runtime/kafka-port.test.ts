@@ -227,6 +227,44 @@ describe.each<KafkaClientKind>(['kafkajs', 'confluent'])('Kafka port on %s', (cl
     }
   });
 
+  it("reports a partition's end when its last records are transaction markers, or aborted records and their marker", async () => {
+    const topic = `${uniquePrefix('port')}markers`;
+    await topics([topic], 2);
+    const k = kafka();
+    const producer = await connectedProducer(k, { transactionalId: `${topic}-tx`, maxInFlightRequests: 1, idempotent: true });
+    // Partition 0: two committed records, their marker (2), two aborted records (3, 4), their marker (5).
+    // Partition 1: two committed records and their marker (2).
+    for (const [name, outcome] of [['first', 'commit'], ['aborted', 'abort']] as const) {
+      const transaction = await producer.transaction();
+      await transaction.send({ topic, messages: [0, 0, ...(outcome === 'commit' ? [1, 1] : [])].map((partition, i) => ({ value: `${name}-${i}`, partition })) });
+      await transaction[outcome]();
+    }
+    const admin = k.admin();
+    await admin.connect();
+    cleanups.push(() => admin.disconnect());
+    expect(sortedOffsets((await admin.fetchTopicOffsets(topic)).map(({ partition, high }) => ({ partition, offset: high })))).toEqual([
+      { partition: 0, offset: '6' },
+      { partition: 1, offset: '3' },
+    ]);
+
+    const committed = await collect(k, topic);
+    const uncommitted = await collect(k, topic, { readUncommitted: true });
+    const endsAt = (ends: { partition: number; lastOffset: string }[], partition: number, offset: string) => ends.some((b) => b.partition === partition && b.lastOffset === offset);
+    for (const reader of [committed, uncommitted]) {
+      await waitFor(() => endsAt(reader.batchEnds, 0, '5') && endsAt(reader.batchEnds, 1, '2'), 'both partitions reported read to their last marker');
+    }
+    expect(committed.received.map((m) => `${m.partition}:${m.offset}`).sort()).toEqual(['0:0', '0:1', '1:0', '1:1']);
+    expect(uncommitted.received.map((m) => `${m.partition}:${m.offset}`).sort()).toEqual(['0:0', '0:1', '0:3', '0:4', '1:0', '1:1']);
+    // An end is never reported beyond the partition's end, nor backwards.
+    for (const { batchEnds } of [committed, uncommitted]) {
+      for (const [partition, last] of [[0, 5], [1, 2]] as const) {
+        const ends = batchEnds.filter((b) => b.partition === partition).map((b) => Number(b.lastOffset));
+        expect(Math.max(...ends)).toBe(last);
+        expect(ends).toEqual([...ends].sort((a, b) => a - b));
+      }
+    }
+  });
+
   it('splits the partitions of a topic between the two members of a group, each partition to one', async () => {
     const prefix = uniquePrefix('port');
     const topic = `${prefix}group`;

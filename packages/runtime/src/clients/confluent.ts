@@ -65,7 +65,15 @@ interface CkjsLogger {
 interface CkjsBatch extends ConsumedBatch {
   lastOffset(): string;
 }
+/** The node-rdkafka consumer under the KafkaJS API: only what the end-of-partition report needs. */
+interface RdKafkaConsumer {
+  consume(size: number, callback: (err: unknown, messages: { topic: string; partition: number }[] | undefined) => void): void;
+  assignments(): TopicPartition[];
+  position(partitions: TopicPartition[]): { topic: string; partition: number; offset?: number }[];
+}
 interface CkjsConsumer {
+  /** The library marks it internal; used for librdkafka's position() only (see PartitionEnds). */
+  _getInternalClient?(): RdKafkaConsumer | null;
   connect(): Promise<void>;
   disconnect(): Promise<void>;
   subscribe(request: { topics: string[] }): Promise<void>;
@@ -346,6 +354,96 @@ export class ConfluentClient implements KafkaClient {
 type CrashListener = (crash: { error: Error; restart: boolean }) => void;
 type BatchEndListener = (batch: { topic: string; partition: number; lastOffset: string }) => void;
 
+const partitionKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+
+/**
+ * onBatchEnd for what JavaScript never sees. librdkafka drops transaction markers (and, reading
+ * committed, aborted records) before the library hands anything over, so a partition whose last
+ * records are those gets no batch for them, and a reader waiting for the partition's end offset
+ * (the compacted reader catching up) would wait for ever; kafkajs reports such batches itself.
+ * librdkafka's position() (the next offset for the application) does move past them as they are
+ * polled. The library polls (consume()) only once its message cache is empty and no partition is
+ * being handed over (lib/kafkajs/_consumer.js #fetchAndResolveWith), so after a poll every record
+ * before a partition's position has been handed over, except what that poll brought: a partition
+ * it brought nothing for has been read up to its position, once its running batch has settled.
+ */
+class PartitionEnds {
+  /** Batches being handled, per partition. */
+  private readonly running = new Map<string, number>();
+  /** Next offsets learnt from a poll while a batch of the partition ran: reported when it settles. */
+  private readonly pending = new Map<string, number>();
+  /** The next offset already reported per partition: only later ones are. */
+  private readonly reported = new Map<string, number>();
+  /**
+   * Partitions whose last batch failed: the library seeks back, and until the seek is applied the
+   * position is the old one, beyond what was handled; no position counts until a batch succeeds.
+   */
+  private readonly failed = new Set<string>();
+
+  constructor(private readonly report: (topic: string, partition: number, lastOffset: string) => void) {}
+
+  /** Hooks the library's polls of its librdkafka consumer (made by its connect()). */
+  watch(consumer: CkjsConsumer): void {
+    const internal = consumer._getInternalClient?.();
+    if (!internal) return;
+    const consume = internal.consume.bind(internal);
+    internal.consume = (size, callback) =>
+      consume(size, (err, messages) => {
+        if (!err) this.polled(internal, messages ?? []);
+        callback(err, messages);
+      });
+  }
+
+  batchStarted(topic: string, partition: number): void {
+    const key = partitionKey(topic, partition);
+    this.running.set(key, (this.running.get(key) ?? 0) + 1);
+  }
+
+  /** After the batch's own onBatchEnd (succeeded) or crash (not). */
+  batchSettled(topic: string, partition: number, succeeded: boolean, lastOffset: string): void {
+    const key = partitionKey(topic, partition);
+    const running = (this.running.get(key) ?? 1) - 1;
+    if (running > 0) this.running.set(key, running);
+    else this.running.delete(key);
+    if (!succeeded) {
+      this.failed.add(key);
+      this.pending.delete(key);
+      return;
+    }
+    this.failed.delete(key);
+    this.reported.set(key, Math.max(this.reported.get(key) ?? 0, Number(lastOffset) + 1));
+    const next = this.pending.get(key);
+    if (next !== undefined && running === 0) {
+      this.pending.delete(key);
+      this.reportUpTo(topic, partition, next);
+    }
+  }
+
+  private polled(internal: RdKafkaConsumer, messages: { topic: string; partition: number }[]): void {
+    const brought = new Set(messages.map((m) => partitionKey(m.topic, m.partition)));
+    let positions: { topic: string; partition: number; offset?: number }[];
+    try {
+      positions = internal.position(internal.assignments());
+    } catch {
+      return; // not assigned (any more): nothing to report
+    }
+    for (const { topic, partition, offset } of positions) {
+      const key = partitionKey(topic, partition);
+      // No offset (the binding leaves it out) or a negative one: nothing polled since the (re)assignment or a seek.
+      if (offset === undefined || !Number.isSafeInteger(offset) || offset < 0 || brought.has(key) || this.failed.has(key)) continue;
+      if (this.running.has(key)) this.pending.set(key, Math.max(this.pending.get(key) ?? 0, offset));
+      else this.reportUpTo(topic, partition, offset);
+    }
+  }
+
+  private reportUpTo(topic: string, partition: number, next: number): void {
+    const key = partitionKey(topic, partition);
+    if (next <= (this.reported.get(key) ?? 0)) return;
+    this.reported.set(key, next);
+    this.report(topic, partition, String(next - 1));
+  }
+}
+
 /**
  * A consumer with kafkajs's life cycle on the library's: the library's consumer exists from run()
  * to stop() or disconnect(); subscriptions and seeks made before run() are applied then.
@@ -394,50 +492,42 @@ class ConfluentConsumer implements KafkaConsumer {
     });
     await consumer.connect();
     this.running = consumer;
+    const ends = new PartitionEnds((topic, partition, lastOffset) => this.ended(topic, partition, lastOffset));
+    ends.watch(consumer);
     if (this.topics.length > 0) await consumer.subscribe({ topics: this.topics });
     // A seek to a partition not assigned yet is kept by the library until it is.
     for (const seek of this.pendingSeeks.splice(0)) consumer.seek(seek);
     if (!this.groupMembers.has(groupId)) this.groupMembers.set(groupId, consumer);
-    await consumer.run(this.wrap(run));
+    await consumer.run(this.wrap(run, ends));
+  }
+
+  private ended(topic: string, partition: number, lastOffset: string): void {
+    for (const listener of this.batchEndListeners) listener({ topic, partition, lastOffset });
   }
 
   /** The port's listeners over the handlers: the library has no instrumentation events. */
-  private wrap(run: ConsumerRun): Parameters<CkjsConsumer['run']>[0] {
+  private wrap(run: ConsumerRun, ends: PartitionEnds): Parameters<CkjsConsumer['run']>[0] {
     // A handler's error makes the library seek back and hand the same messages again: kafkajs's
     // restart after a crash, so listeners hear restart: true.
-    const crashed = (error: unknown) => {
-      const crash = { error: error instanceof Error ? error : new Error(String(error)), restart: true };
-      for (const listener of this.crashListeners) listener(crash);
-    };
-    const ended = (topic: string, partition: number, lastOffset: string) => {
-      for (const listener of this.batchEndListeners) listener({ topic, partition, lastOffset });
+    const handled = async (topic: string, partition: number, lastOffset: string, handler: () => Promise<void>) => {
+      ends.batchStarted(topic, partition);
+      try {
+        await handler();
+      } catch (error) {
+        ends.batchSettled(topic, partition, false, lastOffset);
+        const crash = { error: error instanceof Error ? error : new Error(String(error)), restart: true };
+        for (const listener of this.crashListeners) listener(crash);
+        throw error;
+      }
+      this.ended(topic, partition, lastOffset);
+      ends.batchSettled(topic, partition, true, lastOffset);
     };
     const { eachBatch, eachMessage } = run;
     if (eachBatch) {
-      return {
-        eachBatch: async ({ batch }) => {
-          try {
-            await eachBatch({ batch });
-          } catch (error) {
-            crashed(error);
-            throw error;
-          }
-          ended(batch.topic, batch.partition, batch.lastOffset());
-        },
-      };
+      return { eachBatch: ({ batch }) => handled(batch.topic, batch.partition, batch.lastOffset(), () => eachBatch({ batch })) };
     }
     if (eachMessage) {
-      return {
-        eachMessage: async (payload) => {
-          try {
-            await eachMessage(payload);
-          } catch (error) {
-            crashed(error);
-            throw error;
-          }
-          ended(payload.topic, payload.partition, payload.message.offset);
-        },
-      };
+      return { eachMessage: (payload) => handled(payload.topic, payload.partition, payload.message.offset, () => eachMessage(payload)) };
     }
     throw new Error('run needs eachBatch or eachMessage');
   }
@@ -575,7 +665,7 @@ class ConfluentGroupConsumer implements GroupConsumer {
 
   /** One incremental change: partitions added or revoked; the listeners are awaited before the library applies it. */
   private async onRebalance(assigning: boolean, partitions: TopicPartition[]): Promise<void> {
-    const key = (tp: TopicPartition) => `${tp.topic}\u0000${tp.partition}`;
+    const key = (tp: TopicPartition) => partitionKey(tp.topic, tp.partition);
     const changed = partitions.map(({ topic, partition }) => ({ topic, partition }));
     for (const tp of changed) {
       if (assigning) this.owned.set(key(tp), tp);
