@@ -1,14 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { toCloudTrailRecord, type CloudTrailRecord } from '@opentrail/cloudtrail';
 import { testKafka, uniquePrefix } from '../helpers/env.js';
 import { startService } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait.js';
 import { ACCOUNT, alerterEnv, alerterTopics, at, DecodedTopic, EnrichedWriter, REGION } from './helpers.js';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupAfterEach();
 
 /** `perMinute` RunInstances calls in each of `minutes` minutes from `fromMinute` (event time). */
 function writes(fromMinute: number, minutes: number, perMinute: number): CloudTrailRecord[] {

@@ -2,7 +2,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateTopicCommand, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AwsClients } from '@opentrail/aws';
 import { readDeadLetter } from '@opentrail/runtime';
 import { verifyWebhook } from '@opentrail/webhooks';
@@ -11,14 +11,12 @@ import { collect } from '../helpers/kafka.js';
 import { startService } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait.js';
 import { ACCOUNT, alerterEnv, alerterTopics, at, DecodedTopic, EnrichedWriter } from './helpers.js';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
 
 process.env.AWS_ACCESS_KEY_ID ??= 'test';
 process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupAfterEach();
 
 async function receiver(status: number) {
   const requests: { headers: IncomingHttpHeaders; body: string }[] = [];

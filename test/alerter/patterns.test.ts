@@ -1,16 +1,14 @@
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CloudTrailRecord } from '@opentrail/cloudtrail';
 import { testKafka, uniquePrefix } from '../helpers/env.js';
 import { startService } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait.js';
 import { ACCOUNT, alerterEnv, alerterTopics, at, DecodedTopic, EnrichedWriter, tempRulesDir, waitForCommitted } from './helpers.js';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupAfterEach();
 
 const SIGMAHQ = new URL('../../packages/rules/test/fixtures/sigmahq-cloudtrail/', import.meta.url);
 

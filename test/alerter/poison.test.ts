@@ -1,7 +1,7 @@
 import type { KafkaClient } from '@opentrail/runtime';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readDeadLetter } from '@opentrail/runtime';
 import { serdeFor, valueSubject, type Alert } from '@opentrail/serde';
 import { testKafka, testRegistry, uniquePrefix } from '../helpers/env.js';
@@ -9,11 +9,9 @@ import { collect, waitForCommitted } from '../helpers/kafka.js';
 import { startService } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait.js';
 import { ACCOUNT, alerterEnv, alerterTopics, at, DecodedTopic, EnrichedWriter } from './helpers.js';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
 
-const cleanups: (() => Promise<unknown> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupAfterEach();
 
 /** Waits until the group's committed offset of each partition is past the last of `messages` in it. */
 async function waitForCommittedPast(kafka: KafkaClient, groupId: string, topic: string, messages: readonly { partition: number; offset: string }[]) {

@@ -2,7 +2,7 @@ import { createDecipheriv, createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { CreateKeyCommand, DecryptCommand } from '@aws-sdk/client-kms';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decryptLogFile, LogFileReadError } from '@opentrail/logfiles';
 import { rejection } from '@opentrail/testing';
 // The decrypt command as the CLI runs it (packages/cli/src/commands/decrypt.ts).
@@ -12,11 +12,9 @@ import { stackEndpoints, uniquePrefix } from '../helpers/env.js';
 import { startService } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait.js';
 import { archiverEnv, archiverEvent, archiverTopics, awsClients, bucketName, createBucket, EnrichedProducer, isManagement, listKeys, readDeliveries, testKafka } from './helpers.js';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
-});
+const cleanups = cleanupAfterEach({ ignoreFailures: true });
 
 const EVENTS = 2000;
 const readFailure = (promise: Promise<unknown>) => rejection(promise, LogFileReadError);

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { routingKey, toApiCallEvent, type CloudTrailRecord } from '@opentrail/cloudtrail';
 import { readDeadLetter } from '@opentrail/runtime';
 import type { TrailInput } from '@opentrail/trails';
@@ -7,11 +7,9 @@ import { readTopic, waitForCommitted } from '../helpers/kafka.js';
 import { startService } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait.js';
 import { archiverEnv, archiverEvent, archiverTopics, awsClients, bucketName, createBucket, EnrichedProducer, readLogFiles, testKafka } from './helpers.js';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
-});
+const cleanups = cleanupAfterEach({ ignoreFailures: true });
 
 describe('archiver: poison events (issue 19, class 2)', () => {
   it('dead-letters the event it cannot write to a log file with its reason, archives the good ones around it, and commits to the end', { timeout: 150_000 }, async () => {

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Delivery } from '@opentrail/serde';
 import type { TrailInput } from '@opentrail/trails';
 import { stackEndpoints, uniquePrefix } from '../helpers/env.js';
@@ -6,11 +6,9 @@ import { startService } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait.js';
 import { archiverEnv, archiverEvent, archiverTopics, awsClients, bucketName, createBucket, EnrichedProducer, isManagement, readDeliveries, readLogFiles, testKafka } from './helpers.js';
 import { TcpProxy } from './proxy.js';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
-});
+const cleanups = cleanupAfterEach({ ignoreFailures: true });
 
 const EVENTS = 30_000;
 const BUDGET = 2 * 1024 * 1024;

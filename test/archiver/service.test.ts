@@ -1,5 +1,5 @@
 import { GetBucketLifecycleConfigurationCommand, PutBucketLifecycleConfigurationCommand } from '@aws-sdk/client-s3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { toApiCallEvent } from '@opentrail/cloudtrail';
 import type { TrailInput } from '@opentrail/trails';
 import { uniquePrefix } from '../helpers/env.js';
@@ -7,11 +7,9 @@ import { readTopic } from '../helpers/kafka.js';
 import { startService } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait.js';
 import { archiverEnv, archiverEvent, archiverTopics, awsClients, bucketName, createBucket, EnrichedProducer, readDeliveries, testKafka } from './helpers.js';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
-});
+const cleanups = cleanupAfterEach({ ignoreFailures: true });
 
 const trail = (bucket: string, overrides: Partial<TrailInput> = {}): TrailInput => ({ name: 'audit', accountId: '999988887777', homeRegion: 'us-east-1', bucket, roll: { intervalSeconds: 1 }, ...overrides });
 

@@ -1,14 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { serdeFor, valueSubject } from '@opentrail/serde';
 import { asEvent, assumedRole, assumeRoleRecord, callRecord, iamUser, inventoryIdentity } from '../../services/enricher/test/records.js';
 import { testKafka, testRegistry, uniquePrefix } from '../helpers/env.js';
 import { readTopic } from '../helpers/kafka.js';
 import { followEnriched, recorderFor, startEnricher, topics } from './enricher.js';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupAfterEach();
 
 const ALICE_ARN = 'arn:aws:iam::123456789012:user/alice';
 const SESSION_ARN = 'arn:aws:sts::123456789012:assumed-role/Admin/alice-admin';

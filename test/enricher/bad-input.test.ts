@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { toApiCallEvent } from '@opentrail/cloudtrail';
 import { readDeadLetter } from '@opentrail/runtime';
 import { serdeFor, valueSubject } from '@opentrail/serde';
@@ -6,11 +6,9 @@ import { assumeRoleRecord, callRecord, iamUser } from '../../services/enricher/t
 import { testKafka, testRegistry, uniquePrefix } from '../helpers/env.js';
 import { readTopic } from '../helpers/kafka.js';
 import { followEnriched, recorderFor, startEnricher, topics } from './enricher.js';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupAfterEach();
 
 describe('enricher: bad input', () => {
   it('enriches odd events without crashing and counts them; dead-letters what cannot be read or is refused, with the reason', async () => {

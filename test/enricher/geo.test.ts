@@ -1,18 +1,16 @@
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BUNDLED_GEO_DATABASES } from '../../services/enricher/src/config.js';
 import { geoip2City, writeMmdb } from '../../services/enricher/test/mmdbWriter.js';
 import { callRecord } from '../../services/enricher/test/records.js';
 import { testKafka, uniquePrefix } from '../helpers/env.js';
 import { waitFor } from '../helpers/wait.js';
 import { followEnriched, recorderFor, startEnricher } from './enricher.js';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
 
-const cleanups: (() => Promise<unknown> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupAfterEach();
 
 const BUILT = Date.UTC(2025, 0, 1) / 1000;
 /** A GeoLite2-City-schema database that places 81.2.69.0/24 in `city`. */

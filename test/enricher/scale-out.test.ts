@@ -1,16 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { serdeFor } from '@opentrail/serde';
 import { callRecord } from '../../services/enricher/test/records.js';
 import { testKafka, testRegistry, uniquePrefix } from '../helpers/env.js';
 import type { ServiceProcess } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait.js';
 import { followEnriched, readToEnd, recorderFor, startEnricher, topics } from './enricher.js';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupAfterEach();
 
 /** Events of 12 accounts, so that they spread over the 3 partitions. */
 const wave = (n: number) => Array.from({ length: n }, (_, i) => callRecord({ account: `1000000000${String(i % 12).padStart(2, '0')}` }));

@@ -3,12 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateTopicCommand, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AwsClients } from '@opentrail/aws';
 import { stackEndpoints, testKafka, uniquePrefix } from '../helpers/env.js';
 import { startService } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait.js';
 import { collect, delivery, DeliveryWriter, notificationsOf, notifierEnv, notifierTopics, trail } from './helpers.js';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
 
 process.env.AWS_ACCESS_KEY_ID ??= 'test';
 process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
@@ -16,10 +17,7 @@ process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
 /** The log-file pattern of cloudtrail-spec.md §2.1 (CPL SourceIdentifier), verbatim. */
 const CLOUDTRAIL_LOG_FILE = /.+_CloudTrail_[\w-]+_\d{8}T\d{4}Z_[\w]+\.json\.gz/;
 
-const cleanups: (() => Promise<unknown> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupAfterEach();
 
 interface SnsEnvelope {
   Type: string;
