@@ -1,12 +1,11 @@
-import { CreateTopicCommand, SubscribeCommand } from '@aws-sdk/client-sns';
-import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
-import { AwsClients } from '@opentrail/aws';
 import { readDeadLetter } from '@opentrail/runtime';
 import { verifyWebhook } from '@opentrail/webhooks';
-import { stackEndpoints, uniquePrefix } from '../helpers/env.js';
+import { uniquePrefix } from '../helpers/env.js';
 import { collect } from '../helpers/kafka.js';
 import { startService } from '../helpers/service.js';
+import { snsTopicWithQueue, testAws } from '../helpers/snsQueue.js';
 import { waitFor } from '../helpers/wait.js';
 import { webhookReceiver } from '../helpers/webhookReceiver.js';
 import { ACCOUNT, alerterEnv, alerterStage, at } from './helpers.js';
@@ -22,13 +21,9 @@ const SECRET = 'whsec_c2VjcmV0LWZvci1vcGVudHJhaWwtdGVzdHM=';
 describe('alerter outputs (a real process on the real stack)', () => {
   it('sends each alert as a signed webhook and to SNS, and dead-letters what a target refuses', async () => {
     const { prefix, kafka, topics, writer, alerts } = await alerterStage(cleanups, 'alerter-out');
-    const aws = new AwsClients({ endpoint: stackEndpoints().awsEndpoint, region: 'us-east-1' });
-    cleanups.push(() => aws.destroy());
+    const aws = testAws(cleanups);
     const name = prefix.replace(/\W/g, '');
-    const { TopicArn } = await aws.sns.send(new CreateTopicCommand({ Name: `${name}alerts` }));
-    const { QueueUrl } = await aws.sqs.send(new CreateQueueCommand({ QueueName: `${name}alerts` }));
-    const { Attributes } = await aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
-    await aws.sns.send(new SubscribeCommand({ TopicArn, Protocol: 'sqs', Endpoint: Attributes!.QueueArn! }));
+    const { TopicArn, QueueUrl } = await snsTopicWithQueue(aws, `${name}alerts`);
 
     const good = await webhookReceiver(() => 200);
     const refusing = await webhookReceiver(() => 400);
@@ -44,7 +39,7 @@ describe('alerter outputs (a real process on the real stack)', () => {
           { name: 'siem', url: good.url, secret: SECRET },
           { name: 'refusing', url: refusing.url, secret: SECRET, minSeverity: 'high' },
         ]),
-        OPENTRAIL_ALERTER_SNS_TOPIC_ARN: TopicArn!,
+        OPENTRAIL_ALERTER_SNS_TOPIC_ARN: TopicArn,
         OPENTRAIL_ALERTER_DELIVERY_RETRIES: '2',
       }),
     );
