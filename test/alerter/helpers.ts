@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { routingKey, toApiCallEvent, withDefaults, type CloudTrailRecord } from '@opentrail/cloudtrail';
 import { serdeFor, valueSubject, type Alert, type AvroSerde, type EnrichedEvent } from '@opentrail/serde';
-import { serviceEnv, testKafka, testRegistry } from '../helpers/env.js';
+import type { Cleanups } from '../helpers/cleanup.js';
+import { serviceEnv, testKafka, testRegistry, uniquePrefix } from '../helpers/env.js';
 import { collect, createTopics, type Collected } from '../helpers/kafka.js';
 
 export const ACCOUNT = '111122223333';
@@ -111,9 +112,27 @@ export function failedConsoleLogin(userName: string, seconds: number, eventID: s
   };
 }
 
-export function tempRulesDir(): { dir: string; remove(): void } {
+/** An empty rule directory, removed after the test. */
+export function tempRulesDir(cleanups: Cleanups): { dir: string } {
   const dir = mkdtempSync(join(tmpdir(), 'alerter-rules-'));
-  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return { dir };
+}
+
+/**
+ * What an alerter test starts from: its topics under a prefix of its own, a writer of enriched
+ * events and a reader of the alerts, each closed after the test. The test starts the alerter itself,
+ * with the rules and outputs it is about.
+ */
+export async function alerterStage(cleanups: Cleanups, label: string) {
+  const prefix = uniquePrefix(label);
+  const kafka = testKafka();
+  const topics = await alerterTopics(prefix, kafka);
+  const writer = await EnrichedWriter.create(kafka, topics.enriched);
+  cleanups.push(() => writer.close());
+  const alerts = await DecodedTopic.open(kafka, topics.alerts, 'Alert');
+  cleanups.push(() => alerts.stop());
+  return { prefix, kafka, topics, writer, alerts };
 }
 
 export { testKafka };

@@ -1,14 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { toCloudTrailRecord, type CloudTrailRecord } from '@opentrail/cloudtrail';
-import { testKafka, uniquePrefix } from '../helpers/env.js';
 import { startService } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait.js';
-import { ACCOUNT, alerterEnv, alerterTopics, at, DecodedTopic, EnrichedWriter, REGION } from './helpers.js';
+import { ACCOUNT, alerterEnv, alerterStage, at, DecodedTopic, REGION } from './helpers.js';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupAfterEach();
 
 /** `perMinute` RunInstances calls in each of `minutes` minutes from `fromMinute` (event time). */
 function writes(fromMinute: number, minutes: number, perMinute: number): CloudTrailRecord[] {
@@ -35,15 +32,9 @@ function writes(fromMinute: number, minutes: number, perMinute: number): CloudTr
 
 describe('alerter Insights (a real process on the real stack)', () => {
   it('a write burst of 50x the baseline puts a Start and, when it ends, an End Insights record with statistics on the enriched topic, and alerts on it', async () => {
-    const prefix = uniquePrefix('alerter-ins');
-    const kafka = testKafka();
-    const topics = await alerterTopics(prefix, kafka);
-    const writer = await EnrichedWriter.create(kafka, topics.enriched);
-    cleanups.push(() => writer.close());
+    const { prefix, kafka, topics, writer, alerts } = await alerterStage(cleanups, 'alerter-ins');
     const enriched = await DecodedTopic.open(kafka, topics.enriched, 'EnrichedEvent');
     cleanups.push(() => enriched.stop());
-    const alerts = await DecodedTopic.open(kafka, topics.alerts, 'Alert');
-    cleanups.push(() => alerts.stop());
 
     const alerter = await startService(
       'alerter',

@@ -1,61 +1,33 @@
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { CreateTopicCommand, SubscribeCommand } from '@aws-sdk/client-sns';
-import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { afterEach, describe, expect, it } from 'vitest';
-import { AwsClients } from '@opentrail/aws';
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { describe, expect, it } from 'vitest';
 import { readDeadLetter } from '@opentrail/runtime';
 import { verifyWebhook } from '@opentrail/webhooks';
-import { stackEndpoints, testKafka, uniquePrefix } from '../helpers/env.js';
+import { uniquePrefix } from '../helpers/env.js';
 import { collect } from '../helpers/kafka.js';
 import { startService } from '../helpers/service.js';
+import { snsTopicWithQueue, testAws } from '../helpers/snsQueue.js';
 import { waitFor } from '../helpers/wait.js';
-import { ACCOUNT, alerterEnv, alerterTopics, at, DecodedTopic, EnrichedWriter } from './helpers.js';
+import { webhookReceiver } from '../helpers/webhookReceiver.js';
+import { ACCOUNT, alerterEnv, alerterStage, at } from './helpers.js';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
 
 process.env.AWS_ACCESS_KEY_ID ??= 'test';
 process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function receiver(status: number) {
-  const requests: { headers: IncomingHttpHeaders; body: string }[] = [];
-  const server: Server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (d: Buffer) => (body += d.toString()));
-    req.on('end', () => {
-      requests.push({ headers: req.headers, body });
-      res.writeHead(status).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/alerts`, requests };
-}
+const cleanups = cleanupAfterEach();
 
 const SECRET = 'whsec_c2VjcmV0LWZvci1vcGVudHJhaWwtdGVzdHM=';
 
 describe('alerter outputs (a real process on the real stack)', () => {
   it('sends each alert as a signed webhook and to SNS, and dead-letters what a target refuses', async () => {
-    const prefix = uniquePrefix('alerter-out');
-    const kafka = testKafka();
-    const topics = await alerterTopics(prefix, kafka);
-    const aws = new AwsClients({ endpoint: stackEndpoints().awsEndpoint, region: 'us-east-1' });
-    cleanups.push(() => aws.destroy());
+    const { prefix, kafka, topics, writer, alerts } = await alerterStage(cleanups, 'alerter-out');
+    const aws = testAws(cleanups);
     const name = prefix.replace(/\W/g, '');
-    const { TopicArn } = await aws.sns.send(new CreateTopicCommand({ Name: `${name}alerts` }));
-    const { QueueUrl } = await aws.sqs.send(new CreateQueueCommand({ QueueName: `${name}alerts` }));
-    const { Attributes } = await aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
-    await aws.sns.send(new SubscribeCommand({ TopicArn, Protocol: 'sqs', Endpoint: Attributes!.QueueArn! }));
+    const { TopicArn, QueueUrl } = await snsTopicWithQueue(aws, `${name}alerts`);
 
-    const good = await receiver(200);
-    const refusing = await receiver(400);
-    const writer = await EnrichedWriter.create(kafka, topics.enriched);
-    cleanups.push(() => writer.close());
-    const alerts = await DecodedTopic.open(kafka, topics.alerts, 'Alert');
-    cleanups.push(() => alerts.stop());
+    const good = await webhookReceiver(() => 200);
+    const refusing = await webhookReceiver(() => 400);
+    cleanups.push(() => good.close(), () => refusing.close());
     const dlq = await collect(kafka, topics.dlq);
     cleanups.push(() => dlq.stop());
 
@@ -67,7 +39,7 @@ describe('alerter outputs (a real process on the real stack)', () => {
           { name: 'siem', url: good.url, secret: SECRET },
           { name: 'refusing', url: refusing.url, secret: SECRET, minSeverity: 'high' },
         ]),
-        OPENTRAIL_ALERTER_SNS_TOPIC_ARN: TopicArn!,
+        OPENTRAIL_ALERTER_SNS_TOPIC_ARN: TopicArn,
         OPENTRAIL_ALERTER_DELIVERY_RETRIES: '2',
       }),
     );
@@ -85,7 +57,7 @@ describe('alerter outputs (a real process on the real stack)', () => {
     for (const request of good.requests) {
       const verified = verifyWebhook(SECRET, request.headers, request.body);
       expect(verified.ok).toBe(true);
-      const body = JSON.parse(request.body) as { alertId: string; ruleId: string; sampleEvent: { eventID: string } };
+      const body = JSON.parse(request.body.toString()) as { alertId: string; ruleId: string; sampleEvent: { eventID: string } };
       expect(request.headers['webhook-id']).toBe(body.alertId);
       expect(sent.find((a) => a.alertId === body.alertId)?.ruleId).toBe(body.ruleId);
     }
@@ -94,7 +66,7 @@ describe('alerter outputs (a real process on the real stack)', () => {
 
     // The refusing target only takes high alerts: the root alert, once (a 400 is not retried), then dead-lettered.
     await waitFor(() => dlq.messages.length >= 1, 'the dead letter of the refused webhook');
-    expect(refusing.requests.map((r) => (JSON.parse(r.body) as { ruleId: string }).ruleId)).toEqual(['cis-4.3-root-account-usage']);
+    expect(refusing.requests.map((r) => (JSON.parse(r.body.toString()) as { ruleId: string }).ruleId)).toEqual(['cis-4.3-root-account-usage']);
     const letter = readDeadLetter(dlq.messages[0]!.headers);
     expect(letter).toMatchObject({ reason: 'DELIVERY_FAILED', service: 'alerter', sourceTopic: topics.alerts });
     expect(letter.detail).toContain('webhook refusing: refusing answered 400 after 1 attempt(s)');

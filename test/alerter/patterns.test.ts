@@ -1,16 +1,13 @@
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CloudTrailRecord } from '@opentrail/cloudtrail';
-import { testKafka, uniquePrefix } from '../helpers/env.js';
 import { startService } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait.js';
-import { ACCOUNT, alerterEnv, alerterTopics, at, DecodedTopic, EnrichedWriter, tempRulesDir, waitForCommitted } from './helpers.js';
+import { ACCOUNT, alerterEnv, alerterStage, at, tempRulesDir, waitForCommitted } from './helpers.js';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupAfterEach();
 
 const SIGMAHQ = new URL('../../packages/rules/test/fixtures/sigmahq-cloudtrail/', import.meta.url);
 
@@ -42,15 +39,8 @@ function call(eventID: string, seconds: number, fields: CloudTrailRecord): Cloud
 
 describe('alerter pattern semantics (a real process on the real stack)', () => {
   it("SigmaHQ's rules match arrays element-wise, wildcard selectors work, and a hostile value neither stalls nor alerts", async () => {
-    const prefix = uniquePrefix('alerter-pat');
-    const kafka = testKafka();
-    const topics = await alerterTopics(prefix, kafka);
-    const writer = await EnrichedWriter.create(kafka, topics.enriched);
-    cleanups.push(() => writer.close());
-    const alerts = await DecodedTopic.open(kafka, topics.alerts, 'Alert');
-    cleanups.push(() => alerts.stop());
-    const rules = tempRulesDir();
-    cleanups.push(() => rules.remove());
+    const { prefix, kafka, topics, writer, alerts } = await alerterStage(cleanups, 'alerter-pat');
+    const rules = tempRulesDir(cleanups);
     for (const file of ['aws_new_lambda_layer_attached.yml', 'aws_ec2_startup_script_change.yml']) copyFileSync(new URL(file, SIGMAHQ), join(rules.dir, file));
     writeFileSync(join(rules.dir, 'patterns.yml'), FILTER_RULES);
 

@@ -1,19 +1,16 @@
 import type { KafkaClient } from '@opentrail/runtime';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readDeadLetter } from '@opentrail/runtime';
 import { serdeFor, valueSubject, type Alert } from '@opentrail/serde';
-import { testKafka, testRegistry, uniquePrefix } from '../helpers/env.js';
+import { testRegistry } from '../helpers/env.js';
 import { collect, waitForCommitted } from '../helpers/kafka.js';
 import { startService } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait.js';
-import { ACCOUNT, alerterEnv, alerterTopics, at, DecodedTopic, EnrichedWriter } from './helpers.js';
+import { webhookReceiver } from '../helpers/webhookReceiver.js';
+import { ACCOUNT, alerterEnv, alerterStage, at } from './helpers.js';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
 
-const cleanups: (() => Promise<unknown> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupAfterEach();
 
 /** Waits until the group's committed offset of each partition is past the last of `messages` in it. */
 async function waitForCommittedPast(kafka: KafkaClient, groupId: string, topic: string, messages: readonly { partition: number; offset: string }[]) {
@@ -48,21 +45,9 @@ const root = (eventID: string, seconds: number, extra: Record<string, unknown> =
 
 describe('alerter: poison events (issue 19, class 2)', () => {
   it('evaluates events named like members of Object.prototype, dead-letters an alert it cannot format, delivers the others, and commits both inputs to their end', async () => {
-    const prefix = uniquePrefix('alerter-poison');
-    const kafka = testKafka();
-    const topics = await alerterTopics(prefix, kafka);
-    const requests: { body: string }[] = [];
-    const server: Server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (d: Buffer) => (body += d.toString()));
-      req.on('end', () => void (requests.push({ body }), res.writeHead(200).end()));
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
-    const writer = await EnrichedWriter.create(kafka, topics.enriched);
-    cleanups.push(() => writer.close());
-    const alerts = await DecodedTopic.open(kafka, topics.alerts, 'Alert');
-    cleanups.push(() => alerts.stop());
+    const { prefix, kafka, topics, writer, alerts } = await alerterStage(cleanups, 'alerter-poison');
+    const siem = await webhookReceiver(() => 200);
+    cleanups.push(() => siem.close());
     const dlq = await collect(kafka, topics.dlq);
     cleanups.push(() => dlq.stop());
     const alerter = await startService(
@@ -71,7 +56,7 @@ describe('alerter: poison events (issue 19, class 2)', () => {
         OPENTRAIL_ALERTER_BUILTIN_PACKS: 'cis',
         OPENTRAIL_ALERTER_INSIGHTS_ENABLED: 'true',
         OPENTRAIL_ALERTER_SUPPRESSION_SECONDS: '0',
-        OPENTRAIL_ALERTER_WEBHOOKS: JSON.stringify([{ name: 'siem', url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/alerts`, secret: SECRET }]),
+        OPENTRAIL_ALERTER_WEBHOOKS: JSON.stringify([{ name: 'siem', url: siem.url, secret: SECRET }]),
       }),
     );
     cleanups.push(() => alerter.stop().then(() => undefined));
@@ -95,8 +80,8 @@ describe('alerter: poison events (issue 19, class 2)', () => {
     cleanups.push(() => producer.disconnect());
     await producer.send({ topic: topics.alerts, messages: [{ key: poison.alertId, value: alertSerde.encode(poison), partition: 0 }, { key: 'after', value: alertSerde.encode({ ...fired[1]!, alertId: 'after-poison' }), partition: 0 }] });
 
-    await waitFor(() => requests.length >= 3, 'three webhooks (two alerts, and the one after the poison)', 60_000);
-    expect(requests.map((r) => (JSON.parse(r.body) as { alertId: string }).alertId).sort()).toEqual([...fired.map((a) => a.alertId), 'after-poison'].sort());
+    await waitFor(() => siem.requests.length >= 3, 'three webhooks (two alerts, and the one after the poison)', 60_000);
+    expect(siem.requests.map((r) => (JSON.parse(r.body.toString()) as { alertId: string }).alertId).sort()).toEqual([...fired.map((a) => a.alertId), 'after-poison'].sort());
     const letters = await waitFor(() => (dlq.messages.length >= 1 ? dlq.messages : undefined), 'the dead letter of the poison alert');
     expect(letters).toHaveLength(1);
     expect(letters[0]!.key!.toString()).toBe('poison-alert');

@@ -1,15 +1,12 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { testKafka, uniquePrefix } from '../helpers/env.js';
+import { describe, expect, it } from 'vitest';
 import { startService } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait.js';
-import { ACCOUNT, alerterEnv, alerterTopics, at, DecodedTopic, EnrichedWriter, tempRulesDir, waitForCommitted } from './helpers.js';
+import { ACCOUNT, alerterEnv, alerterStage, at, tempRulesDir, waitForCommitted } from './helpers.js';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupAfterEach();
 
 /** A rule in SigmaHQ's layout (every metadata field SigmaHQ rules carry), as an operator would drop it in. */
 const SIGMA_RULE = `title: AWS Lambda Layer Attached From Outside The Organisation
@@ -76,15 +73,8 @@ function layerUpdate(eventID: string, seconds: number, userAgent: string) {
 
 describe('alerter Sigma rules (a real process on the real stack)', () => {
   it('runs a SigmaHQ-format rule dropped into a rule directory and refuses an unsupported one, naming file, line and reason', async () => {
-    const prefix = uniquePrefix('alerter-sig');
-    const kafka = testKafka();
-    const topics = await alerterTopics(prefix, kafka);
-    const writer = await EnrichedWriter.create(kafka, topics.enriched);
-    cleanups.push(() => writer.close());
-    const alerts = await DecodedTopic.open(kafka, topics.alerts, 'Alert');
-    cleanups.push(() => alerts.stop());
-    const rules = tempRulesDir();
-    cleanups.push(() => rules.remove());
+    const { prefix, kafka, topics, writer, alerts } = await alerterStage(cleanups, 'alerter-sig');
+    const rules = tempRulesDir(cleanups);
     writeFileSync(join(rules.dir, 'aws_lambda_layer_attached.yml'), SIGMA_RULE);
     writeFileSync(join(rules.dir, 'aws_secrets_bulk.yml'), UNSUPPORTED_RULE);
 

@@ -1,29 +1,19 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { testKafka, uniquePrefix } from '../helpers/env.js';
+import { describe, expect, it } from 'vitest';
 import { startService, type ServiceProcess } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait.js';
-import { ACCOUNT, alerterEnv, alerterTopics, at, DecodedTopic, EnrichedWriter, failedConsoleLogin, tempRulesDir, waitForCommitted } from './helpers.js';
+import { ACCOUNT, alerterEnv, alerterStage, at, failedConsoleLogin, tempRulesDir, waitForCommitted } from './helpers.js';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupAfterEach();
 
 const RULE = 'console-signin-failures-per-user';
 
 describe('alerter thresholds (a real process on the real stack)', () => {
   it('five failed sign-ins by one user within 60 s give one alert, four give none, and a crash mid-window still yields exactly one alert id', async () => {
-    const prefix = uniquePrefix('alerter-thr');
-    const kafka = testKafka();
-    const topics = await alerterTopics(prefix, kafka);
-    const writer = await EnrichedWriter.create(kafka, topics.enriched);
-    cleanups.push(() => writer.close());
-    const alerts = await DecodedTopic.open(kafka, topics.alerts, 'Alert');
-    cleanups.push(() => alerts.stop());
-    const rules = tempRulesDir();
-    cleanups.push(() => rules.remove());
+    const { prefix, kafka, topics, writer, alerts } = await alerterStage(cleanups, 'alerter-thr');
+    const rules = tempRulesDir(cleanups);
     const env = alerterEnv(prefix, { OPENTRAIL_ALERTER_BUILTIN_PACKS: 'thresholds', OPENTRAIL_ALERTER_RULE_DIRECTORIES: rules.dir });
     const groupId = `${prefix}alerter`;
 
@@ -103,13 +93,7 @@ describe('alerter thresholds (a real process on the real stack)', () => {
   });
 
   it('windows survive a rebalance to a second instance: one alert per user, none missed, none repeated', async () => {
-    const prefix = uniquePrefix('alerter-reb');
-    const kafka = testKafka();
-    const topics = await alerterTopics(prefix, kafka);
-    const writer = await EnrichedWriter.create(kafka, topics.enriched);
-    cleanups.push(() => writer.close());
-    const alerts = await DecodedTopic.open(kafka, topics.alerts, 'Alert');
-    cleanups.push(() => alerts.stop());
+    const { prefix, kafka, topics, writer, alerts } = await alerterStage(cleanups, 'alerter-reb');
     const env = alerterEnv(prefix, { OPENTRAIL_ALERTER_BUILTIN_PACKS: 'thresholds' });
     const groupId = `${prefix}alerter`;
     // Eight accounts: their account/region keys spread over the three partitions.

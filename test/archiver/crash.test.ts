@@ -1,17 +1,14 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Delivery } from '@opentrail/serde';
 import type { TrailInput } from '@opentrail/trails';
-import { uniquePrefix } from '../helpers/env.js';
 import { startService, type ServiceProcess } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait.js';
-import { archiverEnv, archiverEvent, archiverTopics, awsClients, bucketName, createBucket, EnrichedProducer, isManagement, readDeliveries, readLogFiles, testKafka } from './helpers.js';
+import { archiverEnv, archiverEvent, archiverStage, EnrichedProducer, isManagement, readDeliveries, readLogFiles } from './helpers.js';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
-});
+const cleanups = cleanupAfterEach({ ignoreFailures: true });
 
 const EVENTS = 100_000;
 const CHUNKS = 20;
@@ -19,13 +16,7 @@ const KILLS = 5;
 
 describe('archiver: crashes', () => {
   it('killed with SIGKILL at 5 random moments of a 100,000-event run: every event exactly once per trail, every object described', { timeout: 420_000 }, async () => {
-    const prefix = uniquePrefix('crash');
-    const kafka = testKafka();
-    await archiverTopics(kafka, prefix);
-    const aws = awsClients();
-    cleanups.push(async () => aws.destroy());
-    const bucket = bucketName('crash');
-    await createBucket(aws.s3, bucket);
+    const { prefix, kafka, aws, bucket } = await archiverStage(cleanups, 'crash');
     const trails: TrailInput[] = [
       { name: 'all-management', accountId: '999988887777', homeRegion: 'us-east-1', bucket, prefix: 'm', roll: { intervalSeconds: 1 } },
       // Small files: several closes per batch, so kills also land between a file's upload and its commit.

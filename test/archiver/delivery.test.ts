@@ -1,17 +1,15 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { INSIGHT_FILE_KEY_PATTERN, LOG_FILE_KEY_PATTERN, type CloudTrailRecord } from '@opentrail/cloudtrail';
 import type { TrailInput } from '@opentrail/trails';
 import { uniquePrefix } from '../helpers/env.js';
 import { startService, type ServiceProcess } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait.js';
 import { archiverEnv, archiverEvent, archiverTopics, awsClients, bucketName, categoryOf, createBucket, EnrichedProducer, isManagement, readDeliveries, readLogFiles, testKafka } from './helpers.js';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
-});
+const cleanups = cleanupAfterEach({ ignoreFailures: true });
 
 const EVENTS = 50_000;
 const OWNER = '999988887777';

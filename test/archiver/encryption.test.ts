@@ -2,34 +2,26 @@ import { createDecipheriv, createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { CreateKeyCommand, DecryptCommand } from '@aws-sdk/client-kms';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decryptLogFile, LogFileReadError } from '@opentrail/logfiles';
 import { rejection } from '@opentrail/testing';
 // The decrypt command as the CLI runs it (packages/cli/src/commands/decrypt.ts).
 import { decryptCommand } from '../../packages/cli/src/commands/decrypt.js';
 import type { TrailInput } from '@opentrail/trails';
-import { stackEndpoints, uniquePrefix } from '../helpers/env.js';
+import { stackEndpoints } from '../helpers/env.js';
 import { startService } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait.js';
-import { archiverEnv, archiverEvent, archiverTopics, awsClients, bucketName, createBucket, EnrichedProducer, isManagement, listKeys, readDeliveries, testKafka } from './helpers.js';
+import { archiverEnv, archiverEvent, archiverStage, EnrichedProducer, isManagement, listKeys, readDeliveries } from './helpers.js';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
-});
+const cleanups = cleanupAfterEach({ ignoreFailures: true });
 
 const EVENTS = 2000;
 const readFailure = (promise: Promise<unknown>) => rejection(promise, LogFileReadError);
 
 describe('archiver: encryption at rest', () => {
   it('SSE-S3, SSE-KMS and client-side envelope encryption (S3 Encryption Client v2 layout), each read back', { timeout: 180_000 }, async () => {
-    const prefix = uniquePrefix('crypt');
-    const kafka = testKafka();
-    await archiverTopics(kafka, prefix);
-    const aws = awsClients();
-    cleanups.push(async () => aws.destroy());
-    const bucket = bucketName('crypt');
-    await createBucket(aws.s3, bucket);
+    const { prefix, kafka, aws, bucket } = await archiverStage(cleanups, 'crypt');
     const createKey = async () => (await aws.kms.send(new CreateKeyCommand({}))).KeyMetadata!;
     const [fileKey, serverKey, otherKey] = [await createKey(), await createKey(), await createKey()];
 

@@ -7,7 +7,8 @@ import { routingKey, toApiCallEvent, validateRecord, type CloudTrailRecord } fro
 import { serdeFor, valueSubject, type ApiCallEvent, type AvroSerde, type Delivery, type EnrichedEvent } from '@opentrail/serde';
 import { splitRequests } from '@opentrail/runtime';
 import type { TrailInput } from '@opentrail/trails';
-import { serviceEnv, stackEndpoints, testKafka, testRegistry } from '../helpers/env.js';
+import type { Cleanups } from '../helpers/cleanup.js';
+import { serviceEnv, stackEndpoints, testKafka, testRegistry, uniquePrefix } from '../helpers/env.js';
 import { realRecords } from '../helpers/fixtures.js';
 import { collect, createTopics } from '../helpers/kafka.js';
 
@@ -164,6 +165,21 @@ export class EnrichedProducer {
 /** Topics of an archiver test (3 partitions, as serviceEnv says). */
 export async function archiverTopics(kafka: KafkaClient, prefix: string): Promise<void> {
   await createTopics(kafka, [`${prefix}events.enriched`, `${prefix}deliveries`, `${prefix}events.dlq`], PARTITIONS);
+}
+
+/**
+ * What an archiver test starts from: its topics under a prefix of its own, AWS clients (destroyed
+ * after the test) and a new, empty bucket; `label` names both, so a leftover says which test left it.
+ */
+export async function archiverStage(cleanups: Cleanups, label: string) {
+  const prefix = uniquePrefix(label);
+  const kafka = testKafka();
+  await archiverTopics(kafka, prefix);
+  const aws = awsClients();
+  cleanups.push(() => aws.destroy());
+  const bucket = bucketName(label);
+  await createBucket(aws.s3, bucket);
+  return { prefix, kafka, aws, bucket };
 }
 
 /** The environment of an archiver process: the stack, the topic prefix, the trails, quick ticks. */

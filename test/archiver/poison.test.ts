@@ -1,27 +1,18 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { routingKey, toApiCallEvent, type CloudTrailRecord } from '@opentrail/cloudtrail';
 import { readDeadLetter } from '@opentrail/runtime';
 import type { TrailInput } from '@opentrail/trails';
-import { uniquePrefix } from '../helpers/env.js';
 import { readTopic, waitForCommitted } from '../helpers/kafka.js';
 import { startService } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait.js';
-import { archiverEnv, archiverEvent, archiverTopics, awsClients, bucketName, createBucket, EnrichedProducer, readLogFiles, testKafka } from './helpers.js';
+import { archiverEnv, archiverEvent, archiverStage, EnrichedProducer, readLogFiles } from './helpers.js';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
-});
+const cleanups = cleanupAfterEach({ ignoreFailures: true });
 
 describe('archiver: poison events (issue 19, class 2)', () => {
   it('dead-letters the event it cannot write to a log file with its reason, archives the good ones around it, and commits to the end', { timeout: 150_000 }, async () => {
-    const prefix = uniquePrefix('arch-poison');
-    const kafka = testKafka();
-    await archiverTopics(kafka, prefix);
-    const aws = awsClients();
-    cleanups.push(async () => aws.destroy());
-    const bucket = bucketName('poison');
-    await createBucket(aws.s3, bucket);
+    const { prefix, kafka, aws, bucket } = await archiverStage(cleanups, 'arch-poison');
     // includeEnrichment: the archiver writes the enricher's findings into each record, its own stage.
     const trail: TrailInput = { name: 'audit', accountId: '999988887777', homeRegion: 'us-east-1', bucket, includeEnrichment: true, roll: { intervalSeconds: 1 } };
     const archiver = await startService('archiver', archiverEnv(prefix, [trail]));

@@ -1,16 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Delivery } from '@opentrail/serde';
 import type { TrailInput } from '@opentrail/trails';
-import { stackEndpoints, uniquePrefix } from '../helpers/env.js';
+import { stackEndpoints } from '../helpers/env.js';
 import { startService } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait.js';
-import { archiverEnv, archiverEvent, archiverTopics, awsClients, bucketName, createBucket, EnrichedProducer, isManagement, readDeliveries, readLogFiles, testKafka } from './helpers.js';
+import { archiverEnv, archiverEvent, archiverStage, EnrichedProducer, isManagement, readDeliveries, readLogFiles } from './helpers.js';
 import { TcpProxy } from './proxy.js';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
-});
+const cleanups = cleanupAfterEach({ ignoreFailures: true });
 
 const EVENTS = 30_000;
 const BUDGET = 2 * 1024 * 1024;
@@ -18,13 +16,7 @@ const OUTAGE_MS = 30_000;
 
 describe('archiver: S3 outage', () => {
   it('S3 unreachable for 30 s mid-run: stops fetching, keeps retrying, recovers by itself, loses nothing', { timeout: 240_000 }, async () => {
-    const prefix = uniquePrefix('outage');
-    const kafka = testKafka();
-    await archiverTopics(kafka, prefix);
-    const aws = awsClients();
-    cleanups.push(async () => aws.destroy());
-    const bucket = bucketName('outage');
-    await createBucket(aws.s3, bucket);
+    const { prefix, kafka, aws, bucket } = await archiverStage(cleanups, 'outage');
     // The archiver reaches moto through a proxy that the test cuts: moto keeps what was stored.
     const proxy = await TcpProxy.start(stackEndpoints().awsEndpoint);
     cleanups.push(() => proxy.down());

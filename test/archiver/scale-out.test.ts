@@ -1,28 +1,19 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Delivery } from '@opentrail/serde';
 import type { TrailInput } from '@opentrail/trails';
-import { uniquePrefix } from '../helpers/env.js';
 import { startService } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait.js';
-import { archiverEnv, archiverEvent, archiverTopics, awsClients, bucketName, createBucket, EnrichedProducer, isManagement, readDeliveries, readLogFiles, testKafka } from './helpers.js';
+import { archiverEnv, archiverEvent, archiverStage, EnrichedProducer, isManagement, readDeliveries, readLogFiles } from './helpers.js';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
-});
+const cleanups = cleanupAfterEach({ ignoreFailures: true });
 
 const EVENTS = 40_000;
 const CHUNKS = 16;
 
 describe('archiver: scale-out', () => {
   it('a second instance joins mid-run: the two share the partitions, nothing is lost or duplicated', { timeout: 240_000 }, async () => {
-    const prefix = uniquePrefix('scale');
-    const kafka = testKafka();
-    await archiverTopics(kafka, prefix);
-    const aws = awsClients();
-    cleanups.push(async () => aws.destroy());
-    const bucket = bucketName('scale');
-    await createBucket(aws.s3, bucket);
+    const { prefix, kafka, aws, bucket } = await archiverStage(cleanups, 'scale');
     const trails: TrailInput[] = [{ name: 'audit', accountId: '999988887777', homeRegion: 'us-east-1', bucket, roll: { intervalSeconds: 2 } }];
     const env = archiverEnv(prefix, trails, { OPENTRAIL_ARCHIVER_SESSION_TIMEOUT_MS: '10000', OPENTRAIL_ARCHIVER_HEARTBEAT_INTERVAL_MS: '1000' });
 

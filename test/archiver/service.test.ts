@@ -1,17 +1,15 @@
 import { GetBucketLifecycleConfigurationCommand, PutBucketLifecycleConfigurationCommand } from '@aws-sdk/client-s3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { toApiCallEvent } from '@opentrail/cloudtrail';
 import type { TrailInput } from '@opentrail/trails';
 import { uniquePrefix } from '../helpers/env.js';
 import { readTopic } from '../helpers/kafka.js';
 import { startService } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait.js';
-import { archiverEnv, archiverEvent, archiverTopics, awsClients, bucketName, createBucket, EnrichedProducer, readDeliveries, testKafka } from './helpers.js';
+import { archiverEnv, archiverEvent, archiverStage, EnrichedProducer, readDeliveries } from './helpers.js';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
-});
+const cleanups = cleanupAfterEach({ ignoreFailures: true });
 
 const trail = (bucket: string, overrides: Partial<TrailInput> = {}): TrailInput => ({ name: 'audit', accountId: '999988887777', homeRegion: 'us-east-1', bucket, roll: { intervalSeconds: 1 }, ...overrides });
 
@@ -26,13 +24,7 @@ describe('archiver: the service', () => {
   });
 
   it('dead-letters what it cannot read, applies the lifecycle rules, and keeps archiving', { timeout: 120_000 }, async () => {
-    const prefix = uniquePrefix('archsvc');
-    const kafka = testKafka();
-    await archiverTopics(kafka, prefix);
-    const aws = awsClients();
-    cleanups.push(async () => aws.destroy());
-    const bucket = bucketName('svc');
-    await createBucket(aws.s3, bucket);
+    const { prefix, kafka, aws, bucket } = await archiverStage(cleanups, 'archsvc');
     // A rule of someone else's on the same bucket: kept.
     await aws.s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket: bucket, LifecycleConfiguration: { Rules: [{ ID: 'tmp-cleanup', Status: 'Enabled', Filter: { Prefix: 'tmp/' }, Expiration: { Days: 1 } }] } }));
 

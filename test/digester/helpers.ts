@@ -18,6 +18,7 @@ import { serviceEnv, stackEndpoints, testKafka, testRegistry, uniquePrefix } fro
 import { createTopics } from '../helpers/kafka.js';
 import { startService, type ServiceProcess } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait.js';
+import { expect } from 'vitest';
 
 process.env.AWS_ACCESS_KEY_ID ??= 'test';
 process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
@@ -231,6 +232,18 @@ export async function chainProblems(run: DigestRun, region = REGION): Promise<{ 
     previous = { key, body, metadata, digest };
   }
   return { problems, listed };
+}
+
+/**
+ * Asserts that each region's chain is whole and lists every log file delivered for the region
+ * exactly once, in any order (several partitions deliver concurrently).
+ */
+export async function expectWholeChains(run: DigestRun, regions: readonly string[]): Promise<void> {
+  for (const region of regions) {
+    const { problems, listed } = await chainProblems(run, region);
+    expect(problems, region).toEqual([]);
+    expect(listed.sort(), region).toEqual([...run.logKeysFor(region)].sort());
+  }
 }
 
 export interface CliResult {

@@ -1,14 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readDeadLetter } from '@opentrail/runtime';
 import { testKafka } from '../helpers/env.js';
 import { collect, waitForCommitted } from '../helpers/kafka.js';
 import { waitFor } from '../helpers/wait.js';
 import { chainProblems, DigestRun } from './helpers.js';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupAfterEach();
 
 describe('digester: poison deliveries (issue 19, class 2)', () => {
   it('dead-letters the deliveries no digest could list, with the reason, and digests the good ones around them; the partition is committed past them', async () => {

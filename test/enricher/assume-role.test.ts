@@ -1,14 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { serdeFor, valueSubject } from '@opentrail/serde';
 import { asEvent, assumedRole, assumeRoleRecord, callRecord, iamUser, inventoryIdentity } from '../../services/enricher/test/records.js';
-import { testKafka, testRegistry, uniquePrefix } from '../helpers/env.js';
+import { testRegistry } from '../helpers/env.js';
 import { readTopic } from '../helpers/kafka.js';
-import { followEnriched, recorderFor, startEnricher, topics } from './enricher.js';
+import { enricherStage, startEnricher, topics } from './enricher.js';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupAfterEach();
 
 const ALICE_ARN = 'arn:aws:iam::123456789012:user/alice';
 const SESSION_ARN = 'arn:aws:sts::123456789012:assumed-role/Admin/alice-admin';
@@ -16,14 +14,7 @@ const SESSION_KEY = 'ASIAALICESESSION0001';
 
 describe('enricher: identities learned from STS', () => {
   it('attributes calls signed by the key an AssumeRole returned to the role session and to alice, also after a restart', async () => {
-    const prefix = uniquePrefix('enr-sts');
-    const kafka = testKafka();
-    const first = await startEnricher(prefix);
-    cleanups.push(() => first.stop());
-    const recorder = await recorderFor(kafka, prefix);
-    cleanups.push(() => recorder.close());
-    const enriched = await followEnriched(kafka, prefix);
-    cleanups.push(() => enriched.stop());
+    const { prefix, kafka, enricher: first, recorder, enriched } = await enricherStage(cleanups, 'enr-sts');
 
     const assume = assumeRoleRecord({ caller: iamUser('alice', 'AKIAALICEEXAMPLE0001'), roleName: 'Admin', sessionName: 'alice-admin', newAccessKeyId: SESSION_KEY });
     const calls = ['ListBuckets', 'GetObject', 'PutObject'].map((eventName) => callRecord({ userIdentity: assumedRole('Admin', 'alice-admin', SESSION_KEY), eventName }));

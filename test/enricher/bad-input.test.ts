@@ -1,27 +1,18 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { toApiCallEvent } from '@opentrail/cloudtrail';
 import { readDeadLetter } from '@opentrail/runtime';
 import { serdeFor, valueSubject } from '@opentrail/serde';
 import { assumeRoleRecord, callRecord, iamUser } from '../../services/enricher/test/records.js';
-import { testKafka, testRegistry, uniquePrefix } from '../helpers/env.js';
+import { testRegistry } from '../helpers/env.js';
 import { readTopic } from '../helpers/kafka.js';
-import { followEnriched, recorderFor, startEnricher, topics } from './enricher.js';
+import { enricherStage, topics } from './enricher.js';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupAfterEach();
 
 describe('enricher: bad input', () => {
   it('enriches odd events without crashing and counts them; dead-letters what cannot be read or is refused, with the reason', async () => {
-    const prefix = uniquePrefix('enr-bad');
-    const kafka = testKafka();
-    const enricher = await startEnricher(prefix);
-    cleanups.push(() => enricher.stop());
-    const recorder = await recorderFor(kafka, prefix);
-    cleanups.push(() => recorder.close());
-    const enriched = await followEnriched(kafka, prefix);
-    cleanups.push(() => enriched.stop());
+    const { prefix, kafka, enricher, recorder, enriched } = await enricherStage(cleanups, 'enr-bad');
 
     const odd = {
       emptyIp: callRecord({ sourceIPAddress: '' }),

@@ -2,7 +2,8 @@
 import type { KafkaClient } from '@opentrail/runtime';
 import { Recorder } from '@opentrail/producer';
 import { serdeFor, type EnrichedEvent } from '@opentrail/serde';
-import { serviceEnv, stackEndpoints, testRegistry } from '../helpers/env.js';
+import type { Cleanups } from '../helpers/cleanup.js';
+import { serviceEnv, stackEndpoints, testKafka, testRegistry, uniquePrefix } from '../helpers/env.js';
 import { collect } from '../helpers/kafka.js';
 import { startService, type ServiceProcess } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait.js';
@@ -17,6 +18,23 @@ export const topics = (prefix: string) => ({
 /** An enricher process on the test's own topics, in a consumer group of the test's own. */
 export function startEnricher(prefix: string, extra: Record<string, string> = {}): Promise<ServiceProcess> {
   return startService('enricher', serviceEnv(prefix, { OPENTRAIL_ENRICHER_GROUP_ID: `${prefix}enricher`, ...extra }));
+}
+
+/**
+ * What an enricher test starts from: an enricher process on topics of its own (`extra` adds to its
+ * environment), a recorder that writes raw events and a follower of the enriched topic, each
+ * stopped after the test.
+ */
+export async function enricherStage(cleanups: Cleanups, label: string, extra: Record<string, string> = {}) {
+  const prefix = uniquePrefix(label);
+  const kafka = testKafka();
+  const enricher = await startEnricher(prefix, extra);
+  cleanups.push(() => enricher.stop());
+  const recorder = await recorderFor(kafka, prefix);
+  cleanups.push(() => recorder.close());
+  const enriched = await followEnriched(kafka, prefix);
+  cleanups.push(() => enriched.stop());
+  return { prefix, kafka, enricher, recorder, enriched };
 }
 
 export function recorderFor(kafka: KafkaClient, prefix: string): Promise<Recorder> {

@@ -1,18 +1,15 @@
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BUNDLED_GEO_DATABASES } from '../../services/enricher/src/config.js';
 import { geoip2City, writeMmdb } from '../../services/enricher/test/mmdbWriter.js';
 import { callRecord } from '../../services/enricher/test/records.js';
-import { testKafka, uniquePrefix } from '../helpers/env.js';
 import { waitFor } from '../helpers/wait.js';
-import { followEnriched, recorderFor, startEnricher } from './enricher.js';
+import { enricherStage } from './enricher.js';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
 
-const cleanups: (() => Promise<unknown> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupAfterEach();
 
 const BUILT = Date.UTC(2025, 0, 1) / 1000;
 /** A GeoLite2-City-schema database that places 81.2.69.0/24 in `city`. */
@@ -28,18 +25,11 @@ describe('enricher: geo-IP', () => {
     writeFileSync(cityPath, cityDatabase({ country: 'GB', subdivision: 'England', city: 'London', latitude: 51.5142, longitude: -0.0931, timeZone: 'Europe/London' }));
     writeFileSync(asnPath, writeMmdb({ ipVersion: 6, databaseType: 'GeoLite2-ASN', buildEpoch: BUILT, networks: [{ network: '81.2.69.0/24', data: { autonomous_system_number: 20712, autonomous_system_organization: 'Andrews & Arnold Ltd' } }] }));
 
-    const prefix = uniquePrefix('enr-geo');
-    const kafka = testKafka();
-    const enricher = await startEnricher(prefix, {
+    const { enricher, recorder, enriched } = await enricherStage(cleanups, 'enr-geo', {
       // The test's own files first; the bundled DB-IP files answer what they do not know.
       OPENTRAIL_ENRICHER_GEO_DATABASES: [cityPath, asnPath, ...BUNDLED_GEO_DATABASES].join(','),
       OPENTRAIL_ENRICHER_GEO_RELOAD_CHECK_INTERVAL_MS: '200',
     });
-    cleanups.push(() => enricher.stop());
-    const recorder = await recorderFor(kafka, prefix);
-    cleanups.push(() => recorder.close());
-    const enriched = await followEnriched(kafka, prefix);
-    cleanups.push(() => enriched.stop());
 
     const addresses = ['81.2.69.160', '8.8.8.8', '1.1.1.1', '2001:4860:4860::8888', '10.0.0.1'];
     const before = addresses.map((sourceIPAddress) => callRecord({ sourceIPAddress }));

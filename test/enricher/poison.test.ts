@@ -1,28 +1,18 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readDeadLetter } from '@opentrail/runtime';
 import { callRecord, iamUser } from '../../services/enricher/test/records.js';
-import { testKafka, uniquePrefix } from '../helpers/env.js';
 import { collect, waitForCommitted } from '../helpers/kafka.js';
-import { followEnriched, recorderFor, startEnricher, topics } from './enricher.js';
+import { enricherStage, topics } from './enricher.js';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupAfterEach();
 
 /** Names of Object.prototype: each one, as eventName or eventSource prefix, once halted the enricher's partition (issue 19, classes 1 and 2). */
 const PROTOTYPE_NAMES = ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf'];
 
 describe('enricher: poison events', () => {
   it('enriches events named like members of Object.prototype between good ones, dead-letters nothing, and commits every partition to its end', async () => {
-    const prefix = uniquePrefix('enr-poison');
-    const kafka = testKafka();
-    const enricher = await startEnricher(prefix);
-    cleanups.push(() => enricher.stop());
-    const recorder = await recorderFor(kafka, prefix);
-    cleanups.push(() => recorder.close());
-    const enriched = await followEnriched(kafka, prefix);
-    cleanups.push(() => enriched.stop());
+    const { prefix, kafka, enricher, recorder, enriched } = await enricherStage(cleanups, 'enr-poison');
     const dlq = await collect(kafka, topics(prefix).dlq);
     cleanups.push(() => dlq.stop());
 

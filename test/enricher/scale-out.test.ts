@@ -1,30 +1,21 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { serdeFor } from '@opentrail/serde';
 import { callRecord } from '../../services/enricher/test/records.js';
-import { testKafka, testRegistry, uniquePrefix } from '../helpers/env.js';
+import { testRegistry } from '../helpers/env.js';
 import type { ServiceProcess } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait.js';
-import { followEnriched, readToEnd, recorderFor, startEnricher, topics } from './enricher.js';
+import { enricherStage, readToEnd, startEnricher, topics } from './enricher.js';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupAfterEach();
 
 /** Events of 12 accounts, so that they spread over the 3 partitions. */
 const wave = (n: number) => Array.from({ length: n }, (_, i) => callRecord({ account: `1000000000${String(i % 12).padStart(2, '0')}` }));
 
 describe('enricher: scale-out', () => {
   it('two instances in one group share the partitions and write each event once, also across the rebalance', async () => {
-    const prefix = uniquePrefix('enr-scale');
-    const kafka = testKafka();
-    const a = await startEnricher(prefix);
-    cleanups.push(() => a.stop());
-    const recorder = await recorderFor(kafka, prefix);
-    cleanups.push(() => recorder.close());
-    const enriched = await followEnriched(kafka, prefix);
-    cleanups.push(() => enriched.stop());
+    const { prefix, kafka, enricher: a, recorder, enriched } = await enricherStage(cleanups, 'enr-scale');
     const produce = async (records: ReturnType<typeof wave>, pauseMs = 0) => {
       for (const r of records) {
         await recorder.record(r);

@@ -1,13 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { testKafka, uniquePrefix } from '../helpers/env.js';
 import { startService } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait.js';
 import { collect, delivery, DeliveryWriter, notificationsOf, notifierEnv, notifierTopics, SECRET, trail, webhookReceiver } from './helpers.js';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
 
-const cleanups: (() => Promise<unknown> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupAfterEach();
 
 describe('notifier: SIGKILL and restart (a real process)', () => {
   it('loses no notification of the deliveries made before the kill; repeats carry the same id and body', async () => {

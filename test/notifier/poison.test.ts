@@ -1,14 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readDeadLetter } from '@opentrail/runtime';
 import { testKafka, uniquePrefix } from '../helpers/env.js';
 import { startService } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait.js';
 import { collect, delivery, DeliveryWriter, notificationsOf, notifierEnv, notifierTopics, SECRET, trail, waitForCommitted, webhookReceiver } from './helpers.js';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
 
-const cleanups: (() => Promise<unknown> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupAfterEach();
 
 describe('notifier: poison deliveries (issue 19, class 2)', () => {
   it('dead-letters a delivery it cannot format as a notification, with its reason, and announces the good ones around it', async () => {

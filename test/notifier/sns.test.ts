@@ -1,14 +1,15 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateTopicCommand, SubscribeCommand } from '@aws-sdk/client-sns';
+import { SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { afterEach, describe, expect, it } from 'vitest';
-import { AwsClients } from '@opentrail/aws';
+import { describe, expect, it } from 'vitest';
 import { stackEndpoints, testKafka, uniquePrefix } from '../helpers/env.js';
 import { startService } from '../helpers/service.js';
+import { snsTopicWithQueue, testAws } from '../helpers/snsQueue.js';
 import { waitFor } from '../helpers/wait.js';
 import { collect, delivery, DeliveryWriter, notificationsOf, notifierEnv, notifierTopics, trail } from './helpers.js';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
 
 process.env.AWS_ACCESS_KEY_ID ??= 'test';
 process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
@@ -16,10 +17,7 @@ process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
 /** The log-file pattern of cloudtrail-spec.md Â§2.1 (CPL SourceIdentifier), verbatim. */
 const CLOUDTRAIL_LOG_FILE = /.+_CloudTrail_[\w-]+_\d{8}T\d{4}Z_[\w]+\.json\.gz/;
 
-const cleanups: (() => Promise<unknown> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupAfterEach();
 
 interface SnsEnvelope {
   Type: string;
@@ -33,16 +31,12 @@ describe('notifier: SNS and the notifications topic (a real process, moto SNS â†
     const prefix = uniquePrefix('notifier-sns');
     const kafka = testKafka();
     const topics = await notifierTopics(prefix, kafka);
-    const aws = new AwsClients({ endpoint: stackEndpoints().awsEndpoint, region: 'us-east-1' });
-    cleanups.push(() => aws.destroy());
+    const aws = testAws(cleanups);
     const name = prefix.replace(/\W/g, '');
-    const { TopicArn } = await aws.sns.send(new CreateTopicCommand({ Name: `${name}cloudtrail` }));
-    const { QueueUrl } = await aws.sqs.send(new CreateQueueCommand({ QueueName: `${name}cloudtrail` }));
-    const { Attributes } = await aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
-    await aws.sns.send(new SubscribeCommand({ TopicArn, Protocol: 'sqs', Endpoint: Attributes!.QueueArn! }));
+    const { TopicArn, QueueUrl } = await snsTopicWithQueue(aws, `${name}cloudtrail`);
 
     // A topic nobody created: SNS refuses it (404), which no retry can heal.
-    const missingTopic = TopicArn!.replace(/[^:]+$/, `${name}missing`);
+    const missingTopic = TopicArn.replace(/[^:]+$/, `${name}missing`);
     // A shared configuration file with only the shared sections: the notifier's own section is optional.
     const dir = mkdtempSync(join(tmpdir(), 'notifier-config-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
@@ -161,8 +155,7 @@ describe('notifier: SNS and the notifications topic (a real process, moto SNS â†
     const prefix = uniquePrefix('notifier-sns-create');
     const kafka = testKafka();
     const topics = await notifierTopics(prefix, kafka);
-    const aws = new AwsClients({ endpoint: stackEndpoints().awsEndpoint, region: 'us-east-1' });
-    cleanups.push(() => aws.destroy());
+    const aws = testAws(cleanups);
     const name = `${prefix.replace(/\W/g, '')}created`;
     // moto's account and region: where CreateTopic puts it.
     const topicArn = `arn:aws:sns:us-east-1:123456789012:${name}`;

@@ -1,11 +1,10 @@
-import { CreateTopicCommand, SubscribeCommand } from '@aws-sdk/client-sns';
-import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AwsClients } from '@opentrail/aws';
 import { createLogger } from '@opentrail/observability';
 import { openTrailActivityReader, openTrailCatalog, parseTrail, type TrailActivityReader, type TrailCatalogHandle, type TrailInput, type TrailRecord } from '@opentrail/trails';
-import { stackEndpoints, testKafka, testRegistry, uniquePrefix } from '../helpers/env.js';
+import { testKafka, testRegistry, uniquePrefix } from '../helpers/env.js';
 import { startService, type ServiceProcess } from '../helpers/service.js';
+import { snsTopicWithQueue, testAws } from '../helpers/snsQueue.js';
 import { waitFor } from '../helpers/wait.js';
 import { delivery, DeliveryWriter, notifierEnv, notifierTopics, trail } from './helpers.js';
 
@@ -33,14 +32,10 @@ describe('notifier: targets follow the trail catalog', () => {
     const prefix = uniquePrefix('notifier-live');
     const kafka = testKafka();
     const topics = await notifierTopics(prefix, kafka);
-    const aws = new AwsClients({ endpoint: stackEndpoints().awsEndpoint, region: 'us-east-1' });
-    cleanups.push(() => aws.destroy());
+    const aws = testAws(cleanups);
     const name = prefix.replace(/\W/g, '');
-    const { TopicArn } = await aws.sns.send(new CreateTopicCommand({ Name: `${name}live` }));
-    const { QueueUrl } = await aws.sqs.send(new CreateQueueCommand({ QueueName: `${name}live` }));
-    const { Attributes } = await aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
-    await aws.sns.send(new SubscribeCommand({ TopicArn, Protocol: 'sqs', Endpoint: Attributes!.QueueArn! }));
-    const missingTopic = TopicArn!.replace(/[^:]+$/, `${name}missing`);
+    const { TopicArn, QueueUrl } = await snsTopicWithQueue(aws, `${name}live`);
+    const missingTopic = TopicArn.replace(/[^:]+$/, `${name}missing`);
     const received = async (): Promise<string[]> => {
       const { Messages } = await aws.sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
       return (Messages ?? []).flatMap((m) => (JSON.parse((JSON.parse(m.Body!) as { Message: string }).Message) as { s3ObjectKey: string[] }).s3ObjectKey);

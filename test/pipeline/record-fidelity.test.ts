@@ -7,7 +7,7 @@
  * producer, dead-lettered by the enricher (the archiver never sees it).
  */
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { InvalidRecordError, MAX_EVENT_BYTES, routingKey, toApiCallEvent, type CloudTrailRecord } from '@opentrail/cloudtrail';
 import type { Recorder } from '@opentrail/producer';
 import { serdeFor, valueSubject } from '@opentrail/serde';
@@ -21,11 +21,9 @@ import { testKafka, testRegistry, uniquePrefix } from '../helpers/env.js';
 import { readTopic } from '../helpers/kafka.js';
 import { recordOfSize } from '../helpers/recordSize.js';
 import { startService } from '../helpers/service.js';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
-});
+const cleanups = cleanupAfterEach({ ignoreFailures: true });
 
 const ACCOUNT = '123456789012';
 const base = (eventID: string): CloudTrailRecord => ({

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { routingKey, toApiCallEvent } from '@opentrail/cloudtrail';
 import { Recorder } from '@opentrail/producer';
 import { readDeadLetter } from '@opentrail/runtime';
@@ -9,11 +9,9 @@ import { testKafka, testRegistry, uniquePrefix } from '../helpers/env.js';
 import { createTopics, readTopic } from '../helpers/kafka.js';
 import { startCollectingProcessor } from '../helpers/processor.js';
 import { waitFor } from '../helpers/wait.js';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupAfterEach();
 
 describe('dead letters', () => {
   it('sets aside 100 malformed messages with their reason while 10,000 good ones flow, each once', async () => {

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Recorder } from '@opentrail/producer';
 import { InfrastructureError, readDeadLetter } from '@opentrail/runtime';
 import { simpleEvent } from '../helpers/events.js';
@@ -6,11 +6,9 @@ import { testKafka, testRegistry, uniquePrefix } from '../helpers/env.js';
 import { createTopics, readTopic, waitForCommitted } from '../helpers/kafka.js';
 import { startCollectingProcessor } from '../helpers/processor.js';
 import { waitFor } from '../helpers/wait.js';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupAfterEach();
 
 /** issue 19, class 2, in the runtime itself: whatever a handler does, one record cannot stall a partition. */
 describe('runtime: a record the handler fails on', () => {

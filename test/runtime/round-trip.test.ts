@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { InvalidRecordError, KNOWN_AWS_REGIONS, acceptedRegions, toCloudTrailRecord, type CloudTrailRecord } from '@opentrail/cloudtrail';
 import { Recorder } from '@opentrail/producer';
 import { stackEndpoints, testKafka, uniquePrefix } from '../helpers/env.js';
@@ -6,11 +6,9 @@ import { realRecords } from '../helpers/fixtures.js';
 import { createTopics } from '../helpers/kafka.js';
 import { startCollectingProcessor } from '../helpers/processor.js';
 import { waitFor } from '../helpers/wait.js';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupAfterEach();
 
 describe('round trip: producer client → Kafka → runtime', () => {
   it('brings every real CloudTrail record back deep-equal', async () => {

@@ -1,6 +1,7 @@
-import { Alert, Anchor, Badge, Button, Card, Group, Stack, Text, Title } from '@mantine/core';
+import { Anchor, Badge, Button, Card, Group, Stack, Text, Title } from '@mantine/core';
 import { useEffect, useState } from 'react';
-import { errorText, type ApiClient } from '../api';
+import type { ApiClient } from '../api';
+import { ErrorAlert, useRequest } from '../request';
 import { href } from '../route';
 
 /** An alert as ListRecentAlerts answers it (services/api/src/alertsFeed.ts). */
@@ -32,20 +33,12 @@ const time = (s: number) => new Date(s * 1000).toISOString();
 
 export function AlertsPage({ client }: { client: ApiClient }) {
   const [alerts, setAlerts] = useState<RecentAlert[]>();
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useRequest();
 
-  const load = async () => {
-    setBusy(true);
-    setError(undefined);
-    try {
+  const load = () =>
+    run(async () => {
       setAlerts((await client.opentrail<{ Alerts: RecentAlert[] }>('ListRecentAlerts', { MaxResults: 100 })).Alerts);
-    } catch (err) {
-      setError(errorText(err));
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   useEffect(() => void load(), [client]);
 
   return (
@@ -56,11 +49,7 @@ export function AlertsPage({ client }: { client: ApiClient }) {
           Refresh
         </Button>
       </Group>
-      {error && (
-        <Alert color="red" data-testid="error">
-          {error}
-        </Alert>
-      )}
+      <ErrorAlert error={error} />
       {alerts && alerts.length === 0 && <Text c="dimmed">No alerts yet.</Text>}
       {alerts?.map((a) => (
         <Card key={a.AlertId} withBorder data-testid="alert" data-alert-id={a.AlertId}>

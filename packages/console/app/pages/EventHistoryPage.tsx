@@ -1,5 +1,5 @@
 import { LookupEventsCommand, type LookupAttributeKey, type LookupEventsCommandOutput } from '@aws-sdk/client-cloudtrail';
-import { Alert, Button, Checkbox, Collapse, Group, Popover, SegmentedControl, Select, Stack, Text, TextInput, Title } from '@mantine/core';
+import { Button, Checkbox, Collapse, Group, Popover, SegmentedControl, Select, Stack, Text, TextInput, Title } from '@mantine/core';
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { EVENT_COLUMNS, toCsv } from '../../src/csv';
 import { toConsoleEvent, type ConsoleEvent } from '../../src/events';
@@ -8,6 +8,7 @@ import { errorText, type ApiClient } from '../api';
 import { download } from '../download';
 import { EventDetail } from '../EventDetail';
 import { EventTable } from '../EventTable';
+import { ErrorAlert } from '../request';
 
 /** LookupEvents' attributes (cloudtrail-spec.md §5.1), one at a time as CloudTrail allows. */
 const ATTRIBUTES: { value: LookupAttributeKey; label: string }[] = [
@@ -252,11 +253,7 @@ export function EventHistoryPage({ client, params }: { client: ApiClient; params
           </Group>
         </Stack>
       </Collapse>
-      {error && (
-        <Alert color="red" data-testid="error">
-          {error}
-        </Alert>
-      )}
+      <ErrorAlert error={error} />
       {page && query && (
         <>
           <Group justify="space-between">

@@ -1,7 +1,8 @@
-import { Alert, Button, Group, Paper, Select, Stack, Table, Text, Title } from '@mantine/core';
+import { Button, Group, Paper, Select, Stack, Table, Text, Title } from '@mantine/core';
 import type { ChartConfiguration } from 'chart.js';
 import { useEffect, useMemo, useState } from 'react';
-import { errorText, type ApiClient } from '../api';
+import type { ApiClient } from '../api';
+import { ErrorAlert, useRequest } from '../request';
 import { ChartView } from '../Chart';
 
 /** GetActivitySummary's answer (services/api/src/consoleOperations.ts). */
@@ -27,21 +28,13 @@ const hhmm = (s: number) => new Date(s * 1000).toISOString().slice(11, 16);
 export function OverviewPage({ client }: { client: ApiClient }) {
   const [range, setRange] = useState<string | null>('3600');
   const [summary, setSummary] = useState<Summary>();
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useRequest();
 
-  const load = async () => {
-    setBusy(true);
-    setError(undefined);
-    try {
+  const load = () =>
+    run(async () => {
       const end = Math.floor(Date.now() / 1000);
       setSummary(await client.opentrail<Summary>('GetActivitySummary', { StartTime: end - Number(range ?? '3600'), EndTime: end }));
-    } catch (err) {
-      setError(errorText(err));
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   useEffect(() => void load(), [client, range]);
 
   const perMinute = useMemo<ChartConfiguration | undefined>(
@@ -89,11 +82,7 @@ export function OverviewPage({ client }: { client: ApiClient }) {
           </Button>
         </Group>
       </Group>
-      {error && (
-        <Alert color="red" data-testid="error">
-          {error}
-        </Alert>
-      )}
+      <ErrorAlert error={error} />
       {summary && (
         <>
           <Group>

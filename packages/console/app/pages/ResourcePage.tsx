@@ -1,8 +1,9 @@
-import { Alert, Anchor, Button, Checkbox, Group, Stack, Text, TextInput, Timeline, Title } from '@mantine/core';
+import { Anchor, Button, Checkbox, Group, Stack, Text, TextInput, Timeline, Title } from '@mantine/core';
 import { useEffect, useState } from 'react';
 import { toConsoleEvent, type ConsoleEvent } from '../../src/events';
-import { errorText, type ApiClient } from '../api';
+import type { ApiClient } from '../api';
 import { EventDetail } from '../EventDetail';
+import { ErrorAlert, useRequest } from '../request';
 
 /** One resource's changes, newest first (opentrail's GetResourceHistory): who, what, when, from where. */
 export function ResourcePage({ client, params }: { client: ApiClient; params: URLSearchParams }) {
@@ -11,15 +12,12 @@ export function ResourcePage({ client, params }: { client: ApiClient; params: UR
   const [includeFailed, setIncludeFailed] = useState(false);
   const [events, setEvents] = useState<ConsoleEvent[]>();
   const [nextToken, setNextToken] = useState<string>();
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, run } = useRequest();
   const [open, setOpen] = useState<ConsoleEvent>();
 
   const load = async (resource: string, more?: string) => {
     if (!resource.trim()) return setError('Give a resource name or ARN');
-    setBusy(true);
-    setError(undefined);
-    try {
+    await run(async () => {
       const out = await client.opentrail<{ Events?: Record<string, unknown>[]; NextToken?: string }>('GetResourceHistory', {
         ResourceName: resource.trim(),
         ...(type.trim() ? { ResourceType: type.trim() } : {}),
@@ -30,11 +28,7 @@ export function ResourcePage({ client, params }: { client: ApiClient; params: UR
       const page = (out.Events ?? []).map(toConsoleEvent);
       setEvents((before) => (more ? [...(before ?? []), ...page] : page));
       setNextToken(out.NextToken);
-    } catch (err) {
-      setError(errorText(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   useEffect(() => {
@@ -56,11 +50,7 @@ export function ResourcePage({ client, params }: { client: ApiClient; params: UR
           Show changes
         </Button>
       </Group>
-      {error && (
-        <Alert color="red" data-testid="error">
-          {error}
-        </Alert>
-      )}
+      <ErrorAlert error={error} />
       {events && events.length === 0 && <Text c="dimmed">No changes to this resource in the event history.</Text>}
       {events && events.length > 0 && (
         <Timeline bulletSize={14} lineWidth={2} data-testid="resource-timeline">

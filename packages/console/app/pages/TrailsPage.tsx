@@ -16,6 +16,7 @@ import {
 import { Alert, Badge, Button, Checkbox, Group, JsonInput, Loader, Modal, SegmentedControl, Stack, Table, Text, TextInput, Title } from '@mantine/core';
 import { useEffect, useState } from 'react';
 import { errorText, type ApiClient } from '../api';
+import { ErrorAlert } from '../request';
 
 /**
  * The trails of the region (DescribeTrails), each with its status (GetTrailStatus), and the
@@ -216,11 +217,7 @@ export function TrailsPage({ client }: { client: ApiClient }) {
           </Button>
         </Group>
       </Group>
-      {error && (
-        <Alert color="red" data-testid="error">
-          {error}
-        </Alert>
-      )}
+      <ErrorAlert error={error} />
       {trails && trails.length === 0 && <Text c="dimmed">No trails in this region.</Text>}
       {trails && trails.length > 0 && (
         <div className="ot-table-wrap">
