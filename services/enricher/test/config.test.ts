@@ -10,6 +10,7 @@ describe('enricher configuration', () => {
     expect(load({}).config.enricher).toEqual({
       groupId: 'opentrail-enricher',
       transactional: true,
+      heartbeatIntervalMs: 1000,
       partitionsConsumedConcurrently: 4,
       identities: { maxEntries: 2_000_000, maxChainDepth: 8, expiryGraceSeconds: 3600, sweepIntervalSeconds: 60, tombstoneExpired: true },
       geo: { databases: [...BUNDLED_GEO_DATABASES], reloadCheckIntervalMs: 5000, cacheEntries: 50_000 },
