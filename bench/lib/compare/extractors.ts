@@ -4,7 +4,7 @@
  * renamed a baseline (runtime.bench.ts: "raw kafkajs" became "bare kafkajs" / "port producer"), the
  * figure gets one name for both spellings.
  */
-import { FigureList, afterLabel, durationMs, jsonLines, numberAfter, numberField, numbersIn, type Figure } from './figures.js';
+import { FigureList, afterLabel, durationMs, jsonLines, numberAfter, numberField, numbersIn, type Better, type Figure } from './figures.js';
 
 export type Extractor = (stdout: string) => Figure[];
 
@@ -81,33 +81,43 @@ function archiver(stdout: string): Figure[] {
   return f.figures;
 }
 
+/** The enricher bench's figures: [name, the label its value follows, which number after it, unit, better]. */
+const ENRICHER_FIGURES: readonly (readonly [string, string, number, string, Better])[] = [
+  ['runtime pass-through: rate', 'runtime pass-through  ', 0, 'events/s', 'higher'],
+  ['runtime pass-through: CPU', 'runtime pass-through  ', 1, 'µs CPU/event', 'lower'],
+  ['enricher: rate', '  enricher              ', 0, 'events/s', 'higher'],
+  ['enricher: CPU', '  enricher              ', 1, 'µs CPU/event', 'lower'],
+  ['enricher / pass-through', 'enricher / pass-through:', 0, '%', 'higher'],
+  ['pass-through CPU / enricher CPU', 'pass-through CPU / enricher CPU per event:', 0, '%', 'higher'],
+  ['identities table: process RSS', 'process RSS', 0, 'MB', 'lower'],
+  ['identities table: table', '  table ', 0, 'MB', 'lower'],
+  ['identities table: V8 heap used', 'V8 heap', 0, 'MB', 'lower'],
+];
+
 function enricher(stdout: string): Figure[] {
   const lines = linesOf(stdout);
   const f = new FigureList();
-  f.add('runtime pass-through: rate', numberAfter(lines, 'runtime pass-through  '), 'events/s', 'higher');
-  f.add('runtime pass-through: CPU', numberAfter(lines, 'runtime pass-through  ', 1), 'µs CPU/event', 'lower');
-  f.add('enricher: rate', numberAfter(lines, '  enricher              '), 'events/s', 'higher');
-  f.add('enricher: CPU', numberAfter(lines, '  enricher              ', 1), 'µs CPU/event', 'lower');
-  f.add('enricher / pass-through', numberAfter(lines, 'enricher / pass-through:'), '%', 'higher');
-  f.add('pass-through CPU / enricher CPU', numberAfter(lines, 'pass-through CPU / enricher CPU per event:'), '%', 'higher');
-  f.add('identities table: process RSS', numberAfter(lines, 'process RSS'), 'MB', 'lower');
-  f.add('identities table: table', numberAfter(lines, '  table '), 'MB', 'lower');
-  f.add('identities table: V8 heap used', numberAfter(lines, 'V8 heap'), 'MB', 'lower');
+  for (const [name, label, n, unit, better] of ENRICHER_FIGURES) f.add(name, numberAfter(lines, label, n), unit, better);
   return f.figures;
 }
+
+/** history-ingest's figures, from its JSON result line: [name, key, unit, better]. */
+const HISTORY_INGEST_FIGURES: readonly (readonly [string, string, string, Better])[] = [
+  ['enricher output', 'enricherEventsPerSecond', 'events/s', 'higher'],
+  ['history into PostgreSQL', 'historyEventsPerSecond', 'events/s', 'higher'],
+  ['history / enricher rate', 'historyVsEnricher', 'ratio', 'higher'],
+  ['history per CPU second', 'historyEventsPerCpuSecond', 'events/CPU-s', 'higher'],
+  ['history node CPU', 'historyNodeCpuUsPerEvent', 'µs/event', 'lower'],
+  ['PostgreSQL CPU', 'postgresCpuUsPerEvent', 'µs/event', 'lower'],
+  ['enricher per CPU second', 'enricherEventsPerCpuSecond', 'events/CPU-s', 'higher'],
+  ['storage', 'bytesPerEvent', 'bytes/event', 'lower'],
+];
 
 function historyIngest(stdout: string): Figure[] {
   const f = new FigureList();
   const result = jsonLines(linesOf(stdout)).find((o) => Object.hasOwn(o, 'historyEventsPerSecond'));
   if (!result) return [];
-  f.add('enricher output', numberField(result, 'enricherEventsPerSecond'), 'events/s', 'higher');
-  f.add('history into PostgreSQL', numberField(result, 'historyEventsPerSecond'), 'events/s', 'higher');
-  f.add('history / enricher rate', numberField(result, 'historyVsEnricher'), 'ratio', 'higher');
-  f.add('history per CPU second', numberField(result, 'historyEventsPerCpuSecond'), 'events/CPU-s', 'higher');
-  f.add('history node CPU', numberField(result, 'historyNodeCpuUsPerEvent'), 'µs/event', 'lower');
-  f.add('PostgreSQL CPU', numberField(result, 'postgresCpuUsPerEvent'), 'µs/event', 'lower');
-  f.add('enricher per CPU second', numberField(result, 'enricherEventsPerCpuSecond'), 'events/CPU-s', 'higher');
-  f.add('storage', numberField(result, 'bytesPerEvent'), 'bytes/event', 'lower');
+  for (const [name, key, unit, better] of HISTORY_INGEST_FIGURES) f.add(name, numberField(result, key), unit, better);
   return f.figures;
 }
 
