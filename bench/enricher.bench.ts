@@ -18,21 +18,15 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { fileURLToPath } from 'node:url';
 import { toApiCallEvent, validateApiCallEvent, type CloudTrailRecord } from '@opentrail/cloudtrail';
-import { ServiceMetrics } from '@opentrail/observability';
-import { loadSchemas, serdeFor, valueSubject, type ApiCallEvent, type Identity } from '@opentrail/serde';
+import { loadSchemas, type ApiCallEvent, type Identity } from '@opentrail/serde';
 import { BUNDLED_GEO_DATABASES } from '../services/enricher/src/config.js';
-import { EnrichedEventCodec } from '../services/enricher/src/enrichedEventCodec.js';
-import { Enricher } from '../services/enricher/src/enricher.js';
 import { GeoDatabase } from '../services/enricher/src/geoDatabase.js';
-import { GeoLocator } from '../services/enricher/src/geoLocator.js';
-import { IdentityResolver } from '../services/enricher/src/identityResolution.js';
 import { IdentityTable } from '../services/enricher/src/identityTable.js';
-import { enricherMetrics } from '../services/enricher/src/metrics.js';
-import { ServiceClassifier } from '../services/enricher/src/serviceClassification.js';
 import { assumedRole, assumeRoleRecord, callRecord, iamUser } from '../services/enricher/test/records.js';
-import { createTopic, preProduce } from './lib/events.js';
+import { preProduce } from './lib/events.js';
 import { syntheticIdentity } from './lib/identities.js';
 import { measureHandler, measurePassThrough, type Throughput } from './lib/passthrough.js';
+import { enricherUnderTest, openBundledGeoDatabases } from './lib/enricher-handler.js';
 import { benchStack } from './lib/stack.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
@@ -89,34 +83,9 @@ async function throughput() {
     console.error(`produced ${produced} events to ${input}`);
 
     // Opened once, as a running enricher has them.
-    const geoDatabases = BUNDLED_GEO_DATABASES.map((p) => GeoDatabase.open(p));
+    const geoDatabases = openBundledGeoDatabases();
     const enricherRun = async (): Promise<Throughput> => {
-      const suffix = randomUUID().slice(0, 8);
-      const enrichedTopic = `bench-${run}.events.enriched-${suffix}`;
-      const identitiesTopic = `bench-${run}.identities-${suffix}`;
-      await createTopic(kafka, enrichedTopic, 6);
-      await createTopic(kafka, identitiesTopic, 6, { 'cleanup.policy': 'compact' });
-      const enrichedSerde = serdeFor(registry, 'EnrichedEvent');
-      await enrichedSerde.register(valueSubject(enrichedTopic));
-      const identitySerde = serdeFor(registry, 'Identity');
-      await identitySerde.register(valueSubject(identitiesTopic));
-      // Built as services/enricher/src/main.ts builds it, with the bundled geo databases.
-      const eventSerde = serdeFor(registry, 'ApiCallEvent');
-      const table = new IdentityTable();
-      const services = new ServiceClassifier();
-      await services.prepare([]);
-      const handler = new Enricher({
-        table,
-        resolver: new IdentityResolver(table, 8),
-        geo: new GeoLocator(geoDatabases, 50_000),
-        services,
-        enriched: new EnrichedEventCodec(enrichedSerde, eventSerde),
-        identitySerde,
-        enrichedTopic,
-        identitiesTopic,
-        deadLetterTopic: `${enrichedTopic}.dlq`,
-        metrics: enricherMetrics(new ServiceMetrics('enricher'), { tableEntries: () => table.size, geoDatabases: () => [] }),
-      });
+      const { handler, enrichedTopic, eventSerde } = await enricherUnderTest(kafka, registry, run, geoDatabases);
       return measureHandler({ kafka, registry, inputTopic: input, count: produced, outputTopic: enrichedTopic, handler, serde: eventSerde, validate: validateApiCallEvent, transactional: TRANSACTIONAL });
     };
     const passThroughRun = () => measurePassThrough({ kafka, registry, inputTopic: input, count: produced, validate: validateApiCallEvent, transactional: TRANSACTIONAL });

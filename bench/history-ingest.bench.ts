@@ -24,21 +24,13 @@ import { validateApiCallEvent } from '@opentrail/cloudtrail';
 import { createPool, EventWriter, migrate, PartitionManager } from '@opentrail/history';
 import { createLogger, ServiceMetrics } from '@opentrail/observability';
 import { StreamProcessor } from '@opentrail/runtime';
-import { serdeFor, valueSubject, type EnrichedEvent } from '@opentrail/serde';
+import { serdeFor, type EnrichedEvent } from '@opentrail/serde';
 import { installStack, startPostgres } from '@opentrail/stack';
-import { BUNDLED_GEO_DATABASES } from '../services/enricher/src/config.js';
-import { EnrichedEventCodec } from '../services/enricher/src/enrichedEventCodec.js';
-import { Enricher } from '../services/enricher/src/enricher.js';
-import { GeoDatabase } from '../services/enricher/src/geoDatabase.js';
-import { GeoLocator } from '../services/enricher/src/geoLocator.js';
-import { IdentityResolver } from '../services/enricher/src/identityResolution.js';
-import { IdentityTable } from '../services/enricher/src/identityTable.js';
-import { enricherMetrics } from '../services/enricher/src/metrics.js';
-import { ServiceClassifier } from '../services/enricher/src/serviceClassification.js';
 import { HistoryIngest } from '../services/history/src/historyIngest.js';
 import { historyMetrics } from '../services/history/src/metrics.js';
-import { createTopic, preProduce, recentFixtureEvents } from './lib/events.js';
+import { preProduce, recentFixtureEvents } from './lib/events.js';
 import { measureHandler, type Throughput } from './lib/passthrough.js';
+import { enricherUnderTest, openBundledGeoDatabases } from './lib/enricher-handler.js';
 import { benchStack } from './lib/stack.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
@@ -104,35 +96,11 @@ async function main() {
     const input = `bench-${run}.events.raw`;
     const produced = await preProduce(kafka, registry, input, recentFixtureEvents(EVENTS));
     console.error(`produced ${produced} events to ${input}`);
-    const geoDatabases = BUNDLED_GEO_DATABASES.map((p) => GeoDatabase.open(p));
+    const geoDatabases = openBundledGeoDatabases();
 
     /** The enricher over the raw input into a fresh enriched topic, as services/enricher/src/main.ts builds it. */
     const enricherRun = async (): Promise<{ throughput: Throughput; enrichedTopic: string }> => {
-      const suffix = randomUUID().slice(0, 8);
-      const enrichedTopic = `bench-${run}.events.enriched-${suffix}`;
-      const identitiesTopic = `bench-${run}.identities-${suffix}`;
-      await createTopic(kafka, enrichedTopic, 6);
-      await createTopic(kafka, identitiesTopic, 6, { 'cleanup.policy': 'compact' });
-      const enrichedSerde = serdeFor(registry, 'EnrichedEvent');
-      await enrichedSerde.register(valueSubject(enrichedTopic));
-      const identitySerde = serdeFor(registry, 'Identity');
-      await identitySerde.register(valueSubject(identitiesTopic));
-      const eventSerde = serdeFor(registry, 'ApiCallEvent');
-      const table = new IdentityTable();
-      const services = new ServiceClassifier();
-      await services.prepare([]);
-      const handler = new Enricher({
-        table,
-        resolver: new IdentityResolver(table, 8),
-        geo: new GeoLocator(geoDatabases, 50_000),
-        services,
-        enriched: new EnrichedEventCodec(enrichedSerde, eventSerde),
-        identitySerde,
-        enrichedTopic,
-        identitiesTopic,
-        deadLetterTopic: `${enrichedTopic}.dlq`,
-        metrics: enricherMetrics(new ServiceMetrics('enricher'), { tableEntries: () => table.size, geoDatabases: () => [] }),
-      });
+      const { handler, enrichedTopic, eventSerde } = await enricherUnderTest(kafka, registry, run, geoDatabases);
       const throughput = await measureHandler({ kafka, registry, inputTopic: input, count: produced, outputTopic: enrichedTopic, handler, serde: eventSerde, validate: validateApiCallEvent, transactional: true });
       return { throughput, enrichedTopic };
     };

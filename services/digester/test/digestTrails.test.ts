@@ -3,18 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { inflateDigest, loadLocalKeys } from '@opentrail/integrity';
-import { createLogger, ServiceMetrics } from '@opentrail/observability';
 import { RetryAbortedError } from '@opentrail/runtime';
-import type { AvroSerde, Delivery } from '@opentrail/serde';
 import { InMemoryTrailStore, parseTrail, type TrailRecord } from '@opentrail/trails';
 import type { ChainState } from '../src/chainState.js';
-import { Digester } from '../src/digester.js';
+import { logDelivery, MINUTE, testDigester } from './fixtures.js';
 import { catalogDigestTrails } from '../src/digestTrails.js';
 import type { DigestStore } from '../src/digestStore.js';
 import type { KeyRing } from '../src/keyRing.js';
-import { digesterMetrics } from '../src/metrics.js';
 
-const MINUTE = 60_000;
 const T0 = Date.UTC(2026, 10, 1, 12, 0, 0);
 const key = loadLocalKeys(mkdtempSync(join(tmpdir(), 'k-')), { generate: true }).keys[0]!;
 
@@ -34,7 +30,6 @@ function harness(records: TrailRecord[]) {
   const stored = new Map<string, { body: Buffer; signature: string }>();
   const failing = new Set<string>();
   const activity: string[] = [];
-  const json = <T>() => ({ encode: (v: T) => Buffer.from(JSON.stringify(v)) }) as unknown as AvroSerde<T>;
   const state = { restore: async () => [], message: () => ({ topic: 'state', value: Buffer.from('') }) } as unknown as ChainState;
   const store = {
     put: async (bucket: string, k: string, body: Buffer, signature: string) => {
@@ -42,22 +37,13 @@ function harness(records: TrailRecord[]) {
       stored.set(k, { body, signature });
     },
   } as unknown as DigestStore;
-  const digester = new Digester({
-    sourceTopic: 'deliveries',
-    deliveriesTopic: 'deliveries',
-    consumerGroup: 'g',
+  const digester = testDigester({
     trails: catalogDigestTrails(catalog, () => now),
     stopDrainMs: 20_000,
     activity: { succeeded: (t, k) => activity.push(`${t}/${k} ok`), failed: (t, k, err) => activity.push(`${t}/${k} ${(err as Error).name}`) },
-    periodMs: () => MINUTE,
-    graceMs: 5000,
-    maxCatchUpPeriods: 10,
     state,
     keys: { current: () => key } as unknown as KeyRing,
     store,
-    deliverySerde: json<Delivery>(),
-    metrics: digesterMetrics(new ServiceMetrics(`digestlive${Math.random().toString(36).slice(2, 8)}`), { groups: () => 0, pendingLogFiles: () => 0 }),
-    logger: createLogger('digester', 'silent'),
     now: () => now,
   });
   const tp = { topic: 'deliveries', partition: 0 };
@@ -73,28 +59,7 @@ function harness(records: TrailRecord[]) {
           headers: {},
           timestamp: '0',
           bytes: 1,
-          value: {
-            deliveryId: `${trailName}-${i}`,
-            kind: 'LOG',
-            trailName,
-            trailArn: 'arn',
-            homeRegion: 'us-east-1',
-            bucket: `${trailName}-bucket`,
-            key: `${trailName}-log-${i}.json.gz`,
-            accountId: '111122223333',
-            region: 'us-east-1',
-            organizationId: null,
-            recordCount: 1,
-            uncompressedBytes: 1,
-            compressedBytes: 1,
-            sha256: 'ab'.repeat(32),
-            oldestEventTime: deliveredAt - 1000,
-            newestEventTime: deliveredAt - 500,
-            deliveredAt,
-            encryption: { mode: 'SSE_S3', kmsKeyId: null },
-            source: null,
-            digest: null,
-          },
+          value: logDelivery({ deliveryId: `${trailName}-${i}`, trailName, bucket: `${trailName}-bucket`, key: `${trailName}-log-${i}.json.gz`, deliveredAt }),
         },
       ],
       { ...tp, highWatermark: '0', heartbeat: async () => undefined, signal: new AbortController().signal },

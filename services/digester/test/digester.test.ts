@@ -3,18 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { inflateDigest, loadLocalKeys } from '@opentrail/integrity';
-import { createLogger, ServiceMetrics } from '@opentrail/observability';
-import type { AvroSerde, Delivery, DigesterState } from '@opentrail/serde';
+import type { Delivery, DigesterState } from '@opentrail/serde';
 import { trailsSchema } from '@opentrail/trails';
 import type { ChainState } from '../src/chainState.js';
-import { Digester } from '../src/digester.js';
+import { logDelivery, MINUTE, testDigester } from './fixtures.js';
 import { staticDigestTrails } from '../src/digestTrails.js';
 import type { DigestStore } from '../src/digestStore.js';
 import type { KeyRing } from '../src/keyRing.js';
-import { digesterMetrics } from '../src/metrics.js';
 import { filesForPeriod, nextPeriodEnd, periodStart } from '../src/periods.js';
 
-const MINUTE = 60_000;
 const T0 = Date.UTC(2026, 10, 1, 12, 0, 0);
 const [TRAIL] = trailsSchema.parse([{ name: 'main', accountId: '111122223333', homeRegion: 'us-east-1', bucket: 'trail-bucket', digests: { periodMinutes: 1 } }]);
 
@@ -36,48 +33,18 @@ function harness() {
   const stored = new Map<string, { body: Buffer; signature: string }>();
   const states: DigesterState[] = [];
   const key = loadLocalKeys(mkdtempSync(join(tmpdir(), 'k-')), { generate: true }).keys[0]!;
-  const json = <T>() => ({ encode: (v: T) => Buffer.from(JSON.stringify(v)) }) as unknown as AvroSerde<T>;
   const state = { restore: async () => [], message: (s: DigesterState) => (states.push(s), { topic: 'state', value: Buffer.from('') }) } as unknown as ChainState;
   const store = { put: async (_b: string, k: string, body: Buffer, signature: string) => void stored.set(k, { body, signature }) } as unknown as DigestStore;
-  const digester = new Digester({
-    sourceTopic: 'deliveries',
-    deliveriesTopic: 'deliveries',
-    consumerGroup: 'g',
+  const digester = testDigester({
     trails: staticDigestTrails([TRAIL!]),
-    periodMs: () => MINUTE,
-    graceMs: 5000,
-    maxCatchUpPeriods: 10,
     state,
     keys: { current: () => key } as unknown as KeyRing,
     store,
-    deliverySerde: json<Delivery>(),
-    metrics: digesterMetrics(new ServiceMetrics('digester_test'), { groups: () => 0, pendingLogFiles: () => 0 }),
-    logger: createLogger('digester', 'silent'),
     now: () => now,
   });
   const tp = { topic: 'deliveries', partition: 0 };
-  const delivery = (i: number, deliveredAt: number): Delivery => ({
-    deliveryId: `d${i}`,
-    kind: 'LOG',
-    trailName: 'main',
-    trailArn: 'arn',
-    homeRegion: 'us-east-1',
-    bucket: 'trail-bucket',
-    key: `log-${i}.json.gz`,
-    accountId: '111122223333',
-    region: 'us-east-1',
-    organizationId: null,
-    recordCount: 1,
-    uncompressedBytes: 1,
-    compressedBytes: 1,
-    sha256: 'ab'.repeat(32),
-    oldestEventTime: deliveredAt - 1000,
-    newestEventTime: deliveredAt - 500,
-    deliveredAt,
-    encryption: { mode: 'SSE_S3', kmsKeyId: null },
-    source: null,
-    digest: null,
-  });
+  const delivery = (i: number, deliveredAt: number): Delivery =>
+    logDelivery({ deliveryId: `d${i}`, trailName: 'main', bucket: 'trail-bucket', key: `log-${i}.json.gz`, deliveredAt });
   const feed = (i: number, offset: number, deliveredAt: number, overrides: Partial<Delivery> = {}) =>
     digester.processBatch([{ topic: 'deliveries', partition: 0, offset: String(offset), key: null, value: { ...delivery(i, deliveredAt), ...overrides }, headers: {}, timestamp: '0', bytes: 1 }], {
       ...tp,

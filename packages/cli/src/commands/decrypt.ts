@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { decryptLogFile, LogFileReadError } from '@opentrail/logfiles';
 import { AwsClients } from '@opentrail/aws';
 import { awsBindings, awsSchema, loadConfig, z } from '@opentrail/config';
+import { parseCommandLine } from './commandLine.js';
 
 const HELP = `usage: opentrail decrypt s3://bucket/key [--kms-key-id ID] [--out FILE] [--gzip]
 
@@ -19,22 +19,16 @@ credentials from the AWS SDK's default chain.
 
 /** `opentrail decrypt s3://bucket/key`: resolves to the exit code (0 ok, 1 unreadable, 2 usage). */
 export async function decryptCommand(argv: string[]): Promise<number> {
-  let values;
-  let positionals;
-  try {
-    ({ values, positionals } = parseArgs({
+  const parsed = parseCommandLine(
+    {
       args: argv,
       allowPositionals: true,
       options: { 'kms-key-id': { type: 'string' }, out: { type: 'string' }, gzip: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-    }));
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n${HELP}`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
+    },
+    HELP,
+  );
+  if (typeof parsed === 'number') return parsed;
+  const { values, positionals } = parsed;
   if (positionals.length !== 1) {
     process.stderr.write(HELP);
     return 2;

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { HistoryApiClient } from '../history/historyApiClient.js';
 import { eventJson, eventTable, type PrintedEvent } from '../history/eventTable.js';
-import { apiTarget, maxItems, outputFormat, timeArgument, UsageError } from '../history/arguments.js';
+import { apiTarget, HISTORY_OPTIONS, historyCommand, maxItems, outputFormat, timeRange, UsageError } from '../history/arguments.js';
 
 const HELP = `usage: opentrail lookup [filters] [--start-time TIME] [--end-time TIME] [--max-items N]
                         [--output table|json] [--region REGION] [--endpoint-url URL]
@@ -47,9 +47,8 @@ const TEXT_FILTERS = {
 } as const;
 
 export async function lookupCommand(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
+  return historyCommand('lookup', HELP, async () => {
+    const { values } = parseArgs({
       args: argv,
       options: {
         ...Object.fromEntries(Object.keys(TEXT_FILTERS).map((k) => [k, { type: 'string' as const }])),
@@ -57,22 +56,16 @@ export async function lookupCommand(argv: string[]): Promise<number> {
         'read-only': { type: 'boolean' },
         writes: { type: 'boolean' },
         insights: { type: 'boolean' },
-        'start-time': { type: 'string' },
-        'end-time': { type: 'string' },
-        'max-items': { type: 'string' },
-        output: { type: 'string' },
-        region: { type: 'string' },
-        'endpoint-url': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
+        ...HISTORY_OPTIONS,
       },
       strict: true,
-    }));
+    });
     if (values.help) {
       process.stdout.write(HELP);
       return 0;
     }
     if (values['read-only'] && values.writes) throw new UsageError('--read-only and --writes exclude each other');
-    const input: Record<string, unknown> = {};
+    const input: Record<string, unknown> = { ...timeRange(values) };
     for (const [option, member] of Object.entries(TEXT_FILTERS)) {
       const value = (values as Record<string, unknown>)[option];
       if (typeof value === 'string') input[member] = value;
@@ -81,18 +74,10 @@ export async function lookupCommand(argv: string[]): Promise<number> {
     if (values['read-only']) input.ReadOnly = true;
     if (values.writes) input.ReadOnly = false;
     if (values.insights) input.EventCategory = 'insight';
-    if (values['start-time']) input.StartTime = timeArgument(values['start-time'], '--start-time');
-    if (values['end-time']) input.EndTime = timeArgument(values['end-time'], '--end-time');
     const format = outputFormat(values.output);
     const client = new HistoryApiClient(apiTarget(values));
     const events = await client.collect<PrintedEvent>((i) => client.queryEvents(i), input, maxItems(values['max-items'], 50));
     process.stdout.write(format === 'json' ? eventJson(events) : eventTable(events));
     return 0;
-  } catch (err) {
-    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`opentrail lookup: ${(err as Error).message}\n\n${HELP}`);
-      return 2;
-    }
-    throw err;
-  }
+  });
 }

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { HistoryApiClient } from '../history/historyApiClient.js';
 import { eventJson, eventTable, type PrintedEvent } from '../history/eventTable.js';
-import { apiTarget, maxItems, outputFormat, timeArgument, UsageError } from '../history/arguments.js';
+import { apiTarget, HISTORY_OPTIONS, historyCommand, maxItems, outputFormat, timeRange, UsageError } from '../history/arguments.js';
 
 const HELP = `usage: opentrail resource-history RESOURCE [--type TYPE] [--last] [--include-failed]
                                   [--start-time TIME] [--end-time TIME] [--max-items N]
@@ -23,7 +23,7 @@ i-0abc..., sg-0abc..., a role name).
 `;
 
 export async function resourceHistoryCommand(argv: string[]): Promise<number> {
-  try {
+  return historyCommand('resource-history', HELP, async () => {
     const { values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
@@ -31,13 +31,7 @@ export async function resourceHistoryCommand(argv: string[]): Promise<number> {
         type: { type: 'string' },
         last: { type: 'boolean' },
         'include-failed': { type: 'boolean' },
-        'start-time': { type: 'string' },
-        'end-time': { type: 'string' },
-        'max-items': { type: 'string' },
-        output: { type: 'string' },
-        region: { type: 'string' },
-        'endpoint-url': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
+        ...HISTORY_OPTIONS,
       },
       strict: true,
     });
@@ -46,21 +40,13 @@ export async function resourceHistoryCommand(argv: string[]): Promise<number> {
       return 0;
     }
     if (positionals.length !== 1) throw new UsageError('name exactly one resource');
-    const input: Record<string, unknown> = { ResourceName: positionals[0] };
+    const input: Record<string, unknown> = { ResourceName: positionals[0], ...timeRange(values) };
     if (values.type) input.ResourceType = values.type;
     if (values['include-failed']) input.IncludeFailed = true;
-    if (values['start-time']) input.StartTime = timeArgument(values['start-time'], '--start-time');
-    if (values['end-time']) input.EndTime = timeArgument(values['end-time'], '--end-time');
     const format = outputFormat(values.output);
     const client = new HistoryApiClient(apiTarget(values));
     const events = await client.collect<PrintedEvent>((i) => client.resourceHistory(i), input, values.last ? 1 : maxItems(values['max-items'], 50));
     process.stdout.write(format === 'json' ? eventJson(events) : eventTable(events));
     return 0;
-  } catch (err) {
-    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`opentrail resource-history: ${(err as Error).message}\n\n${HELP}`);
-      return 2;
-    }
-    throw err;
-  }
+  });
 }

@@ -1,8 +1,8 @@
-import { parseArgs } from 'node:util';
 import { AwsClients } from '@opentrail/aws';
 import { awsBindings, awsSchema, loadConfig, z } from '@opentrail/config';
 import { CloudTrailApiClient, hasInvalid, S3ObjectStore, validateLogs } from '@opentrail/integrity';
 import { UsageError } from '../history/arguments.js';
+import { parseCommandLine } from './commandLine.js';
 
 const HELP = `usage: opentrail validate-logs --trail-arn ARN --start-time TIME [--end-time TIME]
                               [--s3-bucket BUCKET] [--s3-prefix PREFIX] [--account-id ID]
@@ -56,9 +56,8 @@ class ProgressBar {
 }
 
 export async function validateLogsCommand(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
+  const parsed = parseCommandLine(
+    {
       args: argv,
       options: {
         'trail-arn': { type: 'string' },
@@ -72,15 +71,11 @@ export async function validateLogsCommand(argv: string[]): Promise<number> {
         verbose: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
-    }));
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n${HELP}`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
+    },
+    HELP,
+  );
+  if (typeof parsed === 'number') return parsed;
+  const { values } = parsed;
   const trailArn = values['trail-arn'];
   if (!trailArn || !values['start-time']) {
     process.stderr.write(`--trail-arn and --start-time are required\n${HELP}`);

@@ -34,3 +34,38 @@ export function apiTarget(values: { region?: string | undefined; 'endpoint-url'?
     region: values.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
   };
 }
+
+/** The options every history command takes: the time range, how many, how to print, where the API is. */
+export const HISTORY_OPTIONS = {
+  'start-time': { type: 'string' },
+  'end-time': { type: 'string' },
+  'max-items': { type: 'string' },
+  output: { type: 'string' },
+  region: { type: 'string' },
+  'endpoint-url': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** StartTime / EndTime of a history request, from --start-time / --end-time. */
+export function timeRange(values: { 'start-time'?: string | undefined; 'end-time'?: string | undefined }): { StartTime?: number; EndTime?: number } {
+  return {
+    ...(values['start-time'] ? { StartTime: timeArgument(values['start-time'], '--start-time') } : {}),
+    ...(values['end-time'] ? { EndTime: timeArgument(values['end-time'], '--end-time') } : {}),
+  };
+}
+
+/**
+ * Runs a history command: a usage error (ours or parseArgs') prints the message and the help and
+ * exits 2; anything else is the caller's to report.
+ */
+export async function historyCommand(command: string, help: string, run: () => Promise<number>): Promise<number> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`opentrail ${command}: ${(err as Error).message}\n\n${help}`);
+      return 2;
+    }
+    throw err;
+  }
+}
