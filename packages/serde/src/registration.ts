@@ -29,8 +29,9 @@ const status = (err: unknown) => (err as { status?: number })?.status;
 function unavailable(err: unknown): boolean {
   const s = status(err);
   if (s === undefined || s >= 500 || s === 408 || s === 429) return true;
-  // The client reports a refused or reset connection as status 400 with the socket error's text.
-  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|socket hang up/i.test((err as Error)?.message ?? '');
+  // The client reports a refused or reset connection, and a request that timed out ("Timeout (10000ms)"),
+  // as status 400 with the socket error's text.
+  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|socket hang up|Timeout \(\d+ms\)/i.test((err as Error)?.message ?? '');
 }
 
 /**

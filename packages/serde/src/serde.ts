@@ -1,4 +1,5 @@
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import { TimeoutMiddleware } from 'mappersmith/middleware/timeout';
 import type avro from 'avsc';
 import { SerdeError } from './errors.js';
 import { registerSubjectSchema } from './registration.js';
@@ -12,7 +13,16 @@ export interface RegistryOptions {
   url: string;
   username?: string;
   password?: string;
+  /** How long one request may go unanswered before it fails (and counts as the registry unavailable). */
+  requestTimeoutMs?: number;
 }
+
+/**
+ * The client has no request timeout of its own: a registry that accepts a connection and never
+ * answers (Apicurio under load did, once in a CI run) would hang a service's start, or a test, for
+ * good. With one, such a request fails as "unavailable" and registration retries it (registration.ts).
+ */
+export const DEFAULT_REGISTRY_REQUEST_TIMEOUT_MS = 10_000;
 
 export function createSchemaRegistry(options: RegistryOptions): SchemaRegistry {
   return new SchemaRegistry({
@@ -20,6 +30,7 @@ export function createSchemaRegistry(options: RegistryOptions): SchemaRegistry {
     clientId: 'opentrail',
     auth: options.username ? { username: options.username, password: options.password ?? '' } : undefined,
     retry: { retries: 3, initialRetryTimeInSecs: 0.2, maxRetryTimeInSecs: 2 },
+    middlewares: [TimeoutMiddleware(options.requestTimeoutMs ?? DEFAULT_REGISTRY_REQUEST_TIMEOUT_MS)],
   });
 }
 
