@@ -32,15 +32,21 @@ if (major(scriptNode) < REQUIRED_MAJOR) {
   process.exit(1);
 }
 
-// The Kafka port's contract test (test/runtime/kafka-port.test.ts) runs on both client libraries:
-// before `npm test`, build @confluentinc/kafka-javascript (native) into ~/.cache/opentrail once,
-// for the Node the tests run on. A failed build does not stop the tests here: the confluent cases
-// then fail, naming the missing build; the build's own message says which packages it needs.
-if (process.env.npm_lifecycle_event === 'pretest') {
-  const nodeForTests = existsSync(localNode) ? localNode : process.execPath;
+// The default Kafka client, @confluentinc/kafka-javascript (native), is built into ~/.cache/opentrail
+// once per machine and Node ABI, for the Node the scripts run on (confluentInstall.ts; many minutes
+// the first time, a progress line says so). Before `npm test` a failed build stops the run: every
+// integration test needs it. Before `npm start` the demo must still come up: it runs on kafkajs
+// instead (the demo falls back by itself when the library cannot be loaded), after one warning.
+const lifecycle = process.env.npm_lifecycle_event;
+if (lifecycle === 'pretest' || lifecycle === 'prestart') {
+  const scriptsNode = existsSync(localNode) ? localNode : process.execPath;
+  const install = `${root}packages/runtime/src/clients/confluentInstall.ts`;
   try {
-    execFileSync(nodeForTests, [`${root}packages/runtime/src/clients/confluentInstall.ts`], { cwd: root, stdio: 'inherit' });
+    execFileSync(scriptsNode, [install, ...(lifecycle === 'prestart' ? ['--quiet-failure'] : [])], { cwd: root, stdio: 'inherit' });
   } catch {
-    console.error('opentrail: continuing without @confluentinc/kafka-javascript; the tests that need it will fail.');
+    if (lifecycle === 'pretest') {
+      console.error('opentrail: FATAL: @confluentinc/kafka-javascript, the Kafka client the tests run on, could not be built (see above).');
+      process.exit(1);
+    }
   }
 }

@@ -34,8 +34,11 @@ export const kafkaSchema = z.strictObject({
   connectionTimeoutMs: z.number().int().positive().default(5000),
   /** @default 30000 */
   requestTimeoutMs: z.number().int().positive().default(30000),
-  /** The client library behind the runtime (docs/kafka-clients.md). confluent needs its native build. @default kafkajs */
-  client: z.enum(['kafkajs', 'confluent']).default('kafkajs'),
+  /**
+   * The client library behind the runtime (docs/kafka-clients.md): confluent (librdkafka, built once
+   * per machine by npm start / npm test), or kafkajs. @default confluent
+   */
+  client: z.enum(['kafkajs', 'confluent']).default('confluent'),
   /**
    * A stable name of this instance (a StatefulSet pod's name), unique among a service's instances:
    * static group membership (KIP-345) on the confluent client. An instance restarted under the same

@@ -224,7 +224,7 @@ export interface KafkaConnectionOptions {
   retries?: number;
   /** The client's warnings and errors as JSON lines; without one it says nothing. */
   logger?: Logger;
-  /** @default OPENTRAIL_KAFKA_CLIENT, else kafkajs */
+  /** @default OPENTRAIL_KAFKA_CLIENT, else confluent */
   client?: KafkaClientKind;
 }
 
@@ -245,7 +245,7 @@ export function connectKafka(options: KafkaConnectionOptions): KafkaClient {
 /** OPENTRAIL_KAFKA_CLIENT, as for services, so tools and tests follow the same switch. */
 function defaultKafkaClient(): KafkaClientKind {
   const chosen = process.env.OPENTRAIL_KAFKA_CLIENT;
-  if (chosen === undefined || chosen === '' || chosen === 'kafkajs') return 'kafkajs';
-  if (chosen === 'confluent') return 'confluent';
+  if (chosen === undefined || chosen === '' || chosen === 'confluent') return 'confluent';
+  if (chosen === 'kafkajs') return 'kafkajs';
   throw new Error(`OPENTRAIL_KAFKA_CLIENT must be kafkajs or confluent, not ${JSON.stringify(chosen)}`);
 }

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as fromYaml, stringify as toYaml } from 'yaml';
 import { Recorder } from '@opentrail/producer';
+import { confluentLoadable } from '@opentrail/runtime';
 import { TrafficGenerator } from '@opentrail/testing';
 import { endpointsFromEnv, endpointsToEnv, freePort, givenEndpoints, startStack, type Stack, type StackEndpoints } from '@opentrail/stack';
 import { DEMO_ACCESS_KEY, DEMO_ACCOUNT, DEMO_READ_ONLY_KEY, DEMO_REGION, DEMO_TRAIL, DEMO_WRITES_PREFIX, demoConfig, prepareDemoResources, type DemoResources } from '../demo/setup.js';
@@ -111,6 +112,13 @@ export const demo: Command = {
 
       const resources: DemoResources = await prepareDemoResources(endpoints);
       const { demo: demoSection, ...overrides } = values.config ? ((fromYaml(await readFile(resolve(values.config), 'utf8')) ?? {}) as Record<string, unknown>) : {};
+      // The default client is a native build (npm start's prestart makes it); where it could not be
+      // built, the demo still runs, on kafkajs, unless a client was chosen: services and tools inherit it.
+      const clientChosen = process.env.OPENTRAIL_KAFKA_CLIENT || (overrides as { kafka?: { client?: unknown } }).kafka?.client !== undefined;
+      if (!clientChosen && !confluentLoadable()) {
+        process.env.OPENTRAIL_KAFKA_CLIENT = 'kafkajs';
+        note('the Kafka client @confluentinc/kafka-javascript is not built here: running on kafkajs');
+      }
       // The demo's own section (not a service's) says how many instances of each service run; --replicas wins.
       const replicas = parseReplicas(values.replicas ?? ((demoSection as { replicas?: Record<string, unknown> } | undefined)?.replicas), discoverServices());
       const apiPort = await portNear(8090);

@@ -148,6 +148,16 @@ export function loadConfluent(): ConfluentModule {
   );
 }
 
+/** Whether the library loads here (the demo runs on kafkajs where it does not). */
+export function confluentLoadable(): boolean {
+  try {
+    loadConfluent();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 // ---- The client ---------------------------------------------------------------------------
 
 /** How to reach the cluster, in the library's terms already (PEM strings, not files). */
