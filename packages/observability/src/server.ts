@@ -26,7 +26,8 @@ export interface HealthServer {
   close(): Promise<void>;
 }
 
-async function evaluate(given: Checks = {}): Promise<{ ok: boolean; checks: Record<string, string> }> {
+/** Asks every check once: ok when all pass, and each one's result by name ("ok" or its reason). */
+export async function evaluateChecks(given: Checks = {}): Promise<{ ok: boolean; checks: Record<string, string> }> {
   const checks = typeof given === 'function' ? given() : given;
   const results: Record<string, string> = {};
   let ok = true;
@@ -62,7 +63,7 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
       return;
     }
     if (req.method === 'GET' && (path === '/healthz' || path === '/readyz')) {
-      const { ok, checks } = await evaluate(path === '/healthz' ? options.liveness : options.readiness);
+      const { ok, checks } = await evaluateChecks(path === '/healthz' ? options.liveness : options.readiness);
       res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ status: ok ? 'ok' : 'failing', checks }));
       return;

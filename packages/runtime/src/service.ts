@@ -8,7 +8,8 @@ import { ServiceResources, type ServiceResource } from './serviceResources.js';
 import { prepareTopics, type TopicDeclarations, type TopicsOf, type TopicNames, type TopicSerdes } from './serviceTopics.js';
 import { createKafka } from './kafka.js';
 import { backoffDelay, sleep } from './retry.js';
-import { EXIT_CONFIG, EXIT_START_DEADLINE, StartDeadlineError, Startup } from './startup.js';
+import { EXIT_CONFIG, EXIT_START_DEADLINE, EXIT_UNHEALTHY, StartDeadlineError, Startup } from './startup.js';
+import { watchLiveness } from './livenessWatch.js';
 import { transientCondition } from './transient.js';
 
 /**
@@ -84,7 +85,12 @@ export interface ServiceDefinition<S extends z.ZodType<CommonConfig>, T extends 
 export interface ServiceHandle {
   http: HealthServer;
   stop(): Promise<void>;
+  /** Resolves with the reasons when the service's liveness checks keep failing (livenessWatch.ts). */
+  unhealthy: Promise<string>;
 }
+
+/** How often a started service asks its own liveness checks (two failures in a row: unhealthy). */
+const LIVENESS_WATCH_MS = 5_000;
 
 /**
  * Wires a service: configuration (validated; a mistake stops start-up with every bad key named),
@@ -132,10 +138,16 @@ export async function runService<S extends z.ZodType<CommonConfig>, T extends To
     throw err;
   }
   logger.info({ metrics: `${http.url}/metrics` }, `${definition.name} started`);
+  const liveness = watchLiveness(() => running?.liveness, { intervalMs: LIVENESS_WATCH_MS });
+  const unhealthy = liveness.failed.then((reason) => {
+    logger.fatal({ reason }, `${definition.name} stopped working for good (${reason}); stopping so that it is restarted`);
+    return reason;
+  });
 
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
+      liveness.stop();
       logger.info(`${definition.name} stopping`);
       const timeout = setTimeout(() => {
         logger.error(`${definition.name} did not stop within ${definition.stopTimeoutMs ?? 30_000} ms; exiting`);
@@ -152,30 +164,34 @@ export async function runService<S extends z.ZodType<CommonConfig>, T extends To
     })();
     return stopping;
   };
-  return { http, stop };
+  return { http, stop, unhealthy };
 }
 
 /**
  * The entry point of a service process: runs it and stops it cleanly on SIGTERM/SIGINT (a second
- * signal exits at once).
+ * signal exits at once), or when it stopped working for good (exit code SERVICE_EXIT.unhealthy, for
+ * its supervisor to restart it).
  */
 export function main<S extends z.ZodType<CommonConfig>, T extends TopicDeclarations = Record<never, never>>(definition: ServiceDefinition<S, T>): void {
   runService(definition).then(
     (handle) => {
-      let signalled = false;
-      const onSignal = (signal: NodeJS.Signals) => {
-        if (signalled) process.exit(130);
-        signalled = true;
+      let stopping = false;
+      const stopAndExit = (why: string, code: number) => {
+        if (stopping) process.exit(130);
+        stopping = true;
         handle.stop().then(
-          () => process.exit(0),
+          () => process.exit(code),
           (err: unknown) => {
-            process.stderr.write(`${definition.name}: stop failed after ${signal}: ${(err as Error).message}\n`);
+            process.stderr.write(`${definition.name}: stop failed after ${why}: ${(err as Error).message}\n`);
             process.exit(1);
           },
         );
       };
-      process.on('SIGTERM', onSignal);
-      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', () => stopAndExit('SIGTERM', 0));
+      process.on('SIGINT', () => stopAndExit('SIGINT', 0));
+      void handle.unhealthy.then(() => {
+        if (!stopping) stopAndExit('failing liveness checks', EXIT_UNHEALTHY);
+      });
     },
     (err: unknown) => {
       process.stderr.write(`${definition.name}: ${(err as Error).stack ?? String(err)}\n`);

@@ -10,6 +10,8 @@ import { transientCondition } from './transient.js';
 export const EXIT_START_DEADLINE = SERVICE_EXIT.startDeadline;
 /** The process exit code of a configuration error (EX_CONFIG). */
 export const EXIT_CONFIG = SERVICE_EXIT.config;
+/** The process exit code of a service that stopped itself on failing liveness checks (EX_SOFTWARE). */
+export const EXIT_UNHEALTHY = SERVICE_EXIT.unhealthy;
 
 /** A start that did not complete within the deadline: the step, and the last transient condition met. */
 export class StartDeadlineError extends OpentrailError<'START_DEADLINE'> {
