@@ -46,7 +46,7 @@ const current = new AsyncLocalStorage<{ startup: Startup; step: string }>();
  */
 export class Startup {
   readonly deadline: number;
-  private waiting: { step: string; reason: string } | undefined;
+  private waiting: { step: string; condition: string; reason: string } | undefined;
   private readonly counter;
 
   constructor(private readonly options: StartupOptions) {
@@ -54,9 +54,9 @@ export class Startup {
     this.counter = options.metrics ? transientCounter(options.metrics) : undefined;
   }
 
-  /** What the start waits for now ("schema registration: …"), for /readyz; undefined while nothing fails. */
+  /** What the start waits for now ("schema registration: … (REGISTRY_UNAVAILABLE)"), for /readyz; undefined while nothing fails. */
   get waitingFor(): string | undefined {
-    return this.waiting && `waiting for ${this.waiting.step}: ${this.waiting.reason}`;
+    return this.waiting && `waiting for ${this.waiting.step}: ${this.waiting.reason} (${this.waiting.condition})`;
   }
 
   /**
@@ -66,7 +66,7 @@ export class Startup {
   waitingOn(step: string, condition: string, err: unknown, delayMs: number): void {
     this.counter?.inc({ source: 'startup', condition });
     if (Date.now() + delayMs > this.deadline) throw new StartDeadlineError(step, this.options.deadlineMs, err);
-    this.waiting = { step, reason: (err as Error)?.message ?? String(err) };
+    this.waiting = { step, condition, reason: (err as Error)?.message ?? String(err) };
   }
 
   /** Runs `fn` with this start as the ambient one: the runtime's steps inside it find it (startupStep). */

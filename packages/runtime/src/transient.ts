@@ -116,5 +116,9 @@ export function transientConditionOfMessage(message: string): TransientCondition
   if (exact) return exact;
   for (const [text, type] of TRANSIENT_BY_MESSAGE) if (message.includes(text)) return type;
   if (/ECONNREFUSED|ECONNRESET|Connection error|Connection timeout|Closed connection|Failed to connect to broker|socket hang up/i.test(message)) return 'CONNECTION';
+  // librdkafka's spelling (the confluent client): its log lines ("Connect to ipv4#127.0.0.1:9092
+  // failed: Connection refused", "Receive failed: Disconnected") and errors ("Local: Broker transport
+  // failure", "Local: All broker connections are down") while a broker starts or restarts.
+  if (/Connection refused|Broker transport failure|All broker connections are down|failed: Disconnected|Disconnected while requesting/i.test(message)) return 'CONNECTION';
   return undefined;
 }

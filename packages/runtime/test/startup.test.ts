@@ -5,7 +5,7 @@ import { ServiceMetrics } from '@opentrail/observability';
 import { SerdeError } from '@opentrail/serde';
 import { kafkaLogCreator } from '../src/kafka.js';
 import { StartDeadlineError, Startup, startupStep } from '../src/startup.js';
-import { transientCondition } from '../src/transient.js';
+import { transientCondition, transientConditionOfMessage } from '../src/transient.js';
 import { capture } from './logCapture.js';
 
 const kafkaProtocol = createRequire(import.meta.url)('kafkajs/src/protocol/error.js') as {
@@ -28,6 +28,15 @@ describe('transientCondition', () => {
     expect(transientCondition(new KafkaJSConnectionError('Connection error: connect ECONNREFUSED 127.0.0.1:9092'))).toBe('CONNECTION');
     expect(transientCondition(Object.assign(new Error('opentrail - Error, status 503: down'), { name: 'ResponseError', status: 503 }))).toBe('REGISTRY_UNAVAILABLE');
     expect(transientCondition(new SerdeError('REGISTRY_UNAVAILABLE', 'registering x'))).toBe('REGISTRY_UNAVAILABLE');
+  });
+
+  it('reads librdkafka\'s spelling of a broker that is not up (the confluent client)', () => {
+    expect(transientCondition(Object.assign(new Error('Local: Broker transport failure'), { code: -195 }))).toBe('CONNECTION');
+    expect(transientCondition(new Error('Local: All broker connections are down'))).toBe('CONNECTION');
+    expect(transientConditionOfMessage('[thrd:127.0.0.1:38045/bootstrap]: 127.0.0.1:38045/bootstrap: Connect to ipv4#127.0.0.1:38045 failed: Connection refused (after 2ms in state CONNECT)')).toBe('CONNECTION');
+    expect(transientConditionOfMessage('[thrd:127.0.0.1:9092/1]: 127.0.0.1:9092/1: Receive failed: Disconnected')).toBe('CONNECTION');
+    // Not every librdkafka line is a connection failure.
+    expect(transientConditionOfMessage('Local: Invalid argument or configuration')).toBeUndefined();
   });
 
   it('leaves faults to a person: configuration, authorization, incompatible schemas, explicit verdicts', () => {
@@ -57,7 +66,7 @@ describe('Startup', () => {
     );
     expect(result).toBe('joined');
     expect(calls).toBe(6);
-    expect(seen[1]).toMatch(/^waiting for the consumer group g: /);
+    expect(seen[1]).toMatch(/^waiting for the consumer group g: .* \(GROUP_LOAD_IN_PROGRESS\)$/);
     expect(startup.waitingFor).toBeUndefined();
     await flushed();
     expect(lines.filter((l) => String(l.msg).startsWith('waiting for the consumer group g'))).toHaveLength(1);
