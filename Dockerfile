@@ -1,9 +1,26 @@
 # One image for every opentrail service; the service is chosen by OPENTRAIL_SERVICE (or the command).
 #   docker build -t opentrail .
 #   docker run -e OPENTRAIL_SERVICE=enricher -e OPENTRAIL_KAFKA_BROKERS=... opentrail
+# The default Kafka client, @confluentinc/kafka-javascript, is native (librdkafka): built once here,
+# from source against Debian's libraries (packages/runtime/src/clients/confluentInstall.ts, as
+# `npm start` and `npm test` build it), and only the built package is copied into the image.
+FROM node:24-bookworm AS kafka-client
+RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      build-essential python3 libssl-dev zlib1g-dev libzstd-dev libsasl2-dev liblz4-dev libcurl4-openssl-dev \
+    && rm -rf /var/lib/apt/lists/*
+ENV OPENTRAIL_CACHE_DIR=/opt/opentrail-cache
+COPY packages/runtime/src/clients/confluentInstall.ts /build/confluentInstall.ts
+RUN node /build/confluentInstall.ts --verbose
+
 FROM node:24-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
+# librdkafka's shared libraries (the build above links them dynamically).
+RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      libssl3 zlib1g libzstd1 libsasl2-2 liblz4-1 libcurl4 ca-certificates \
+    && rm -rf /var/lib/apt/lists/*
+ENV OPENTRAIL_CACHE_DIR=/opt/opentrail-cache
+COPY --from=kafka-client /opt/opentrail-cache /opt/opentrail-cache
 # See .npmrc: kafkajs's idle request queue arms a negative timer; Node 24 would print a non-JSON warning.
 ENV NODE_OPTIONS=--disable-warning=TimeoutNegativeWarning
 COPY package.json package-lock.json ./
