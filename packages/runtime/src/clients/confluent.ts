@@ -230,6 +230,15 @@ function handedToCaller(message: string): boolean {
   );
 }
 
+/**
+ * How much librdkafka fetches ahead of the handlers. Its defaults (100,000 messages or 64 MiB,
+ * per partition queue, which is what the KafkaJS layer consumes from) let an enricher with 8
+ * partitions grow to 785 MiB under load, past the 768Mi its Deployment allows, where kafkajs peaked
+ * at 511 MiB (bench/replicas.bench.ts). 8 MiB a partition is still seconds of input at the rates
+ * one instance carries, and what is not prefetched is fetched again after fetch.queue.backoff.ms.
+ */
+const PREFETCH_BOUNDS = { 'queued.max.messages.kbytes': 8192, 'queued.min.messages': 10_000 } as const;
+
 export class ConfluentClient implements KafkaClient {
   private readonly kafka: CkjsKafka;
   /** A running consumer per group: a transaction's sendOffsets takes its group metadata. */
@@ -499,6 +508,7 @@ class ConfluentConsumer implements KafkaConsumer {
       }),
       // kafkajs hands over what one fetch brought (up to 1 MB a partition); the library's default is 32 messages.
       'js.consumer.max.batch.size': 1000,
+      ...PREFETCH_BOUNDS,
     });
     await consumer.connect();
     this.running = consumer;
@@ -612,6 +622,7 @@ class ConfluentGroupConsumer implements GroupConsumer {
         partitionAssigners: [ckjs.KafkaJS.PartitionAssigners.cooperativeSticky],
       }),
       'js.consumer.max.batch.size': 1000,
+      ...PREFETCH_BOUNDS,
       // The KafkaJS API has no name for it: librdkafka's own property.
       ...(groupInstanceId === undefined ? {} : { 'group.instance.id': groupInstanceId }),
       // Awaited by the library before it applies the change (lib/kafkajs/_consumer.js #rebalanceCallback).
