@@ -10,6 +10,8 @@
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 /** 2000-01-01T00:00:00Z, PostgreSQL's timestamp epoch, in Unix milliseconds. */
 const PG_EPOCH_MS = 946_684_800_000;
+/** Strings up to this many UTF-16 units are tried as ASCII first (see text()). */
+const SHORT_TEXT = 128;
 /** The jsonb binary format's version byte. */
 const JSONB_VERSION = 1;
 
@@ -52,11 +54,25 @@ export class BinaryCopyWriter {
   /** text (UTF-8: the server's encoding, which the history database is created with). */
   text(value: string | null): this {
     if (value === null) return this.null();
+    const n = value.length;
     // A UTF-16 code unit is at most 3 UTF-8 bytes.
-    this.reserve(4 + value.length * 3);
-    const n = this.buf.write(value, this.at + 4, 'utf8');
-    this.buf.writeInt32BE(n, this.at);
-    this.at += 4 + n;
+    this.reserve(4 + n * 3);
+    const buf = this.buf;
+    const start = this.at + 4;
+    // Most columns are short ASCII (ids, names, regions): copied here byte by byte, which costs a
+    // fraction of a call into Buffer#write (about 0.1 µs each, eleven or more per event). The first
+    // non-ASCII unit hands the whole string to the UTF-8 encoder, which writes over what was copied.
+    let i = 0;
+    if (n <= SHORT_TEXT) {
+      for (; i < n; i++) {
+        const unit = value.charCodeAt(i);
+        if (unit > 0x7f) break;
+        buf[start + i] = unit;
+      }
+    }
+    const bytes = i === n ? n : buf.write(value, start, 'utf8');
+    buf.writeInt32BE(bytes, this.at);
+    this.at = start + bytes;
     return this;
   }
 
@@ -83,7 +99,15 @@ export class BinaryCopyWriter {
   timestamptz(ms: number): this {
     this.reserve(12);
     this.buf.writeInt32BE(8, this.at);
-    this.buf.writeBigInt64BE(BigInt(ms - PG_EPOCH_MS) * 1000n, this.at + 4);
+    const us = (ms - PG_EPOCH_MS) * 1000;
+    if (Number.isSafeInteger(us)) {
+      // Two 32-bit halves instead of a BigInt per row (years 1715 to 2285: every storable event).
+      const high = Math.floor(us / 2 ** 32);
+      this.buf.writeInt32BE(high, this.at + 4);
+      this.buf.writeUInt32BE(us - high * 2 ** 32, this.at + 8);
+    } else {
+      this.buf.writeBigInt64BE(BigInt(ms - PG_EPOCH_MS) * 1000n, this.at + 4);
+    }
     this.at += 12;
     return this;
   }

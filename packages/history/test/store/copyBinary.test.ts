@@ -56,4 +56,24 @@ describe('BinaryCopyWriter', () => {
       }),
     );
   });
+
+  it('writes any millisecond instant as PostgreSQL microseconds, before 2000 and far ahead included', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.integer({ min: -8.64e15, max: 8.64e15 }), fc.integer({ min: -1e12, max: 1e13 })), (ms) => {
+        const time = readCopy(new BinaryCopyWriter(16).row(1).timestamptz(ms).finish())[0]?.[0];
+        expect(time?.readBigInt64BE(0)).toBe(BigInt(ms - Date.UTC(2000, 0, 1)) * 1000n);
+      }),
+    );
+  });
+
+  it('writes ASCII and non-ASCII text alike, the short ASCII copy included', () => {
+    fc.assert(
+      fc.property(fc.array(fc.string({ unit: fc.constantFrom('a', 'Z', '0', '\u007f', '\u0080', 'é', '\ud83d', '\ude80', '🚀'), maxLength: 140 }), { maxLength: 20 }), (values) => {
+        const w = new BinaryCopyWriter(8).row(values.length);
+        for (const v of values) w.text(v);
+        const [row] = readCopy(w.finish());
+        expect((row ?? []).map((f) => f!.toString('hex'))).toEqual(values.map((v) => Buffer.from(v, 'utf8').toString('hex')));
+      }),
+    );
+  });
 });
