@@ -5,7 +5,8 @@
  *   stream runtime, raw → enriched (what history has to keep up with);
  * - history's ingest rate over that enriched topic into PostgreSQL (HistoryIngest on the stream
  *   runtime, durable commits, a fresh database each round), in events/s and in events per CPU
- *   second of this process plus the PostgreSQL server's processes ("per core");
+ *   second of this process plus the PostgreSQL server's processes ("per core"), this process's main
+ *   thread apart from its other threads (V8's garbage collection and compiles, the Kafka client);
  * - storage: bytes per event on disk (events + event_resources partitions, indexes and TOAST
  *   included), and the average record text for comparison.
  *
@@ -61,6 +62,16 @@ async function processTreeCpu(rootPid: number): Promise<Map<number, number>> {
 }
 
 /**
+ * CPU seconds of this process's main thread (its thread id is the process id): node's CPU figure
+ * less this is V8's worker threads (garbage collection, optimising compiles) and the Kafka client's.
+ */
+async function mainThreadCpu(): Promise<number> {
+  const stat = await readFile(`/proc/self/task/${process.pid}/stat`, 'utf8').catch(() => '');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/**
  * CPU seconds the processes spent between two snapshots: per process, what it spent since the first
  * (all of it for one started since). Per process, not total minus total: a backend that exits in
  * between (the connection that ran CREATE DATABASE, closed just before the first snapshot but not yet
@@ -80,6 +91,8 @@ function median(values: number[]): number {
 
 interface IngestRun extends Throughput {
   pgCpuSeconds: number;
+  /** This process's main thread, of cpuSeconds (the rest: V8's workers, the Kafka client's threads). */
+  mainThreadCpuSeconds: number;
   bytesPerEvent: number;
   recordBytesPerEvent: number;
   rows: number;
@@ -122,6 +135,7 @@ async function main() {
       let firstBatchAt: bigint | undefined;
       let cpuAtFirst: NodeJS.CpuUsage | undefined;
       let pgCpuAtFirst = new Map<number, number>();
+      let mainThreadAtFirst = 0;
       const pgCpuStart = processTreeCpu(postgres.server.pid);
       const processor = new StreamProcessor<EnrichedEvent>({
         service: 'history',
@@ -138,6 +152,7 @@ async function main() {
               cpuAtFirst = process.cpuUsage();
               firstBatchAt = process.hrtime.bigint();
               pgCpuAtFirst = await pgCpuStart;
+              mainThreadAtFirst = await mainThreadCpu();
             }
             return ingest.processBatch(records, context);
           },
@@ -158,6 +173,7 @@ async function main() {
         const seconds = Number(process.hrtime.bigint() - firstBatchAt!) / 1e9;
         const cpu = process.cpuUsage(cpuAtFirst);
         const pgCpuSeconds = cpuBetween(pgCpuAtFirst, await processTreeCpu(postgres.server.pid));
+        const mainThreadCpuSeconds = (await mainThreadCpu()) - mainThreadAtFirst;
         const { rows } = await pool.query<{ bytes: string; records: string; n: string }>(`
           SELECT (SELECT sum(pg_total_relation_size(relid)) FROM pg_partition_tree('events') WHERE isleaf)
                + (SELECT coalesce(sum(pg_total_relation_size(relid)), 0) FROM pg_partition_tree('event_resources') WHERE isleaf) AS bytes,
@@ -170,6 +186,7 @@ async function main() {
           eventsPerSecond: count / seconds,
           cpuSeconds: (cpu.user + cpu.system) / 1e6,
           pgCpuSeconds,
+          mainThreadCpuSeconds,
           bytesPerEvent: Number(rows[0]!.bytes) / n,
           recordBytesPerEvent: Number(rows[0]!.records) / n,
           rows: n,
@@ -202,6 +219,7 @@ async function main() {
       enricherEventsPerCpuSecond: median(rounds.map((r) => r.enrich.events / (r.enrich.cpuSeconds ?? Number.NaN))),
       historyEventsPerCpuSecond: median(rounds.map((r) => r.history.events / ((r.history.cpuSeconds ?? 0) + r.history.pgCpuSeconds))),
       historyNodeCpuUsPerEvent: median(rounds.map((r) => ((r.history.cpuSeconds ?? 0) / r.history.events) * 1e6)),
+      historyMainThreadUsPerEvent: median(rounds.map((r) => (r.history.mainThreadCpuSeconds / r.history.events) * 1e6)),
       postgresCpuUsPerEvent: median(rounds.map((r) => (r.history.pgCpuSeconds / r.history.events) * 1e6)),
       bytesPerEvent: last.bytesPerEvent,
       recordBytesPerEvent: last.recordBytesPerEvent,
@@ -210,6 +228,7 @@ async function main() {
     console.log(`  enricher output          ${result.enricherEventsPerSecond.toFixed(0)} events/s`);
     console.log(`  history into PostgreSQL  ${result.historyEventsPerSecond.toFixed(0)} events/s = ${(result.historyVsEnricher * 100).toFixed(0)}% of the enricher's rate (goal: ≥ 100%: history is not the bottleneck)`);
     console.log(`  per core                 history ${result.historyEventsPerCpuSecond.toFixed(0)} events per CPU second (node ${result.historyNodeCpuUsPerEvent.toFixed(0)} µs + PostgreSQL ${result.postgresCpuUsPerEvent.toFixed(0)} µs per event); enricher ${result.enricherEventsPerCpuSecond.toFixed(0)} (its node process only)`);
+    console.log(`                           (node: main thread ${result.historyMainThreadUsPerEvent.toFixed(0)} µs, the rest V8's workers (GC, compiles) and the Kafka client's threads)`);
     console.log(`  storage                  ${result.bytesPerEvent.toFixed(0)} bytes per event on disk (tables, indexes, TOAST; record text alone ${result.recordBytesPerEvent.toFixed(0)} bytes)`);
     console.log(JSON.stringify(result));
   } finally {
