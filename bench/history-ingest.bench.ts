@@ -33,6 +33,7 @@ import { preProduce, recentFixtureEvents } from './lib/events.js';
 import { measureHandler, type Throughput } from './lib/passthrough.js';
 import { enricherUnderTest, openBundledGeoDatabases } from './lib/enricher-handler.js';
 import { benchStack } from './lib/stack.js';
+import { cpuSeconds } from './lib/proc.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -65,10 +66,8 @@ async function processTreeCpu(rootPid: number): Promise<Map<number, number>> {
  * CPU seconds of this process's main thread (its thread id is the process id): node's CPU figure
  * less this is V8's worker threads (garbage collection, optimising compiles) and the Kafka client's.
  */
-async function mainThreadCpu(): Promise<number> {
-  const stat = await readFile(`/proc/self/task/${process.pid}/stat`, 'utf8').catch(() => '');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+function mainThreadCpu(): number {
+  return cpuSeconds(process.pid, process.pid) ?? 0;
 }
 
 /**
@@ -152,7 +151,7 @@ async function main() {
               cpuAtFirst = process.cpuUsage();
               firstBatchAt = process.hrtime.bigint();
               pgCpuAtFirst = await pgCpuStart;
-              mainThreadAtFirst = await mainThreadCpu();
+              mainThreadAtFirst = mainThreadCpu();
             }
             return ingest.processBatch(records, context);
           },
@@ -173,7 +172,7 @@ async function main() {
         const seconds = Number(process.hrtime.bigint() - firstBatchAt!) / 1e9;
         const cpu = process.cpuUsage(cpuAtFirst);
         const pgCpuSeconds = cpuBetween(pgCpuAtFirst, await processTreeCpu(postgres.server.pid));
-        const mainThreadCpuSeconds = (await mainThreadCpu()) - mainThreadAtFirst;
+        const mainThreadCpuSeconds = mainThreadCpu() - mainThreadAtFirst;
         const { rows } = await pool.query<{ bytes: string; records: string; n: string }>(`
           SELECT (SELECT sum(pg_total_relation_size(relid)) FROM pg_partition_tree('events') WHERE isleaf)
                + (SELECT coalesce(sum(pg_total_relation_size(relid)), 0) FROM pg_partition_tree('event_resources') WHERE isleaf) AS bytes,

@@ -7,11 +7,14 @@ import { readFileSync } from 'node:fs';
 /** Clock ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ: 100 on every Linux ABI node runs on). */
 const CLOCK_TICKS = 100;
 
-/** User + system CPU seconds the process has used so far; undefined once it is gone. */
-export function cpuSeconds(pid: number): number | undefined {
+/**
+ * User + system CPU seconds the process has used so far, or one of its threads when `thread` (a
+ * thread id; the main thread's is the process id) is given; undefined once it is gone.
+ */
+export function cpuSeconds(pid: number, thread?: number): number | undefined {
   let stat: string;
   try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    stat = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8');
   } catch {
     return undefined;
   }

@@ -231,13 +231,16 @@ function handedToCaller(message: string): boolean {
 }
 
 /**
+ * What every consumer here fetches and hands over. kafkajs hands over what one fetch brought (up to
+ * 1 MB a partition); the library's default batch is 32 messages, hence js.consumer.max.batch.size.
+ *
  * How much librdkafka fetches ahead of the handlers. Its defaults (100,000 messages or 64 MiB,
  * per partition queue, which is what the KafkaJS layer consumes from) let an enricher with 8
  * partitions grow to 785 MiB under load, past the 768Mi its Deployment allows, where kafkajs peaked
  * at 511 MiB (bench/replicas.bench.ts). 8 MiB a partition is still seconds of input at the rates
  * one instance carries, and what is not prefetched is fetched again after fetch.queue.backoff.ms.
  */
-const PREFETCH_BOUNDS = { 'queued.max.messages.kbytes': 8192, 'queued.min.messages': 10_000 } as const;
+const CONSUMER_FETCH = { 'js.consumer.max.batch.size': 1000, 'queued.max.messages.kbytes': 8192, 'queued.min.messages': 10_000 } as const;
 
 export class ConfluentClient implements KafkaClient {
   private readonly kafka: CkjsKafka;
@@ -506,9 +509,7 @@ class ConfluentConsumer implements KafkaConsumer {
         autoCommit: run.autoCommit ?? true,
         partitionAssigners: [this.ckjs.KafkaJS.PartitionAssigners.cooperativeSticky],
       }),
-      // kafkajs hands over what one fetch brought (up to 1 MB a partition); the library's default is 32 messages.
-      'js.consumer.max.batch.size': 1000,
-      ...PREFETCH_BOUNDS,
+      ...CONSUMER_FETCH,
     });
     await consumer.connect();
     this.running = consumer;
@@ -621,8 +622,7 @@ class ConfluentGroupConsumer implements GroupConsumer {
         maxBytes,
         partitionAssigners: [ckjs.KafkaJS.PartitionAssigners.cooperativeSticky],
       }),
-      'js.consumer.max.batch.size': 1000,
-      ...PREFETCH_BOUNDS,
+      ...CONSUMER_FETCH,
       // The KafkaJS API has no name for it: librdkafka's own property.
       ...(groupInstanceId === undefined ? {} : { 'group.instance.id': groupInstanceId }),
       // Awaited by the library before it applies the change (lib/kafkajs/_consumer.js #rebalanceCallback).
