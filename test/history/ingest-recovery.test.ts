@@ -1,4 +1,4 @@
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -79,7 +79,10 @@ describe('history: recovery', () => {
     const installed = await installStack();
     const dir = await mkdtemp(join(tmpdir(), 'opentrail-pg-outage-'));
     let pg: PostgresServer = await startPostgres({ binaries: installed.postgres, dir });
-    cleanups.push(() => pg.server.stop());
+    cleanups.push(async () => {
+      await pg.server.stop();
+      await rm(dir, { recursive: true, force: true });
+    });
     const { databaseUrl, producer, env } = await setup('histoutage', pg.url);
     const N = 8000;
     const records = Array.from({ length: N }, (_, i) => historyEvent(i, 'outage'));

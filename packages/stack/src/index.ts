@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { installStack } from './install.js';
@@ -144,6 +144,15 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
     pids,
     stop: async () => {
       await Promise.all(started.map((s) => s.stop()));
+      // A stack in a directory of its own making drops its data when it stops (a benchmark's Kafka
+      // and PostgreSQL reach gigabytes, and nothing reads them again); the logs stay, for the
+      // run that failed. A directory the caller named is the caller's.
+      if (options.dir === undefined) {
+        await Promise.all(STACK_DATA_DIRS.map((d) => rm(join(dir, d), { recursive: true, force: true })));
+      }
     },
   };
 }
+
+/** What the local servers store under a stack's directory, beside their logs. */
+const STACK_DATA_DIRS = ['kafka-data', join('postgres', 'pgdata')];
