@@ -31,6 +31,8 @@ export const historySchema = z.strictObject({
        * takes one chunk while the next is encoded (bench/history-ingest.bench.ts). @default 2
        */
       writers: z.number().int().min(1).max(16).default(2),
+      /** Batches of one partition on their way into PostgreSQL at once (the next is read meanwhile). */
+      writesInFlight: z.number().int().min(1).max(8).default(2),
       /** Input partitions processed at once (each holds one connection while it writes). @default 4 */
       partitionsConsumedConcurrently: z.number().int().min(1).max(64).default(4),
     })
@@ -51,5 +53,6 @@ export const bindings: EnvBinding[] = [
   ...consumerGroupBindings('history'),
   { env: 'OPENTRAIL_HISTORY_BATCH_MAX_ROWS', path: 'history.batch.maxRows', as: 'number' },
   { env: 'OPENTRAIL_HISTORY_BATCH_WRITERS', path: 'history.batch.writers', as: 'number' },
+  { env: 'OPENTRAIL_HISTORY_BATCH_WRITES_IN_FLIGHT', path: 'history.batch.writesInFlight', as: 'number' },
   { env: 'OPENTRAIL_HISTORY_PARTITIONS_CONSUMED_CONCURRENTLY', path: 'history.batch.partitionsConsumedConcurrently', as: 'number' },
 ];

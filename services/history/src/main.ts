@@ -22,8 +22,9 @@ main({
     const m = historyMetrics(ctx.metrics);
     const pool = createPool({
       url: c.databaseUrl,
-      // One per writer of each concurrently written partition, plus one for retention and the health probe.
-      maxConnections: Math.max(c.maxConnections, c.batch.partitionsConsumedConcurrently * c.batch.writers + 1),
+      // One per writer of each write on its way (writesInFlight per concurrently read partition), plus
+      // one for retention and the health probe. Fewer only queue the writes for a connection.
+      maxConnections: Math.max(c.maxConnections, c.batch.partitionsConsumedConcurrently * c.batch.writesInFlight * c.batch.writers + 1),
       applicationName: 'opentrail-history',
       onIdleError: (err) => logger.warn({ err }, 'an idle PostgreSQL connection failed'),
     });
@@ -52,6 +53,12 @@ main({
     });
     ctx.own('retention', startRetention({ partitions, retentionDays: c.retentionDays, intervalMs: c.retentionIntervalSeconds * 1000, metrics: m, logger }));
 
+    // A write that fails for anything but a stop (unreachable is retried, refusals dead-lettered)
+    // leaves its offsets uncommitted; the service then reports itself not live, stops and is
+    // restarted, and the partition is re-read from its last committed offset.
+    let writeFailure: string | undefined;
+    ctx.live('writes', () => writeFailure ?? true);
+
     const regions = acceptedRegions({ additionalRegions: config.records.additionalRegions });
     await ctx.processor({
       groupId: c.groupId,
@@ -68,10 +75,16 @@ main({
         futureToleranceSeconds: c.futureToleranceSeconds,
         maxRows: c.batch.maxRows,
         writers: c.batch.writers,
+        writesInFlight: c.batch.writesInFlight,
+        onWriteFailed: (err) => {
+          writeFailure ??= `a batch could not be written to PostgreSQL: ${(err as Error).message}`;
+        },
         metrics: m,
         logger,
       }),
       partitionsConsumedConcurrently: c.batch.partitionsConsumedConcurrently,
+      // Hands over what the writes on their way made durable when no new batch comes to do it.
+      flushIntervalMs: 500,
       consumer: { sessionTimeout: c.sessionTimeoutMs, heartbeatInterval: c.heartbeatIntervalMs },
     });
   },
