@@ -12,12 +12,12 @@
  *
  * `npx tsx bench/history-ingest.bench.ts`. Uses the Kafka stack of OPENTRAIL_KAFKA_BROKERS & co.
  * when set, else starts one; always starts a PostgreSQL of its own (so that CPU time of its processes
- * is this benchmark's alone). BENCH_EVENTS (default 20000), BENCH_ROUNDS (3), BENCH_HISTORY_MAX_ROWS (1000),
- * BENCH_HISTORY_WRITERS (2),
+ * is this benchmark's alone). BENCH_EVENTS (default 40000), BENCH_ROUNDS (3), BENCH_HISTORY_MAX_ROWS (1000),
+ * BENCH_HISTORY_WRITERS (2), BENCH_HISTORY_WRITES_IN_FLIGHT (2),
  * BENCH_HISTORY_FETCH_BYTES (1048576), BENCH_HISTORY_CONCURRENCY (4): the service's batch settings.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -35,13 +35,14 @@ import { enricherUnderTest, openBundledGeoDatabases } from './lib/enricher-handl
 import { benchStack } from './lib/stack.js';
 import { cpuSeconds } from './lib/proc.js';
 
-const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 40_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 /** history.batch settings, as the service's defaults. */
 const MAX_ROWS = Number(process.env.BENCH_HISTORY_MAX_ROWS ?? 1000);
 const WRITERS = Number(process.env.BENCH_HISTORY_WRITERS ?? 2);
 const FETCH_BYTES = Number(process.env.BENCH_HISTORY_FETCH_BYTES ?? 1024 * 1024);
 const CONCURRENCY = Number(process.env.BENCH_HISTORY_CONCURRENCY ?? 4);
+const IN_FLIGHT = Number(process.env.BENCH_HISTORY_WRITES_IN_FLIGHT ?? 2);
 
 
 /** CPU seconds (user + system) per process: a process and its direct children, the postmaster and its backends. */
@@ -92,6 +93,8 @@ interface IngestRun extends Throughput {
   pgCpuSeconds: number;
   /** This process's main thread, of cpuSeconds (the rest: V8's workers, the Kafka client's threads). */
   mainThreadCpuSeconds: number;
+  /** The Kafka broker's, over the same span (0 when the stack was given). */
+  brokerCpuSeconds: number;
   bytesPerEvent: number;
   recordBytesPerEvent: number;
   rows: number;
@@ -100,7 +103,8 @@ interface IngestRun extends Throughput {
 async function main() {
   const stack = await benchStack();
   const installed = await installStack();
-  const postgres = await startPostgres({ binaries: installed.postgres, dir: await mkdtemp(join(tmpdir(), 'opentrail-bench-pg-')) });
+  const postgresDir = await mkdtemp(join(tmpdir(), 'opentrail-bench-pg-'));
+  const postgres = await startPostgres({ binaries: installed.postgres, dir: postgresDir });
   console.error(`PostgreSQL (${installed.postgres.source}) at ${postgres.url}`);
   try {
     const { kafka, registry } = stack;
@@ -109,12 +113,22 @@ async function main() {
     const produced = await preProduce(kafka, registry, input, recentFixtureEvents(EVENTS));
     console.error(`produced ${produced} events to ${input}`);
     const geoDatabases = openBundledGeoDatabases();
+    // The broker's CPU in each measured span: the enricher leans on it (fetch, produce, transaction
+    // markers) as history leans on PostgreSQL. Known when this process started the stack.
+    const brokerPid = stack.pids.kafka;
+    const brokerCpu = () => (brokerPid === undefined ? 0 : (cpuSeconds(brokerPid) ?? 0));
 
     /** The enricher over the raw input into a fresh enriched topic, as services/enricher/src/main.ts builds it. */
-    const enricherRun = async (): Promise<{ throughput: Throughput; enrichedTopic: string }> => {
+    const enricherRun = async (): Promise<{ throughput: Throughput; brokerCpuSeconds: number; enrichedTopic: string }> => {
       const { handler, enrichedTopic, eventSerde } = await enricherUnderTest(kafka, registry, run, geoDatabases);
-      const throughput = await measureHandler({ kafka, registry, inputTopic: input, count: produced, outputTopic: enrichedTopic, handler, serde: eventSerde, validate: validateApiCallEvent, transactional: true });
-      return { throughput, enrichedTopic };
+      let brokerAtFirst = 0;
+      let brokerAtEnd = 0;
+      const throughput = await measureHandler({
+        kafka, registry, inputTopic: input, count: produced, outputTopic: enrichedTopic, handler, serde: eventSerde, validate: validateApiCallEvent, transactional: true,
+        onFirstBatch: () => (brokerAtFirst = brokerCpu()),
+        onMeasured: () => (brokerAtEnd = brokerCpu()),
+      });
+      return { throughput, brokerCpuSeconds: brokerAtEnd - brokerAtFirst, enrichedTopic };
     };
 
     /** History over an enriched topic into a fresh database, timed from its first batch to the last row durable. */
@@ -125,16 +139,22 @@ async function main() {
       await admin.query(`CREATE DATABASE ${database}`);
       await admin.end();
       const url = postgres.url.replace(/\/opentrail$/, `/${database}`);
-      const pool = createPool({ url, maxConnections: CONCURRENCY * WRITERS + 1 });
+      const pool = createPool({ url, maxConnections: CONCURRENCY * IN_FLIGHT * WRITERS + 1 });
       await migrate(pool);
+      // A server that has been running recycles its WAL segments at each checkpoint; a fresh one
+      // (this benchmark's) creates and zero-fills a new 16 MB segment for every 16 MB of WAL, which
+      // cost PostgreSQL 12-20 µs per event more (perf: pwritev of zeros). A checkpoint before
+      // each round lets the round write into recycled segments, as a long-running server does.
+      await pool.query('CHECKPOINT');
       const partitions = new PartitionManager(pool);
       const metrics = new ServiceMetrics('history');
       const m = historyMetrics(metrics);
-      const ingest = new HistoryIngest({ writer: new EventWriter(pool, partitions), deadLetterTopic: `${enrichedTopic}.dlq`, retentionDays: 90, futureToleranceSeconds: 86_400, maxRows: MAX_ROWS, writers: WRITERS, metrics: m, logger: createLogger('history', 'warn') });
+      const ingest = new HistoryIngest({ writer: new EventWriter(pool, partitions), deadLetterTopic: `${enrichedTopic}.dlq`, retentionDays: 90, futureToleranceSeconds: 86_400, maxRows: MAX_ROWS, writers: WRITERS, writesInFlight: IN_FLIGHT, metrics: m, logger: createLogger('history', 'warn') });
       let firstBatchAt: bigint | undefined;
       let cpuAtFirst: NodeJS.CpuUsage | undefined;
       let pgCpuAtFirst = new Map<number, number>();
       let mainThreadAtFirst = 0;
+      let brokerAtFirst = 0;
       const pgCpuStart = processTreeCpu(postgres.server.pid);
       const processor = new StreamProcessor<EnrichedEvent>({
         service: 'history',
@@ -145,13 +165,18 @@ async function main() {
         // As services/history/src/main.ts checks them (and the enricher's run checks its input).
         validate: (value, bytes) => validateApiCallEvent(value.event, bytes),
         deadLetterTopic: `${enrichedTopic}.dlq`,
+        // The service's handler as it runs (its writes pipelined, offsets held until durable), timed from its first batch.
         handler: {
+          flush: (partition, reason) => ingest.flush(partition, reason),
+          heldFrom: (partition) => ingest.heldFrom(partition),
+          onRevoked: (partitions) => ingest.onRevoked(partitions),
           processBatch: async (records, context) => {
             if (!firstBatchAt) {
               cpuAtFirst = process.cpuUsage();
               firstBatchAt = process.hrtime.bigint();
               pgCpuAtFirst = await pgCpuStart;
               mainThreadAtFirst = mainThreadCpu();
+              brokerAtFirst = brokerCpu();
             }
             return ingest.processBatch(records, context);
           },
@@ -159,6 +184,7 @@ async function main() {
         logger: createLogger('history', 'warn'),
         metrics,
         partitionsConsumedConcurrently: CONCURRENCY,
+        flushIntervalMs: 500,
         consumer: { maxBytesPerPartition: FETCH_BYTES, maxBytes: FETCH_BYTES * 6 },
       });
       await processor.start();
@@ -173,6 +199,7 @@ async function main() {
         const cpu = process.cpuUsage(cpuAtFirst);
         const pgCpuSeconds = cpuBetween(pgCpuAtFirst, await processTreeCpu(postgres.server.pid));
         const mainThreadCpuSeconds = mainThreadCpu() - mainThreadAtFirst;
+        const brokerCpuSeconds = brokerCpu() - brokerAtFirst;
         const { rows } = await pool.query<{ bytes: string; records: string; n: string }>(`
           SELECT (SELECT sum(pg_total_relation_size(relid)) FROM pg_partition_tree('events') WHERE isleaf)
                + (SELECT coalesce(sum(pg_total_relation_size(relid)), 0) FROM pg_partition_tree('event_resources') WHERE isleaf) AS bytes,
@@ -186,6 +213,7 @@ async function main() {
           cpuSeconds: (cpu.user + cpu.system) / 1e6,
           pgCpuSeconds,
           mainThreadCpuSeconds,
+          brokerCpuSeconds,
           bytesPerEvent: Number(rows[0]!.bytes) / n,
           recordBytesPerEvent: Number(rows[0]!.records) / n,
           rows: n,
@@ -199,39 +227,49 @@ async function main() {
     // A first round of each, not counted: JIT, the geo databases' pages, PostgreSQL's caches.
     const warm = await enricherRun();
     await historyRun(warm.enrichedTopic, produced);
-    const rounds: { enrich: Throughput; history: IngestRun }[] = [];
+    const rounds: { enrich: Throughput & { brokerCpuSeconds: number }; history: IngestRun }[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
       const e = await enricherRun();
       const h = await historyRun(e.enrichedTopic, produced);
-      rounds.push({ enrich: e.throughput, history: h });
-      const perCore = h.events / ((h.cpuSeconds ?? 0) + h.pgCpuSeconds);
+      rounds.push({ enrich: { ...e.throughput, brokerCpuSeconds: e.brokerCpuSeconds }, history: h });
       console.error(
-        `round ${round}: enricher ${e.throughput.eventsPerSecond.toFixed(0)} events/s; history ${h.eventsPerSecond.toFixed(0)} events/s (${h.seconds.toFixed(2)} s, node ${h.cpuSeconds?.toFixed(2)} + postgres ${h.pgCpuSeconds.toFixed(2)} CPU s → ${perCore.toFixed(0)} events per CPU second): ${((h.eventsPerSecond / e.throughput.eventsPerSecond) * 100).toFixed(0)}% of the enricher`,
+        `round ${round}: enricher ${e.throughput.eventsPerSecond.toFixed(0)} events/s (node ${e.throughput.cpuSeconds?.toFixed(2)} + broker ${e.brokerCpuSeconds.toFixed(2)} CPU s); history ${h.eventsPerSecond.toFixed(0)} events/s (${h.seconds.toFixed(2)} s, node ${h.cpuSeconds?.toFixed(2)} + postgres ${h.pgCpuSeconds.toFixed(2)} + broker ${h.brokerCpuSeconds.toFixed(2)} CPU s): ${((h.eventsPerSecond / e.throughput.eventsPerSecond) * 100).toFixed(0)}% of the enricher`,
       );
     }
     const last = rounds[rounds.length - 1]!.history;
+    const us = (seconds: number, events: number) => (seconds / events) * 1e6;
     const result = {
       events: produced,
       enricherEventsPerSecond: median(rounds.map((r) => r.enrich.eventsPerSecond)),
       historyEventsPerSecond: median(rounds.map((r) => r.history.eventsPerSecond)),
       historyVsEnricher: median(rounds.map((r) => r.history.eventsPerSecond / r.enrich.eventsPerSecond)),
-      enricherEventsPerCpuSecond: median(rounds.map((r) => r.enrich.events / (r.enrich.cpuSeconds ?? Number.NaN))),
-      historyEventsPerCpuSecond: median(rounds.map((r) => r.history.events / ((r.history.cpuSeconds ?? 0) + r.history.pgCpuSeconds))),
-      historyNodeCpuUsPerEvent: median(rounds.map((r) => ((r.history.cpuSeconds ?? 0) / r.history.events) * 1e6)),
-      historyMainThreadUsPerEvent: median(rounds.map((r) => (r.history.mainThreadCpuSeconds / r.history.events) * 1e6)),
-      postgresCpuUsPerEvent: median(rounds.map((r) => (r.history.pgCpuSeconds / r.history.events) * 1e6)),
+      // Each service's own process: what a replica of it costs a core.
+      enricherNodeCpuUsPerEvent: median(rounds.map((r) => us(r.enrich.cpuSeconds ?? Number.NaN, r.enrich.events))),
+      historyNodeCpuUsPerEvent: median(rounds.map((r) => us(r.history.cpuSeconds ?? Number.NaN, r.history.events))),
+      historyMainThreadUsPerEvent: median(rounds.map((r) => us(r.history.mainThreadCpuSeconds, r.history.events))),
+      // And the servers each leans on: the broker for both, PostgreSQL for history.
+      enricherBrokerCpuUsPerEvent: median(rounds.map((r) => us(r.enrich.brokerCpuSeconds, r.enrich.events))),
+      historyBrokerCpuUsPerEvent: median(rounds.map((r) => us(r.history.brokerCpuSeconds, r.history.events))),
+      postgresCpuUsPerEvent: median(rounds.map((r) => us(r.history.pgCpuSeconds, r.history.events))),
+      enricherAllCpuUsPerEvent: median(rounds.map((r) => us((r.enrich.cpuSeconds ?? Number.NaN) + r.enrich.brokerCpuSeconds, r.enrich.events))),
+      historyAllCpuUsPerEvent: median(rounds.map((r) => us((r.history.cpuSeconds ?? Number.NaN) + r.history.pgCpuSeconds + r.history.brokerCpuSeconds, r.history.events))),
       bytesPerEvent: last.bytesPerEvent,
       recordBytesPerEvent: last.recordBytesPerEvent,
     };
+    const perSecond = (usPerEvent: number) => (1e6 / usPerEvent).toFixed(0);
+    const brokerKnown = stack.pids.kafka !== undefined;
     console.log('\nhistory ingest (median of rounds, same input, same run):');
     console.log(`  enricher output          ${result.enricherEventsPerSecond.toFixed(0)} events/s`);
-    console.log(`  history into PostgreSQL  ${result.historyEventsPerSecond.toFixed(0)} events/s = ${(result.historyVsEnricher * 100).toFixed(0)}% of the enricher's rate (goal: ≥ 100%: history is not the bottleneck)`);
-    console.log(`  per core                 history ${result.historyEventsPerCpuSecond.toFixed(0)} events per CPU second (node ${result.historyNodeCpuUsPerEvent.toFixed(0)} µs + PostgreSQL ${result.postgresCpuUsPerEvent.toFixed(0)} µs per event); enricher ${result.enricherEventsPerCpuSecond.toFixed(0)} (its node process only)`);
-    console.log(`                           (node: main thread ${result.historyMainThreadUsPerEvent.toFixed(0)} µs, the rest V8's workers (GC, compiles) and the Kafka client's threads)`);
+    console.log(`  history into PostgreSQL  ${result.historyEventsPerSecond.toFixed(0)} events/s = ${(result.historyVsEnricher * 100).toFixed(0)}% of the enricher's rate on this machine's cores, shared by both servers`);
+    console.log(`  per core, the service    history ${perSecond(result.historyNodeCpuUsPerEvent)} events per CPU second (${result.historyNodeCpuUsPerEvent.toFixed(0)} µs per event; main thread ${result.historyMainThreadUsPerEvent.toFixed(0)}, the rest V8's workers and the Kafka client's threads)`);
+    console.log(`                           enricher ${perSecond(result.enricherNodeCpuUsPerEvent)} (${result.enricherNodeCpuUsPerEvent.toFixed(0)} µs): history ${((result.enricherNodeCpuUsPerEvent / result.historyNodeCpuUsPerEvent) * 100).toFixed(0)}% of the enricher per core (goal: ≥ 100%, so that as many history replicas as enricher replicas keep up)`);
+    console.log(`  per core, with servers   PostgreSQL ${result.postgresCpuUsPerEvent.toFixed(0)} µs per event${brokerKnown ? `; broker ${result.historyBrokerCpuUsPerEvent.toFixed(0)} µs under history, ${result.enricherBrokerCpuUsPerEvent.toFixed(0)} µs under the enricher` : ' (broker: not measured, the stack was given)'}`);
+    if (brokerKnown) console.log(`                           history ${perSecond(result.historyAllCpuUsPerEvent)} events per CPU second (${result.historyAllCpuUsPerEvent.toFixed(0)} µs), enricher ${perSecond(result.enricherAllCpuUsPerEvent)} (${result.enricherAllCpuUsPerEvent.toFixed(0)} µs)`);
     console.log(`  storage                  ${result.bytesPerEvent.toFixed(0)} bytes per event on disk (tables, indexes, TOAST; record text alone ${result.recordBytesPerEvent.toFixed(0)} bytes)`);
     console.log(JSON.stringify(result));
   } finally {
     await postgres.server.stop();
+    await rm(postgresDir, { recursive: true, force: true });
     await stack.stop();
   }
 }

@@ -46,6 +46,9 @@ export interface MeasureOptions {
   timeoutMs?: number;
   /** The StreamProcessor to run: another version of the runtime (a before/after bench). @default this tree's */
   processor?: typeof StreamProcessor;
+  /** Called once as the first batch arrives and once as the last output is counted: the measured span, for other processes' CPU. */
+  onFirstBatch?: () => void;
+  onMeasured?: () => void;
 }
 
 /** Runs a StreamProcessor with `handler` over the input (a fresh consumer group: from the beginning) and times it. */
@@ -57,6 +60,7 @@ export async function measureHandler(options: MeasureOptions): Promise<Throughpu
   const handler: PartitionHandler<ApiCallEvent> = {
     ...options.handler,
     processBatch: (records, context) => {
+      if (firstBatchAt === undefined) options.onFirstBatch?.();
       cpuAtFirstBatch ??= process.cpuUsage();
       firstBatchAt ??= process.hrtime.bigint();
       return options.handler.processBatch(records, context);
@@ -91,6 +95,7 @@ export async function measureHandler(options: MeasureOptions): Promise<Throughpu
     }
     const seconds = Number(process.hrtime.bigint() - firstBatchAt!) / 1e9;
     const cpu = process.cpuUsage(cpuAtFirstBatch);
+    options.onMeasured?.();
     return { events: options.count, seconds, eventsPerSecond: options.count / seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
   } finally {
     await processor.stop();

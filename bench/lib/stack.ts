@@ -7,6 +7,8 @@ export interface BenchStack {
   endpoints: StackEndpoints;
   kafka: KafkaClient;
   registry: SchemaRegistry;
+  /** Process ids of the servers this process started (`kafka`, `registry`, `moto`, `postgres`); none for a given stack. */
+  pids: Record<string, number>;
   /** Stops the stack if this process started it. */
   stop(): Promise<void>;
 }
@@ -19,6 +21,7 @@ export async function benchStack(log: (line: string) => void = (line) => console
     endpoints,
     kafka: connectKafka({ clientId: 'bench', brokers: endpoints.kafkaBrokers.split(',') }),
     registry: createSchemaRegistry({ url: endpoints.schemaRegistryUrl }),
+    pids: started?.pids ?? {},
     stop: async () => {
       await started?.stop();
     },
