@@ -96,4 +96,19 @@ describe('history: the event writer', () => {
     expect(await writer().write([...old, ...more])).toMatchObject({ inserted: 200, duplicates: 200 });
     expect(Number((await pool.query<{ n: string }>('SELECT count(*) AS n FROM events')).rows[0]!.n)).toBe(400);
   });
+
+  it('a connection the server ends while it is checked out fails its next statement and does not end the process', async () => {
+    const { pool, writer } = await database('writer_killed');
+    const client = await pool.connect();
+    const { rows: [me] } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    // As PostgreSQL shutting down does to every backend: FATAL 57P01 to a client between statements.
+    await pool.query('SELECT pg_terminate_backend($1)', [me!.pid]);
+    await new Promise((r) => setTimeout(r, 200));
+    const next = await client.query('SELECT 1').then(() => undefined, (err: Error) => err);
+    expect(next).toBeInstanceOf(Error);
+    client.release(next);
+    // The pool goes on with new connections: the writer stores a batch.
+    const result = await writer().write(rows('after-kill', 5));
+    expect(result.inserted).toBe(5);
+  });
 });

@@ -27,6 +27,12 @@ export function createPool(options: DatabaseOptions): Pool {
     idleTimeoutMillis: 30_000,
   });
   pool.on('error', (err) => options.onIdleError?.(err));
+  // Every connection has an error listener for its whole life, not only while idle in the pool
+  // (pg-pool removes its own while a client is checked out). PostgreSQL shutting down sends each
+  // backend's client a FATAL message: on a checked-out client between two statements it would
+  // otherwise be an uncaught 'error' event that ends the process (seen once in CI, with writes
+  // pipelined) instead of a failed statement, which the writer retries on another connection.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 
