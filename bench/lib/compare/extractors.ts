@@ -106,10 +106,11 @@ const HISTORY_INGEST_FIGURES: readonly (readonly [string, string, string, Better
   ['enricher output', 'enricherEventsPerSecond', 'events/s', 'higher'],
   ['history into PostgreSQL', 'historyEventsPerSecond', 'events/s', 'higher'],
   ['history / enricher rate', 'historyVsEnricher', 'ratio', 'higher'],
-  ['history per CPU second', 'historyEventsPerCpuSecond', 'events/CPU-s', 'higher'],
   ['history node CPU', 'historyNodeCpuUsPerEvent', 'µs/event', 'lower'],
+  ['enricher node CPU', 'enricherNodeCpuUsPerEvent', 'µs/event', 'lower'],
   ['PostgreSQL CPU', 'postgresCpuUsPerEvent', 'µs/event', 'lower'],
-  ['enricher per CPU second', 'enricherEventsPerCpuSecond', 'events/CPU-s', 'higher'],
+  ['history with its servers CPU', 'historyAllCpuUsPerEvent', 'µs/event', 'lower'],
+  ['enricher with its broker CPU', 'enricherAllCpuUsPerEvent', 'µs/event', 'lower'],
   ['storage', 'bytesPerEvent', 'bytes/event', 'lower'],
 ];
 
