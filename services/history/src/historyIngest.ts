@@ -96,7 +96,7 @@ export class HistoryIngest implements PartitionHandler<EnrichedEvent> {
     for (const p of partitions) this.writes.delete(p.partition);
   }
 
-  /** Are writes of this partition still on their way? (For tests and the shutdown log.) */
+  /** How many writes of this partition are still on their way. */
   inFlight(partition: number): number {
     return (this.writes.get(partition) ?? []).filter((w) => !w.settled).length;
   }
@@ -123,9 +123,9 @@ export class HistoryIngest implements PartitionHandler<EnrichedEvent> {
         write.settled = true;
       },
       (err: unknown) => {
-        // Only a stop or a revocation ends a write without its rows (unreachable is retried for as
-        // long as it lasts, refusals are dead letters): its offsets stay held, and whoever owns the
-        // partition next re-reads them.
+        // A stop ends a write without its rows (its retries aborted); anything else here is
+        // unexpected (unreachable is retried for as long as it lasts, refusals are dead letters).
+        // Either way its offsets stay held, and the partition is re-read from the committed offset.
         write.settled = true;
         write.abandoned = true;
         if (!(err instanceof RetryAbortedError) && !context.signal.aborted) {
