@@ -72,7 +72,7 @@ export class HistoryIngest implements PartitionHandler<EnrichedEvent> {
     const queue = this.queueOf(context.partition);
     const limit = Math.max(1, this.options.writesInFlight ?? DEFAULT_WRITES_IN_FLIGHT);
     // Backpressure: a partition whose writes are all on their way waits for its oldest.
-    while (queue.filter((w) => !w.settled).length >= limit) await queue.find((w) => !w.settled)!.done;
+    while (this.inFlight(context.partition) >= limit) await queue.find((w) => !w.settled)!.done;
     if (records.length > 0) queue.push(this.startWrite(records, context));
     return { outputs: this.collect(context.partition) };
   }
