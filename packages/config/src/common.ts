@@ -206,6 +206,8 @@ export const TOPICS = {
   alerts: 'alerts',
   /** Trail records (compacted, key = trail name): the control plane's source of truth. */
   trails: 'trails',
+  /** CloudTrail Lake event data stores (compacted, key = store ID): made through the API, followed by the lake service and the query API. */
+  eventDataStores: 'eventdatastores',
   /** What the services did for each trail (deliveries, digests, notifications, their errors), for GetTrailStatus. */
   trailActivity: 'trails.activity',
   /** The notifier's dead letters (deliveries no target could take), apart from the pipeline's. */

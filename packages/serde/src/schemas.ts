@@ -19,6 +19,7 @@ export const SCHEMA_FILES = {
   Notification: 'notification.avsc',
   TrailRecord: 'trail.avsc',
   TrailActivity: 'trail-activity.avsc',
+  EventDataStoreRecord: 'event-data-store.avsc',
 } as const;
 
 export type SchemaName = keyof typeof SCHEMA_FILES;

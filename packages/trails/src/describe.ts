@@ -75,7 +75,8 @@ const API_OPERATOR: Record<(typeof OPERATORS)[number], string> = {
   notEndsWith: 'NotEndsWith',
 };
 
-function advancedView(selector: AdvancedEventSelector) {
+/** An advanced selector as the API shows it (PascalCase members, operators left out when unset). */
+export function advancedSelectorView(selector: AdvancedEventSelector) {
   return {
     ...(selector.name !== undefined ? { Name: selector.name } : {}),
     FieldSelectors: selector.fieldSelectors.map((f) => {
@@ -88,7 +89,7 @@ function advancedView(selector: AdvancedEventSelector) {
 
 /** The trail's selectors as GetEventSelectors returns them; a trail without selectors shows CloudTrail's default one. */
 export function eventSelectorsView(trail: Trail): EventSelectorsView {
-  if (trail.advancedEventSelectors) return { TrailARN: trailArn(trail), AdvancedEventSelectors: trail.advancedEventSelectors.map(advancedView) };
+  if (trail.advancedEventSelectors) return { TrailARN: trailArn(trail), AdvancedEventSelectors: trail.advancedEventSelectors.map(advancedSelectorView) };
   const selectors = trail.eventSelectors ?? [{ readWriteType: 'All' as const, includeManagementEvents: true, dataResources: [], excludeManagementEventSources: [] }];
   return {
     TrailARN: trailArn(trail),

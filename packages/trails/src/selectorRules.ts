@@ -45,14 +45,23 @@ export const TRAIL_FIELDS = ['eventCategory', 'readOnly', 'eventSource', 'eventN
 const LAKE_ONLY_FIELDS = new Set(['eventType', 'userIdentity.arn', 'sessionCredentialFromConsole']);
 /** Categories a trail can select; the others exist only in event data stores. */
 const TRAIL_CATEGORIES = new Set(['Management', 'Data', 'NetworkActivity']);
-const EQUALS_ONLY = new Set(['eventCategory', 'readOnly', 'resources.type', 'errorCode']);
+const EQUALS_ONLY = new Set(['eventCategory', 'readOnly', 'resources.type', 'errorCode', 'sessionCredentialFromConsole']);
 
 function usedOperators(selector: FieldSelectorShape): Operator[] {
   return OPERATORS.filter((op) => selector[op] !== undefined);
 }
 
-/** Checks a trail's advanced selectors against cloudtrail-spec.md §6.2; reports every problem with its path. */
-export function checkAdvancedSelectors(selectors: { fieldSelectors: FieldSelectorShape[] }[], report: Report): void {
+/**
+ * Who the selectors belong to. A CloudTrail Lake event data store takes the trails' rules plus the
+ * fields only Lake can select on (eventType, userIdentity.arn, sessionCredentialFromConsole):
+ * one engine, so a store and a trail with the same selectors take the same events.
+ */
+export type SelectorOwner = 'trail' | 'eventDataStore';
+
+/** Checks a trail's (or an event data store's) advanced selectors against cloudtrail-spec.md §6.2; reports every problem with its path. */
+export function checkAdvancedSelectors(selectors: { fieldSelectors: FieldSelectorShape[] }[], report: Report, owner: SelectorOwner = 'trail'): void {
+  const lake = owner === 'eventDataStore';
+  const what = lake ? 'an event data store' : 'a trail';
   let totalValues = 0;
   selectors.forEach((selector, s) => {
     const byField = new Map<string, { index: number; selector: FieldSelectorShape }>();
@@ -61,11 +70,12 @@ export function checkAdvancedSelectors(selectors: { fieldSelectors: FieldSelecto
       const operators = usedOperators(fs);
       totalValues += operators.reduce((n, op) => n + (fs[op]?.length ?? 0), 0);
       if (LAKE_ONLY_FIELDS.has(fs.field)) {
-        report([...path, 'field'], `${fs.field} can only be selected by CloudTrail Lake event data stores, not by trails`);
-        return;
-      }
-      if (!(TRAIL_FIELDS as readonly string[]).includes(fs.field)) {
-        report([...path, 'field'], `unknown field ${JSON.stringify(fs.field)}; a trail can select on ${TRAIL_FIELDS.join(', ')}`);
+        if (!lake) {
+          report([...path, 'field'], `${fs.field} can only be selected by CloudTrail Lake event data stores, not by trails`);
+          return;
+        }
+      } else if (!(TRAIL_FIELDS as readonly string[]).includes(fs.field)) {
+        report([...path, 'field'], `unknown field ${JSON.stringify(fs.field)}; ${what} can select on ${[...TRAIL_FIELDS, ...(lake ? LAKE_ONLY_FIELDS : [])].join(', ')}`);
         return;
       }
       if (byField.has(fs.field)) {
@@ -93,7 +103,9 @@ export function checkAdvancedSelectors(selectors: { fieldSelectors: FieldSelecto
     }
     const value = values[0]!;
     if (!TRAIL_CATEGORIES.has(value)) {
-      report(categoryPath, `eventCategory ${JSON.stringify(value)} cannot be selected by a trail (Management, Data or NetworkActivity)`);
+      // Lake's other categories (ConfigurationItem, ActivityAuditLog...) belong to stores of
+      // non-CloudTrail events, which opentrail does not ingest.
+      report(categoryPath, `eventCategory ${JSON.stringify(value)} cannot be selected by ${what} (Management, Data or NetworkActivity)`);
       return;
     }
     const at = (field: string) => [...path, byField.get(field)!.index];
@@ -138,5 +150,5 @@ export function checkAdvancedSelectors(selectors: { fieldSelectors: FieldSelecto
       report([...at('errorCode'), 'equals'], 'errorCode takes only VpceAccessDenied');
     }
   });
-  if (totalValues > MAX_ADVANCED_VALUES) report([], `name ${totalValues} values in all; a trail's advanced selectors may name at most ${MAX_ADVANCED_VALUES}`);
+  if (totalValues > MAX_ADVANCED_VALUES) report([], `name ${totalValues} values in all; ${what}'s advanced selectors may name at most ${MAX_ADVANCED_VALUES}`);
 }

@@ -128,6 +128,11 @@ function fieldReader(field: string, resourceTypes: Set<string> | undefined): Fie
       return (e) => e.vpcEndpointId ?? undefined;
     case 'eventType':
       return (e) => e.eventType ?? undefined;
+    // The two below are selectable by event data stores only (selectorRules.ts).
+    case 'userIdentity.arn':
+      return (e) => e.userIdentity?.arn ?? undefined;
+    case 'sessionCredentialFromConsole':
+      return (e) => e.sessionCredentialFromConsole ?? undefined;
     case 'resources.type':
       return (e) => resourcesOf(e).flatMap((r) => (r.type === null ? [] : [r.type]));
     case 'resources.ARN':

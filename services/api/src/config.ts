@@ -102,6 +102,8 @@ export const apiSchema = z.strictObject({
   organizationId: z.string().regex(/^o-[a-z0-9]{10,32}$/, 'must be an organization id such as o-exampleorgid').optional(),
   /** Trails per account and region (CloudTrail: 5, MaximumNumberOfTrailsExceededException beyond). @default 5 */
   maxTrailsPerRegion: z.number().int().min(1).max(1000).default(5),
+  /** CloudTrail Lake event data stores per account and region (CloudTrail: 10, EventDataStoreMaxLimitExceededException beyond). @default 10 */
+  maxEventDataStoresPerRegion: z.number().int().min(1).max(1000).default(10),
   /** Get*, Describe* and List* calls per second per account, region and operation (CloudTrail: 10). @default 10 */
   trailReadsPerSecond: z.number().min(0.1).default(10),
   /** Every other trail call per second per account, region and operation (CloudTrail: 1). @default 1 */
@@ -171,6 +173,7 @@ export const bindings: EnvBinding[] = [
   { env: 'OPENTRAIL_API_DEFAULT_ACCOUNT_ID', path: 'api.defaultAccountId' },
   { env: 'OPENTRAIL_API_ORGANIZATION_ID', path: 'api.organizationId' },
   { env: 'OPENTRAIL_API_MAX_TRAILS_PER_REGION', path: 'api.maxTrailsPerRegion', as: 'number' },
+  { env: 'OPENTRAIL_API_MAX_EVENT_DATA_STORES_PER_REGION', path: 'api.maxEventDataStoresPerRegion', as: 'number' },
   { env: 'OPENTRAIL_API_TRAIL_READS_PER_SECOND', path: 'api.trailReadsPerSecond', as: 'number' },
   { env: 'OPENTRAIL_API_TRAIL_WRITES_PER_SECOND', path: 'api.trailWritesPerSecond', as: 'number' },
   { env: 'OPENTRAIL_API_CHECK_TRAIL_RESOURCES', path: 'api.checkTrailResources', as: 'boolean' },

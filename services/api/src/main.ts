@@ -3,6 +3,7 @@ import { AwsClients } from '@opentrail/aws';
 import { HistoryQueries, NextTokenCodec, openQueryPool } from '@opentrail/history';
 import { Recorder } from '@opentrail/producer';
 import { main } from '@opentrail/runtime';
+import { openEventDataStoreCatalog } from '@opentrail/lake';
 import { openTrailActivityReader, openTrailCatalog } from '@opentrail/trails';
 import { CONSOLE_DIST_DIR } from '@opentrail/console';
 import { DeliveryLag } from './activitySummary.js';
@@ -34,6 +35,7 @@ main({
     // The trails package creates these, with its own settings.
     trails: { reads: 'trails', ensure: false },
     trailActivity: { reads: 'trailActivity', ensure: false },
+    eventDataStores: { reads: 'eventDataStores', ensure: false },
   }),
   async start(ctx) {
     const { config, logger, metrics, kafka, registry, topics, serdes } = ctx;
@@ -91,6 +93,8 @@ main({
     }));
     // What the archiver, digester and notifier did for each trail (GetTrailStatus' errors and attempts).
     const activity = ctx.own('trailActivity', await openTrailActivityReader({ kafka, registry, logger, metrics, topic: topics.trailActivity, groupIdPrefix: 'opentrail-api', replicationFactor: config.topics.replicationFactor }));
+    // CloudTrail Lake's event data stores: the compacted topic the lake service follows.
+    const eventDataStores = ctx.own('eventDataStores', await openEventDataStoreCatalog({ kafka, registry, logger, metrics, topic: topics.eventDataStores, groupIdPrefix: 'opentrail-api', replicationFactor: config.topics.replicationFactor }));
     const aws = c.checkTrailResources ? new AwsClients(config.aws) : undefined;
     if (aws) ctx.onStop('aws', () => aws.destroy());
     // The web console (issue 15): the alerts it lists and the delivery lag it charts.
@@ -115,6 +119,13 @@ main({
         ...(aws ? { resources: new AwsTrailResources(aws) } : {}),
         ...(c.organizationId ? { organizationId: c.organizationId } : {}),
         maxTrailsPerRegion: c.maxTrailsPerRegion,
+        eventDataStores: {
+          store: eventDataStores,
+          ...(aws ? { resources: new AwsTrailResources(aws) } : {}),
+          ...(c.organizationId ? { organizationId: c.organizationId } : {}),
+          maxStoresPerRegion: c.maxEventDataStoresPerRegion,
+          now: Date.now,
+        },
         newTrails: c.newTrails,
         limits: { reads: new RateLimiter(c.trailReadsPerSecond), writes: new RateLimiter(c.trailWritesPerSecond) },
         now: Date.now,

@@ -4,6 +4,7 @@ import type { ConsoleOperations } from './consoleOperations.js';
 import { ApiError } from './errors.js';
 import type { RateLimiter } from './rateLimit.js';
 import type { Target } from './targets.js';
+import { EventDataStoreOperations, type EventDataStoreOperationsOptions } from './eventDataStoreOperations.js';
 import { TrailOperations, type TrailOperationsOptions } from './trailOperations.js';
 import { optionalString } from './trailRequests.js';
 
@@ -60,6 +61,8 @@ export interface OperationsOptions extends TrailOperationsOptions {
   keys: PublicKeySource;
   history?: HistoryOperations;
   limits?: TrailCallLimits;
+  /** CloudTrail Lake's event data stores; without them those operations are UnsupportedOperationException. */
+  eventDataStores?: EventDataStoreOperationsOptions;
   /** ListPublicKeys page size. @default 50 */
   publicKeysPageSize?: number;
 }
@@ -72,6 +75,7 @@ type Handler = (input: Record<string, unknown>, caller: Caller) => unknown;
  */
 export class Operations {
   readonly trails: TrailOperations;
+  readonly eventDataStores: EventDataStoreOperations | undefined;
   /** The web console's actions (consoleOperations.ts), when main.ts wires them. */
   consoleOperations: ConsoleOperations | undefined;
   private readonly cloudtrail: Map<string, Handler>;
@@ -99,6 +103,23 @@ export class Operations {
       ['ListTags', (i, c) => t.listTags(i, c)],
       ['ListPublicKeys', (i) => this.listPublicKeys(i)],
     ]);
+    const e = (this.eventDataStores = o.eventDataStores && new EventDataStoreOperations(o.eventDataStores));
+    const lake = (call: (ops: EventDataStoreOperations) => unknown): unknown => {
+      if (!e) throw new ApiError('UnsupportedOperationException', 'CloudTrail Lake is not configured on this API');
+      return call(e);
+    };
+    for (const [name, handler] of [
+      ['CreateEventDataStore', (i, c) => lake((ops) => ops.createEventDataStore(i, c))],
+      ['GetEventDataStore', (i, c) => lake((ops) => ops.getEventDataStore(i, c))],
+      ['ListEventDataStores', (i, c) => lake((ops) => ops.listEventDataStores(i, c))],
+      ['UpdateEventDataStore', (i, c) => lake((ops) => ops.updateEventDataStore(i, c))],
+      ['DeleteEventDataStore', (i, c) => lake((ops) => ops.deleteEventDataStore(i, c))],
+      ['RestoreEventDataStore', (i, c) => lake((ops) => ops.restoreEventDataStore(i, c))],
+      ['StartEventDataStoreIngestion', (i, c) => lake((ops) => ops.startEventDataStoreIngestion(i, c))],
+      ['StopEventDataStoreIngestion', (i, c) => lake((ops) => ops.stopEventDataStoreIngestion(i, c))],
+    ] as [string, Handler][]) {
+      this.cloudtrail.set(name, handler);
+    }
   }
 
   async run(target: NonNullable<Target>, input: Record<string, unknown>, caller: Caller): Promise<unknown> {

@@ -371,7 +371,7 @@ export class TrailOperations {
   }
 
   async putInsightSelectors(input: Record<string, unknown>, caller: Caller) {
-    if (member(input, 'EventDataStore') !== undefined || member(input, 'InsightsDestination') !== undefined) throw new ApiError('UnsupportedOperationException', 'opentrail has no event data stores: Insights are configured on trails (TrailName).');
+    if (member(input, 'EventDataStore') !== undefined || member(input, 'InsightsDestination') !== undefined) throw new ApiError('UnsupportedOperationException', 'Insights on event data stores are not supported by opentrail: Insights are configured on trails (TrailName).');
     if (member(input, 'TrailName') === undefined) throw new ApiError('InvalidParameterCombinationException', 'TrailName is required.');
     const ref = trailRef(input, 'TrailName');
     const list = optionalList(input, 'InsightSelectors');
@@ -382,7 +382,7 @@ export class TrailOperations {
   }
 
   getInsightSelectors(input: Record<string, unknown>, caller: Caller) {
-    if (member(input, 'EventDataStore') !== undefined) throw new ApiError('UnsupportedOperationException', 'opentrail has no event data stores: Insights are configured on trails (TrailName).');
+    if (member(input, 'EventDataStore') !== undefined) throw new ApiError('UnsupportedOperationException', 'Insights on event data stores are not supported by opentrail: Insights are configured on trails (TrailName).');
     if (member(input, 'TrailName') === undefined) throw new ApiError('InvalidParameterCombinationException', 'TrailName is required.');
     const trail = this.require(trailRef(input, 'TrailName'), caller).definition;
     const view = insightSelectorsView(trail);

@@ -902,6 +902,47 @@ export interface DevOpentrailTrailActivity {
     updatedAt: number;
 }
 
+export type DevOpentrailEventDataStoreStatus = "ENABLED" | "STOPPED_INGESTION" | "PENDING_DELETION";
+
+export interface DevOpentrailEventDataStoreTag {
+    key: string;
+    /**
+     * Default: null
+     */
+    value: null | string;
+}
+
+/**
+ * One CloudTrail Lake event data store as the control plane knows it: the compacted event-data-stores topic's value, key = the store's ID (packages/lake stores/). A null value (tombstone) removes it.
+ */
+
+export interface DevOpentrailEventDataStoreRecord {
+    /**
+     * the store's ID, the last part of its ARN (a UUID); equal to the key
+     */
+    id: string;
+    /**
+     * ENABLED: ingesting; STOPPED_INGESTION: kept and queryable, takes no new events; PENDING_DELETION: deleted, kept for the wait period, neither ingesting nor queryable
+     */
+    status: DevOpentrailEventDataStoreStatus;
+    createdAt: number;
+    updatedAt: number;
+    /**
+     * when DeleteEventDataStore ran (PENDING_DELETION)
+     *
+     * Default: null
+     */
+    deletedAt: null | number;
+    /**
+     * Default: []
+     */
+    tags: DevOpentrailEventDataStoreTag[];
+    /**
+     * the store's definition as JSON (packages/lake's eventDataStoreSchema, defaults applied, keys sorted); readers validate it and skip a record that does not parse
+     */
+    definition: string;
+}
+
 export type UserIdentity = DevOpentrailUserIdentity;
 export type Resource = DevOpentrailResource;
 export type ApiCallEvent = DevOpentrailApiCallEvent;
@@ -934,6 +975,9 @@ export type TrailTag = DevOpentrailTrailTag;
 export type TrailRecord = DevOpentrailTrailRecord;
 export type TrailActivityKind = DevOpentrailTrailActivityKind;
 export type TrailActivity = DevOpentrailTrailActivity;
+export type EventDataStoreStatus = DevOpentrailEventDataStoreStatus;
+export type EventDataStoreTag = DevOpentrailEventDataStoreTag;
+export type EventDataStoreRecord = DevOpentrailEventDataStoreRecord;
 
 /** Value type of each top-level schema. */
 export interface SchemaTypes {
@@ -949,4 +993,5 @@ export interface SchemaTypes {
   Notification: Notification;
   TrailRecord: TrailRecord;
   TrailActivity: TrailActivity;
+  EventDataStoreRecord: EventDataStoreRecord;
 }
