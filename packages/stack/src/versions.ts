@@ -23,6 +23,11 @@ export interface StackVersions {
    * suffix is the packaging's, the server is a release)
    */
   postgresEmbedded: string;
+  /**
+   * Trino server (io.trino:trino-server tarball from Maven Central), the query engine of the lake.
+   * @default 476 (needs Java 24+; the stack looks for one apart from the Kafka/registry JDK)
+   */
+  trino: string;
 }
 
 export function stackVersions(env: NodeJS.ProcessEnv = process.env): StackVersions {
@@ -32,6 +37,7 @@ export function stackVersions(env: NodeJS.ProcessEnv = process.env): StackVersio
     moto: env.MOTO_VERSION ?? '5.2.5',
     awscli: env.AWSCLI_VERSION ?? '1.46.3',
     postgresEmbedded: env.POSTGRES_EMBEDDED_VERSION ?? '15.18.0-beta.17',
+    trino: env.TRINO_VERSION ?? '476',
   };
 }
 
