@@ -72,6 +72,30 @@ export const historySchema = z.strictObject({
   queryEventsPerSecond: z.number().min(0.1).default(5),
 });
 
+/**
+ * CloudTrail Lake's queries: Trino runs them over the lake service's tables; their state and rows
+ * live in PostgreSQL (the history database unless another is named), so every API instance
+ * answers for every query.
+ */
+export const lakeQuerySchema = z.strictObject({
+  /** Trino's coordinator (http://host:8080). Without it the query operations are UnsupportedOperationException. */
+  trinoUrl: z.string().url().optional(),
+  /** The PostgreSQL of query state and results. @default api.history.databaseUrl */
+  databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+  /** Trino's hive catalog and the schema of the store tables. @default lake, eds */
+  catalog: z.string().regex(/^[a-z0-9_]{1,64}$/).default('lake'),
+  schema: z.string().regex(/^[a-z0-9_]{1,64}$/).default('eds'),
+  /** Where the lake service writes (its lake.bucket and lake.prefix). @default opentrail-lake, lake */
+  bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/).default('opentrail-lake'),
+  prefix: z.string().regex(/^[A-Za-z0-9_.-]+(?:\/[A-Za-z0-9_.-]+)*$/).default('lake'),
+  /** Queries running at once per account (CloudTrail: 10). @default 10 */
+  maxConcurrentQueries: z.number().int().min(1).max(1000).default(10),
+  /** A query running longer is TIMED_OUT (CloudTrail: one hour). @default 3600 */
+  queryTimeoutSeconds: z.number().int().min(1).default(3600),
+  /** Days results are kept (CloudTrail: 7). @default 7 */
+  resultsRetentionDays: z.number().int().min(1).max(365).default(7),
+});
+
 export const apiSchema = z.strictObject({
   /** Port of the CloudTrail API (POST /). 0 picks a free port. @default 8090 */
   port: z.number().int().min(0).max(65535).default(8090),
@@ -96,6 +120,8 @@ export const apiSchema = z.strictObject({
   maxBodyBytes: z.number().int().min(1024).default(1024 * 1024),
   /** Event history: LookupEvents, QueryEvents and GetResourceHistory, read from the history service's PostgreSQL. */
   history: historySchema.prefault({}),
+  /** CloudTrail Lake's queries (StartQuery, GetQueryResults...). */
+  lake: lakeQuerySchema.prefault({}),
   /** The account of callers whose access key names none (trails they create are this account's). @default 000000000000 */
   defaultAccountId: accountId.default('000000000000'),
   /** The organization of organization trails (IsOrganizationTrail); without it they are refused with OrganizationsNotInUseException. */
@@ -173,6 +199,12 @@ export const bindings: EnvBinding[] = [
   { env: 'OPENTRAIL_API_DEFAULT_ACCOUNT_ID', path: 'api.defaultAccountId' },
   { env: 'OPENTRAIL_API_ORGANIZATION_ID', path: 'api.organizationId' },
   { env: 'OPENTRAIL_API_MAX_TRAILS_PER_REGION', path: 'api.maxTrailsPerRegion', as: 'number' },
+  { env: 'OPENTRAIL_TRINO_URL', path: 'api.lake.trinoUrl' },
+  { env: 'OPENTRAIL_API_LAKE_DATABASE_URL', path: 'api.lake.databaseUrl' },
+  { env: 'OPENTRAIL_LAKE_BUCKET', path: 'api.lake.bucket' },
+  { env: 'OPENTRAIL_LAKE_PREFIX', path: 'api.lake.prefix' },
+  { env: 'OPENTRAIL_API_LAKE_MAX_CONCURRENT_QUERIES', path: 'api.lake.maxConcurrentQueries', as: 'number' },
+  { env: 'OPENTRAIL_API_LAKE_QUERY_TIMEOUT_SECONDS', path: 'api.lake.queryTimeoutSeconds', as: 'number' },
   { env: 'OPENTRAIL_API_MAX_EVENT_DATA_STORES_PER_REGION', path: 'api.maxEventDataStoresPerRegion', as: 'number' },
   { env: 'OPENTRAIL_API_TRAIL_READS_PER_SECOND', path: 'api.trailReadsPerSecond', as: 'number' },
   { env: 'OPENTRAIL_API_TRAIL_WRITES_PER_SECOND', path: 'api.trailWritesPerSecond', as: 'number' },

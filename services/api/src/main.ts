@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { AwsClients } from '@opentrail/aws';
 import { HistoryQueries, NextTokenCodec, openQueryPool } from '@opentrail/history';
 import { Recorder } from '@opentrail/producer';
-import { main } from '@opentrail/runtime';
-import { openEventDataStoreCatalog } from '@opentrail/lake';
+import { main, startupStep } from '@opentrail/runtime';
+import { LakeQueries, LakeQueryStore, LakeTables, openEventDataStoreCatalog, TrinoEngine } from '@opentrail/lake';
 import { openTrailActivityReader, openTrailCatalog } from '@opentrail/trails';
 import { CONSOLE_DIST_DIR } from '@opentrail/console';
 import { DeliveryLag } from './activitySummary.js';
@@ -15,6 +15,7 @@ import { Authorizer } from './authorization.js';
 import { bindings, configSchema } from './config.js';
 import { ConsoleAssets } from './consoleAssets.js';
 import { ConsoleOperations } from './consoleOperations.js';
+import { LakeQueryOperations } from './lakeQueryOperations.js';
 import { Operations, type HistoryOperations } from './operations.js';
 import { RateLimiter } from './rateLimit.js';
 import { AwsTrailResources } from './trailResources.js';
@@ -97,6 +98,37 @@ main({
     const eventDataStores = ctx.own('eventDataStores', await openEventDataStoreCatalog({ kafka, registry, logger, metrics, topic: topics.eventDataStores, groupIdPrefix: 'opentrail-api', replicationFactor: config.topics.replicationFactor }));
     const aws = c.checkTrailResources ? new AwsClients(config.aws) : undefined;
     if (aws) ctx.onStop('aws', () => aws.destroy());
+    // CloudTrail Lake's queries: on Trino, their state and rows in PostgreSQL.
+    const lakeQueries = await (async () => {
+      const l = c.lake;
+      const databaseUrl = l.databaseUrl ?? h.databaseUrl;
+      if (!l.trinoUrl) return undefined;
+      if (!databaseUrl) {
+        logger.warn('api.lake.trinoUrl is set but no database for query results (api.lake.databaseUrl or api.history.databaseUrl): Lake queries are off');
+        return undefined;
+      }
+      const { store, end } = LakeQueryStore.open(databaseUrl, (err) => logger.warn({ err: err.message }, 'Lake query database connection lost'));
+      ctx.onStop('lake query database', end);
+      await startupStep('the Lake query tables', () => store.migrate());
+      const engine = new TrinoEngine({ url: l.trinoUrl, catalog: l.catalog, schema: l.schema });
+      const lakeAws = new AwsClients(config.aws);
+      ctx.onStop('lake aws', () => lakeAws.destroy());
+      const queries = new LakeQueries({
+        engine,
+        store,
+        stores: eventDataStores,
+        tables: new LakeTables({ engine, catalog: l.catalog, schema: l.schema, bucket: l.bucket, prefix: l.prefix }),
+        s3: lakeAws.s3,
+        logger,
+        maxConcurrentPerAccount: l.maxConcurrentQueries,
+        timeoutMs: l.queryTimeoutSeconds * 1000,
+      });
+      ctx.onStop('lake queries', () => queries.stop());
+      const expire = setInterval(() => void store.expire(Date.now() - l.resultsRetentionDays * 86_400_000).catch((err: unknown) => logger.warn({ err }, 'expiring Lake query results failed')), 3_600_000);
+      expire.unref();
+      ctx.onStop('lake query expiry', () => clearInterval(expire));
+      return new LakeQueryOperations({ queries, store, stores: eventDataStores });
+    })();
     // The web console (issue 15): the alerts it lists and the delivery lag it charts.
     const recentAlerts = new RecentAlerts();
     await ctx.start('alerts', alertsFeed({ kafka, topic: topics.alerts, serde: serdes.alerts, groupIdPrefix: 'opentrail-api-alerts', logger, metrics, alerts: recentAlerts }));
@@ -126,6 +158,7 @@ main({
           maxStoresPerRegion: c.maxEventDataStoresPerRegion,
           now: Date.now,
         },
+        ...(lakeQueries ? { lakeQueries } : {}),
         newTrails: c.newTrails,
         limits: { reads: new RateLimiter(c.trailReadsPerSecond), writes: new RateLimiter(c.trailWritesPerSecond) },
         now: Date.now,

@@ -5,6 +5,7 @@ import { ApiError } from './errors.js';
 import type { RateLimiter } from './rateLimit.js';
 import type { Target } from './targets.js';
 import { EventDataStoreOperations, type EventDataStoreOperationsOptions } from './eventDataStoreOperations.js';
+import type { LakeQueryOperations } from './lakeQueryOperations.js';
 import { TrailOperations, type TrailOperationsOptions } from './trailOperations.js';
 import { optionalString } from './trailRequests.js';
 
@@ -63,6 +64,8 @@ export interface OperationsOptions extends TrailOperationsOptions {
   limits?: TrailCallLimits;
   /** CloudTrail Lake's event data stores; without them those operations are UnsupportedOperationException. */
   eventDataStores?: EventDataStoreOperationsOptions;
+  /** CloudTrail Lake's queries; without them those operations are UnsupportedOperationException. */
+  lakeQueries?: LakeQueryOperations;
   /** ListPublicKeys page size. @default 50 */
   publicKeysPageSize?: number;
 }
@@ -117,6 +120,19 @@ export class Operations {
       ['RestoreEventDataStore', (i, c) => lake((ops) => ops.restoreEventDataStore(i, c))],
       ['StartEventDataStoreIngestion', (i, c) => lake((ops) => ops.startEventDataStoreIngestion(i, c))],
       ['StopEventDataStoreIngestion', (i, c) => lake((ops) => ops.stopEventDataStoreIngestion(i, c))],
+    ] as [string, Handler][]) {
+      this.cloudtrail.set(name, handler);
+    }
+    const queries = (call: (ops: LakeQueryOperations) => unknown): unknown => {
+      if (!o.lakeQueries) throw new ApiError('UnsupportedOperationException', 'CloudTrail Lake queries are not configured on this API (api.lake.trinoUrl)');
+      return call(o.lakeQueries);
+    };
+    for (const [name, handler] of [
+      ['StartQuery', (i, c) => queries((ops) => ops.startQuery(i, c))],
+      ['GetQueryResults', (i, c) => queries((ops) => ops.getQueryResults(i, c))],
+      ['DescribeQuery', (i, c) => queries((ops) => ops.describeQuery(i, c))],
+      ['ListQueries', (i, c) => queries((ops) => ops.listQueries(i, c))],
+      ['CancelQuery', (i, c) => queries((ops) => ops.cancelQuery(i, c))],
     ] as [string, Handler][]) {
       this.cloudtrail.set(name, handler);
     }

@@ -1,0 +1,92 @@
+import { Trino, type QueryResult } from 'trino-client';
+
+/**
+ * The engine Lake queries run on. Trino is the contract (issue 20): its SQL and its answers. The
+ * query user is read-only by Trino's own access control (etc/access-control rules written by
+ * packages/stack's startTrino): under the guard's parse, a second wall.
+ */
+export interface QueryEngine {
+  execute(statement: string, options: ExecuteOptions): Promise<ExecuteResult>;
+}
+
+export interface ExecuteOptions {
+  /** `lake-query` for users' statements; `lake-admin` for the table upkeep (CREATE TABLE, partitions). */
+  user: 'lake-query' | 'lake-admin';
+  signal?: AbortSignal;
+  /** Each page of rows as it arrives, in order; the engine waits for it before fetching the next. */
+  onRows?: (columns: readonly string[], rows: readonly unknown[][]) => Promise<void> | void;
+}
+
+export interface ExecuteResult {
+  columns: string[];
+  /** Bytes and rows the query read (Trino's processedBytes / processedRows). */
+  processedBytes: number;
+  processedRows: number;
+  elapsedMs: number;
+}
+
+/** A statement the engine refused or failed: its message is the engine's, its kind says whose fault. */
+export class QueryEngineError extends Error {
+  constructor(
+    message: string,
+    /** USER_ERROR (the statement: a missing column, a type mismatch), or the engine's own failure. */
+    readonly errorType: string,
+    readonly errorName: string,
+  ) {
+    super(message);
+    this.name = 'QueryEngineError';
+  }
+}
+
+export class QueryCancelledError extends Error {
+  constructor() {
+    super('the query was cancelled');
+    this.name = 'QueryCancelledError';
+  }
+}
+
+export interface TrinoEngineOptions {
+  url: string;
+  catalog: string;
+  schema: string;
+}
+
+/** Trino through its REST protocol (trino-client): one statement, its pages in order, cancellable. */
+export class TrinoEngine implements QueryEngine {
+  private readonly trino: Trino;
+
+  constructor(private readonly o: TrinoEngineOptions) {
+    this.trino = Trino.create({ server: o.url, catalog: o.catalog, schema: o.schema, source: 'opentrail-lake' });
+  }
+
+  async execute(statement: string, options: ExecuteOptions): Promise<ExecuteResult> {
+    const { signal } = options;
+    if (signal?.aborted) throw new QueryCancelledError();
+    const iterator = await this.trino.query({ query: statement, user: options.user, catalog: this.o.catalog, schema: this.o.schema });
+    let queryId: string | undefined;
+    let columns: string[] = [];
+    let last: QueryResult | undefined;
+    const cancel = () => {
+      if (queryId) void this.trino.cancel(queryId).catch(() => undefined);
+    };
+    signal?.addEventListener('abort', cancel, { once: true });
+    try {
+      for await (const page of iterator) {
+        queryId ??= page.id;
+        last = page;
+        if (page.error) throw new QueryEngineError(page.error.message, page.error.errorType, page.error.errorName);
+        if (page.columns && columns.length === 0) columns = page.columns.map((c) => c.name);
+        if (page.data && page.data.length > 0) await options.onRows?.(columns, page.data);
+        if (signal?.aborted) {
+          cancel();
+          throw new QueryCancelledError();
+        }
+      }
+    } finally {
+      signal?.removeEventListener('abort', cancel);
+    }
+    if (signal?.aborted) throw new QueryCancelledError();
+    const stats = last?.stats;
+    return { columns, processedBytes: stats?.processedBytes ?? 0, processedRows: stats?.processedRows ?? 0, elapsedMs: stats?.elapsedTimeMillis ?? 0 };
+  }
+}

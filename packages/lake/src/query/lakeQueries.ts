@@ -1,0 +1,179 @@
+import { randomUUID } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { Logger } from '@opentrail/observability';
+import { checkLakeQuery } from '../sql/guard.js';
+import type { EventDataStoreCatalog } from '../stores/catalog.js';
+import { QueryCancelledError, QueryEngineError, type QueryEngine } from './engine.js';
+import type { LakeQueryStore, ResultRow } from './queryStore.js';
+import type { LakeTables } from './tables.js';
+
+/**
+ * CloudTrail Lake's queries: StartQuery checks the statement (the guard: one SELECT over stores the
+ * caller may read, parameters bound), records it, and runs it in the background on the engine;
+ * the rows go to PostgreSQL page by page (LakeQueryStore), where any API instance reads them. A
+ * cancel, from any instance, is seen at the next page and ends the engine's query.
+ */
+
+export interface LakeCaller {
+  accountId: string;
+  region: string;
+}
+
+export interface LakeQueriesOptions {
+  engine: QueryEngine;
+  store: LakeQueryStore;
+  stores: EventDataStoreCatalog;
+  tables: LakeTables;
+  /** For DeliveryS3Uri. */
+  s3?: S3Client;
+  logger: Logger;
+  /** Queries running at once per account (CloudTrail: 10, MaxConcurrentQueriesException beyond). */
+  maxConcurrentPerAccount: number;
+  /** A query running longer is TIMED_OUT (CloudTrail: one hour). */
+  timeoutMs: number;
+  now?: () => number;
+}
+
+/** Why StartQuery refuses: CloudTrail's error code and message. */
+export class LakeQueryRefused extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'LakeQueryRefused';
+  }
+}
+
+/** A result value as Lake gives it: text (numbers and booleans spelled out, nested values as JSON), or null. */
+export function resultText(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  return JSON.stringify(value);
+}
+
+const DELIVERY_URI = /^s3:\/\/([a-z0-9][.\-a-z0-9]{1,61}[a-z0-9])(?:\/(.*))?$/;
+
+export class LakeQueries {
+  /** Queries this instance runs: their cancel switch, and whose they are. */
+  private readonly running = new Map<string, { abort: AbortController; accountId: string; done: Promise<void> }>();
+  private readonly now: () => number;
+
+  constructor(private readonly o: LakeQueriesOptions) {
+    this.now = o.now ?? Date.now;
+  }
+
+  /** The stores a caller may read: its own, in its region, not pending deletion. */
+  private readable(caller: LakeCaller, id: string) {
+    const record = this.o.stores.get(id);
+    if (!record || record.definition.accountId !== caller.accountId || record.definition.homeRegion !== caller.region || record.status === 'PENDING_DELETION') return undefined;
+    return record;
+  }
+
+  async start(input: { statement: string; parameters?: string[]; deliveryS3Uri?: string }, caller: LakeCaller): Promise<{ queryId: string }> {
+    if (input.deliveryS3Uri !== undefined && !DELIVERY_URI.test(input.deliveryS3Uri)) throw new LakeQueryRefused('InvalidParameterException', 'DeliveryS3Uri must be s3://<bucket>[/<prefix>].');
+    const checked = checkLakeQuery(input.statement, {
+      ...(input.parameters ? { parameters: input.parameters } : {}),
+      resolveStore: (reference) => {
+        const record = this.readable(caller, reference.toLowerCase());
+        return record ? { id: record.definition.id, table: this.o.tables.qualifiedName(record.definition.id) } : undefined;
+      },
+    });
+    const mine = [...this.running.values()].filter((r) => r.accountId === caller.accountId).length;
+    if (mine >= this.o.maxConcurrentPerAccount) throw new LakeQueryRefused('MaxConcurrentQueriesException', `You are already running ${mine} queries, the maximum.`);
+    const queryId = randomUUID();
+    await this.o.store.create({ queryId, accountId: caller.accountId, region: caller.region, stores: [...checked.storesRead], statement: input.statement, ...(input.deliveryS3Uri ? { deliveryS3Uri: input.deliveryS3Uri } : {}), createdAt: this.now() });
+    const abort = new AbortController();
+    const done = this.run(queryId, checked.statement, [...checked.storesRead], caller, abort, input.deliveryS3Uri).finally(() => this.running.delete(queryId));
+    this.running.set(queryId, { abort, accountId: caller.accountId, done });
+    return { queryId };
+  }
+
+  /** Cancels a query of the caller's that is not final yet: its new status. */
+  async cancel(queryId: string): Promise<boolean> {
+    const moved = await this.o.store.setStatus(queryId, 'CANCELLED');
+    this.running.get(queryId)?.abort.abort();
+    return moved;
+  }
+
+  private async run(queryId: string, statement: string, stores: string[], caller: LakeCaller, abort: AbortController, deliveryS3Uri: string | undefined): Promise<void> {
+    const { engine, store, logger } = this.o;
+    const started = this.now();
+    const timer = setTimeout(() => abort.abort(new Error('timeout')), this.o.timeoutMs);
+    const header: string[] = [];
+    const delivered: string[] = [];
+    let next = 0;
+    let lastCheck = started;
+    try {
+      await this.o.tables.prepare(stores, abort.signal);
+      if (!(await store.setStatus(queryId, 'RUNNING'))) return;
+      const result = await engine.execute(statement, {
+        user: 'lake-query',
+        signal: abort.signal,
+        onRows: async (columns, rows) => {
+          if (header.length === 0) header.push(...columns);
+          const page: ResultRow[] = rows.map((row) => columns.map((c, i): [string, string | null] => [c, resultText(row[i])]));
+          await store.appendRows(queryId, next, page);
+          next += page.length;
+          if (deliveryS3Uri) for (const row of page) delivered.push(row.map(([, v]) => csvField(v)).join(','));
+          // A cancel made on another instance is only in the database: look at least once a second.
+          if (this.now() - lastCheck >= 1000) {
+            lastCheck = this.now();
+            if ((await store.get(queryId))?.status === 'CANCELLED') abort.abort();
+          }
+        },
+      });
+      if (header.length === 0) header.push(...result.columns);
+      await store.setStatus(queryId, 'FINISHED', { executionMs: this.now() - started, bytesScanned: result.processedBytes, eventsScanned: result.processedRows });
+      if (deliveryS3Uri) await this.deliver(queryId, caller, deliveryS3Uri, [header.map((h) => csvField(h)).join(','), ...delivered]);
+    } catch (err) {
+      const executionMs = this.now() - started;
+      if (abort.signal.aborted || err instanceof QueryCancelledError) {
+        const timedOut = abort.signal.reason instanceof Error && abort.signal.reason.message === 'timeout';
+        await store.setStatus(queryId, timedOut ? 'TIMED_OUT' : 'CANCELLED', { executionMs }).catch(() => undefined);
+        if (deliveryS3Uri) await store.setDelivery(queryId, 'CANCELLED').catch(() => undefined);
+      } else {
+        // The engine's message for the statement's faults (a column that does not exist); a
+        // generic one for the engine's own, which the log keeps.
+        const message = err instanceof QueryEngineError && err.errorType === 'USER_ERROR' ? err.message : 'The query failed on the query engine.';
+        if (!(err instanceof QueryEngineError && err.errorType === 'USER_ERROR')) logger.error({ err, queryId }, 'a Lake query failed');
+        await store.setStatus(queryId, 'FAILED', { executionMs, errorMessage: message.slice(0, 2000) }).catch(() => undefined);
+        if (deliveryS3Uri) await store.setDelivery(queryId, 'FAILED').catch(() => undefined);
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Results to `<uri>/AWSLogs/<account>/CloudTrail-Lake/Query/<yyyy>/<mm>/<dd>/<queryId>/result_1.csv.gz`, as Lake files them. */
+  private async deliver(queryId: string, caller: LakeCaller, uri: string, lines: string[]): Promise<void> {
+    const m = DELIVERY_URI.exec(uri)!;
+    const bucket = m[1]!;
+    const prefix = (m[2] ?? '').replace(/\/+$/, '');
+    const day = new Date(this.now()).toISOString().slice(0, 10).replace(/-/g, '/');
+    const key = `${prefix ? `${prefix}/` : ''}AWSLogs/${caller.accountId}/CloudTrail-Lake/Query/${day}/${queryId}/result_1.csv.gz`;
+    try {
+      if (!this.o.s3) throw new Error('no S3 client');
+      await this.o.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: gzipSync(`${lines.join('\n')}\n`), ContentType: 'text/csv', ContentEncoding: 'gzip' }));
+      await this.o.store.setDelivery(queryId, 'SUCCESS');
+    } catch (err) {
+      const name = (err as { name?: string }).name;
+      this.o.logger.warn({ err, queryId, bucket }, 'delivering Lake query results to S3 failed');
+      await this.o.store.setDelivery(queryId, name === 'NoSuchBucket' ? 'RESOURCE_NOT_FOUND' : name === 'AccessDenied' ? 'ACCESS_DENIED' : 'FAILED');
+    }
+  }
+
+  /** Waits for the queries this instance runs (shutdown: cancels them first). */
+  async stop(): Promise<void> {
+    for (const r of this.running.values()) r.abort.abort();
+    await Promise.all([...this.running.values()].map((r) => r.done.catch(() => undefined)));
+  }
+}
+
+/** RFC 4180: a field with a comma, quote or line break is quoted, quotes doubled. */
+function csvField(value: string | null): string {
+  if (value === null) return '';
+  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
