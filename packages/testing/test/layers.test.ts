@@ -22,8 +22,9 @@ const LAYERS: readonly (readonly string[])[] = [
   /* 1: foundations */ ['config', 'observability', 'serde', 'console'],
   /* 2: the domain and the platform */ ['cloudtrail', 'aws', 'runtime'],
   /* 3: libraries over them */ ['webhooks', 'trails', 'integrity', 'history', 'rules', 'producer', 'logfiles', 'stack', 'testing'],
-  /* 4: the services (processes) */ ['alerter', 'api', 'archiver', 'digester', 'enricher', 'history-service', 'notifier'],
-  /* 5: the opentrail command, which starts them all */ ['cli'],
+  /* 4: libraries over the trails: CloudTrail Lake (stores select with the trails' engine) */ ['lake'],
+  /* 5: the services (processes) */ ['alerter', 'api', 'archiver', 'digester', 'enricher', 'history-service', 'lake-service', 'notifier'],
+  /* 6: the opentrail command, which starts them all */ ['cli'],
 ];
 
 /** Packages for the demo, tests and benches only: no service may depend on them. */

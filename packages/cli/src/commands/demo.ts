@@ -7,8 +7,9 @@ import { parse as fromYaml, stringify as toYaml } from 'yaml';
 import { Recorder } from '@opentrail/producer';
 import { confluentLoadable } from '@opentrail/runtime';
 import { TrafficGenerator } from '@opentrail/testing';
-import { endpointsFromEnv, endpointsToEnv, freePort, givenEndpoints, startStack, type Stack, type StackEndpoints } from '@opentrail/stack';
-import { DEMO_ACCESS_KEY, DEMO_ACCOUNT, DEMO_READ_ONLY_KEY, DEMO_REGION, DEMO_TRAIL, DEMO_WRITES_PREFIX, demoConfig, prepareDemoResources, type DemoResources } from '../demo/setup.js';
+import { CloudTrailApiClient, CloudTrailApiError } from '@opentrail/integrity';
+import { endpointsFromEnv, endpointsToEnv, freePort, givenEndpoints, startStack, startTrino, type Stack, type StackEndpoints, type TrinoServer } from '@opentrail/stack';
+import { DEMO_ACCESS_KEY, DEMO_ACCOUNT, DEMO_EVENT_DATA_STORE, DEMO_READ_ONLY_KEY, DEMO_REGION, DEMO_TRAIL, DEMO_WRITES_PREFIX, demoConfig, prepareDemoResources, type DemoResources } from '../demo/setup.js';
 import { instanceNames, parseReplicas, ServiceFailure, spawnService, stopService, Supervisor, type ServiceSpec } from '../demo/supervisor.js';
 import { scenarioTraffic } from '../demo/traffic.js';
 import type { Command } from './index.js';
@@ -27,6 +28,7 @@ traffic with alert scenarios woven in; prints where to look. Ctrl-C stops everyt
   --config FILE  YAML merged over the generated configuration (objects key by key, lists replaced)
   --replicas S=N instances per service, e.g. archiver=3,enricher=2 (each with its own metrics
                  port and log file archiver-1.log …); in the config file: demo: { replicas: { archiver: 3 } }
+  --no-lake      no Trino (CloudTrail Lake's queries are then UnsupportedOperationException)
 `;
 
 /** The topics of the demo (the default prefix). */
@@ -56,7 +58,7 @@ export const demo: Command = {
   async run(argv) {
     const { values } = parseArgs({
       args: argv,
-      options: { rate: { type: 'string', default: '20' }, dir: { type: 'string', default: '.demo' }, config: { type: 'string' }, replicas: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: { rate: { type: 'string', default: '20' }, dir: { type: 'string', default: '.demo' }, config: { type: 'string' }, replicas: { type: 'string' }, 'no-lake': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
     });
     if (values.help) {
       process.stdout.write(HELP);
@@ -68,6 +70,8 @@ export const demo: Command = {
     const note = (line: string) => process.stderr.write(`demo: ${line}\n`);
 
     let stack: Stack | undefined;
+    let trino: TrinoServer | undefined;
+    let trinoStarting: Promise<TrinoServer | undefined> | undefined;
     let endpoints: StackEndpoints | undefined = endpointsFromEnv();
     let supervisor: Supervisor | undefined;
     const traffic = new AbortController();
@@ -82,6 +86,7 @@ export const demo: Command = {
         supervisor?.stop();
         // Services stop in reverse order, each given time to flush and commit.
         for (const service of [...(supervisor?.children ?? [])].reverse()) await stopService(service.child);
+        await (trino ?? (await trinoStarting?.catch(() => undefined)))?.stop();
         await stack?.stop();
         note('stopped');
       })());
@@ -122,8 +127,26 @@ export const demo: Command = {
       // The demo's own section (not a service's) says how many instances of each service run; --replicas wins.
       const replicas = parseReplicas(values.replicas ?? ((demoSection as { replicas?: Record<string, unknown> } | undefined)?.replicas), discoverServices());
       const apiPort = await portNear(8090);
+      // Trino (CloudTrail Lake's engine) starts beside the services and is not waited for: its JVM
+      // takes 15-30 s, and nothing but Lake queries needs it.
+      let trinoUrl: string | undefined;
+      if (!values['no-lake']) {
+        const trinoPort = await portNear(8095);
+        trinoUrl = `http://127.0.0.1:${trinoPort}`;
+        trinoStarting = startTrino({ dir: join(dir, 'trino'), port: trinoPort, awsEndpoint: endpoints.awsEndpoint, region: DEMO_REGION, accessKeyId: 'test', secretAccessKey: 'test', metastoreDir: 's3://opentrail-lake/_metastore' }).then(
+          (server) => {
+            trino = server;
+            say(`ready: trino ${server.url} (CloudTrail Lake queries) in ${(server.startupMs / 1000).toFixed(1)} s`);
+            return server;
+          },
+          (err: unknown) => {
+            note(`Trino did not start: Lake queries will fail (${(err as Error).message.split('\n')[0]})`);
+            return undefined;
+          },
+        );
+      }
       const configFile = join(dir, 'opentrail.yaml');
-      await writeFile(configFile, `# Written by opentrail demo; every service reads it (OPENTRAIL_CONFIG_FILE).\n${toYaml(demoConfig(endpoints, { resources, apiPort, dir }, overrides))}`);
+      await writeFile(configFile, `# Written by opentrail demo; every service reads it (OPENTRAIL_CONFIG_FILE).\n${toYaml(demoConfig(endpoints, { resources, apiPort, dir, ...(trinoUrl ? { trinoUrl } : {}) }, overrides))}`);
 
       // Every service at once, as a deployment starts them after an upgrade or a node drain: each
       // waits for what it needs (topics, schemas) within its start deadline.
@@ -179,8 +202,9 @@ export const demo: Command = {
       const generator = new TrafficGenerator({ seed: Date.now() % 100_000, accountIds: [DEMO_ACCOUNT, ...new TrafficGenerator({ seed: 42, accounts: 7 }).accountIds] });
       void sendTraffic(recorder, scenarioTraffic(generator, rate), { rate, durationSeconds: 0, signal: traffic.signal, log: note });
       say(`ready: traffic ${rate} events/s into ${PREFIX}events.raw`);
+      const storeId = supervisor.children.some((s) => s.name === 'lake') && supervisor.children.some((s) => s.name === 'api') ? await demoEventDataStore(apiPort).catch((err: unknown) => void note(`the demo event data store could not be made: ${(err as Error).message}`)) : undefined;
       say('');
-      for (const line of await whereToLook(endpoints, resources, supervisor.children, dir, apiPort)) say(line);
+      for (const line of await whereToLook(endpoints, resources, supervisor.children, dir, apiPort, storeId ?? undefined)) say(line);
       await new Promise(() => undefined); // until Ctrl-C
       return 0;
     } catch (err) {
@@ -206,7 +230,26 @@ async function portNear(wanted: number): Promise<number> {
   return free ? wanted : freePort();
 }
 
-async function whereToLook(endpoints: StackEndpoints, resources: DemoResources, services: RunningService[], dir: string, apiPort: number): Promise<string[]> {
+/**
+ * The demo's CloudTrail Lake event data store (every management event of the demo account), made
+ * through the API like any caller would: its ID, or that of the one an earlier run made.
+ */
+async function demoEventDataStore(apiPort: number): Promise<string> {
+  const api = new CloudTrailApiClient({ endpoint: `http://127.0.0.1:${apiPort}`, region: DEMO_REGION, credentials: DEMO_ACCESS_KEY });
+  const idOf = (arn: string) => arn.slice(arn.lastIndexOf('/') + 1);
+  try {
+    const created = await api.callTarget<{ EventDataStoreArn: string }>('CloudTrail_20131101.CreateEventDataStore', { Name: DEMO_EVENT_DATA_STORE, RetentionPeriod: 7, TerminationProtectionEnabled: false });
+    return idOf(created.EventDataStoreArn);
+  } catch (err) {
+    if (!(err instanceof CloudTrailApiError && err.code === 'EventDataStoreAlreadyExistsException')) throw err;
+    const listed = await api.callTarget<{ EventDataStores: { EventDataStoreArn: string; Name: string }[] }>('CloudTrail_20131101.ListEventDataStores', {});
+    const found = listed.EventDataStores.find((s) => s.Name === DEMO_EVENT_DATA_STORE);
+    if (!found) throw err;
+    return idOf(found.EventDataStoreArn);
+  }
+}
+
+async function whereToLook(endpoints: StackEndpoints, resources: DemoResources, services: RunningService[], dir: string, apiPort: number, storeId?: string): Promise<string[]> {
   const envFile = join(dir, 'endpoints.env');
   // The AWS CLI and SDKs read service-specific endpoints from AWS_ENDPOINT_URL_<SERVICE>: with this
   // file sourced, plain `aws s3 …` reaches moto and `aws cloudtrail …` the demo's API.
@@ -246,6 +289,14 @@ async function whereToLook(endpoints: StackEndpoints, resources: DemoResources, 
           `                 npm run opentrail -- resource-history <bucket, instance id, sg-…, ARN> --last --endpoint-url http://127.0.0.1:${apiPort}`,
           // Two callers (DEMO_PRINCIPALS): the CLI's key may do anything, the read-only one is refused changes.
           `  trails         npm run opentrail -- trails list --endpoint-url http://127.0.0.1:${apiPort}   (read-only caller: AWS_ACCESS_KEY_ID=${DEMO_READ_ONLY_KEY.accessKeyId} AWS_SECRET_ACCESS_KEY=${DEMO_READ_ONLY_KEY.secretAccessKey}; its create gets AccessDeniedException)`,
+        ]
+      : []),
+    ...(api && storeId
+      ? [
+          // CloudTrail Lake (services/lake writes the store's Parquet table, Trino answers): rows within about 20 s.
+          `  Lake SQL       aws --endpoint-url http://127.0.0.1:${apiPort} cloudtrail start-query --query-statement "SELECT eventName, COUNT(*) AS n FROM ${storeId} GROUP BY eventName ORDER BY n DESC LIMIT 10"`,
+          `                 aws --endpoint-url http://127.0.0.1:${apiPort} cloudtrail get-query-results --query-id <QueryId from start-query>`,
+          `                 npm run opentrail -- query "SELECT eventSource, COUNT(*) AS n FROM ${storeId} WHERE errorCode IS NOT NULL GROUP BY eventSource" --endpoint-url http://127.0.0.1:${apiPort}`,
         ]
       : []),
     api

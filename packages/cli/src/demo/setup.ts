@@ -122,7 +122,12 @@ export interface DemoContext {
   dir: string;
   /** The CloudTrail-compatible API's port (services/api), near 8090. */
   apiPort: number;
+  /** Trino's coordinator, when the demo runs one: the API sends CloudTrail Lake queries there. */
+  trinoUrl?: string;
 }
+
+/** The demo's CloudTrail Lake event data store (created through the API once it is up). */
+export const DEMO_EVENT_DATA_STORE = 'demo-store';
 
 /** The access key the demo's API accepts, the same one the AWS CLI gets from .demo/endpoints.env. */
 export const DEMO_ACCESS_KEY = { accessKeyId: 'test', secretAccessKey: 'test' };
@@ -158,10 +163,13 @@ export const SERVICE_SECTIONS: Record<string, (context: DemoContext) => Record<s
     // Insights need an hour of history; a demo has minutes, so a short baseline shows them sooner.
     insights: { minBaselineMinutes: 5, baselineMinutes: 60 },
   }),
-  api: ({ apiPort }) => ({
+  // Segments close every 10 s: a demo's Lake queries see events seconds old.
+  lake: () => ({ roll: { intervalSeconds: 10 } }),
+  api: ({ apiPort, trinoUrl }) => ({
     port: apiPort,
     host: '127.0.0.1',
     principals: DEMO_PRINCIPALS,
+    ...(trinoUrl ? { lake: { trinoUrl } } : {}),
     // Trails created through the API roll and digest as quickly as the demo's own.
     newTrails: { rollIntervalSeconds: 20, digestPeriodMinutes: 1 },
   }),

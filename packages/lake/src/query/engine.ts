@@ -1,3 +1,4 @@
+import { OpentrailError } from '@opentrail/errors';
 import { Trino, type QueryResult } from 'trino-client';
 
 /**
@@ -26,22 +27,20 @@ export interface ExecuteResult {
 }
 
 /** A statement the engine refused or failed: its message is the engine's, its kind says whose fault. */
-export class QueryEngineError extends Error {
+export class QueryEngineError extends OpentrailError<'QUERY_ENGINE_ERROR'> {
   constructor(
     message: string,
     /** USER_ERROR (the statement: a missing column, a type mismatch), or the engine's own failure. */
     readonly errorType: string,
     readonly errorName: string,
   ) {
-    super(message);
-    this.name = 'QueryEngineError';
+    super('QUERY_ENGINE_ERROR', message);
   }
 }
 
-export class QueryCancelledError extends Error {
+export class QueryCancelledError extends OpentrailError<'QUERY_CANCELLED'> {
   constructor() {
-    super('the query was cancelled');
-    this.name = 'QueryCancelledError';
+    super('QUERY_CANCELLED', 'the query was cancelled');
   }
 }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { OpentrailError } from '@opentrail/errors';
 import type { Logger } from '@opentrail/observability';
 import { checkLakeQuery } from '../sql/guard.js';
 import type { EventDataStoreCatalog } from '../stores/catalog.js';
@@ -36,15 +37,7 @@ export interface LakeQueriesOptions {
 }
 
 /** Why StartQuery refuses: CloudTrail's error code and message. */
-export class LakeQueryRefused extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'LakeQueryRefused';
-  }
-}
+export class LakeQueryRefused extends OpentrailError<'InvalidParameterException' | 'MaxConcurrentQueriesException'> {}
 
 /** A result value as Lake gives it: text (numbers and booleans spelled out, nested values as JSON), or null. */
 export function resultText(value: unknown): string | null {
