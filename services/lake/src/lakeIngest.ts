@@ -1,4 +1,4 @@
-import { toCloudTrailRecord } from '@opentrail/cloudtrail';
+import { toCloudTrailRecord, writeRecordJson } from '@opentrail/cloudtrail';
 import { encodeLakeParquet, lakeObjectKey, toLakeRow, type EventDataStoreMatcher, type LakeRow } from '@opentrail/lake';
 import type { Logger } from '@opentrail/observability';
 import { deadLetterMessage, failureDetail, PROCESSING_FAILED, retry, RetryAbortedError, type BatchContext, type InputRecord, type OutputMessage, type PartitionHandler, type TopicPartition, type Work } from '@opentrail/runtime';
@@ -169,7 +169,8 @@ export class LakeIngest implements PartitionHandler<EnrichedEvent> {
     try {
       stores = matcher.select(event, enrichment.service?.readOnly ?? null);
       if (stores.length === 0) return;
-      row = toLakeRow(toCloudTrailRecord(event));
+      // eventjson is the record exactly as the trails' log files hold it.
+      row = toLakeRow(toCloudTrailRecord(event), { eventJson: writeRecordJson(event) });
     } catch (err) {
       // The conversion reads nothing but the record: what it throws is this record's doing.
       this.deadLetter(record, PROCESSING_FAILED, failureDetail(err), outputs);

@@ -106,16 +106,19 @@ export interface LakeRow extends LakeFileRow {
  * are made well-formed (a lone surrogate has no UTF-8 form; Parquet would hold U+FFFD anyway), and
  * nested values become JSON text through jsonText, which bounds depth. Time is linear in the
  * record's size: the schema, not the data, decides how deep the walk goes outside JSON text, and a
- * free-form member is written at most twice (its map values, and eventjson).
+ * free-form member is written at most twice (its map values, and eventjson). `options.eventJson`
+ * is the record's JSON text when the caller has it already; it is taken as it is.
  */
-export function toLakeRow(record: CloudTrailRecord): LakeRow {
+export function toLakeRow(record: CloudTrailRecord, options: { eventJson?: string } = {}): LakeRow {
   const source: unknown = record;
   const row = Object.create(null) as Record<string, unknown>;
   const object = isJsonObject(source) ? source : undefined;
   for (const field of lakeSchema) {
     row[field.name] = field.member === undefined || object === undefined ? null : lakeValue(ownValue(object, field.member), field.type);
   }
-  row.eventjson = object === undefined ? null : (jsonText(object) ?? null);
+  // The caller may have the record's text already (the lake service: the log-file line the archiver
+  // writes, writeRecordJson), which is cheaper than writing it again.
+  row.eventjson = object === undefined ? null : (options.eventJson ?? jsonText(object) ?? null);
   const eventtime = row.eventtime as number | null;
   row.eventdate = eventtime === null ? null : new Date(eventtime).toISOString().slice(0, 10);
   // A plain object from here on: the names are lakeSchema's, and Arrow's builders and vitest's

@@ -35,7 +35,7 @@ describe('encodeLakeParquet / decodeLakeParquet', () => {
   });
 
   it('round-trips many rows of one day in one file, nulls and empty maps and lists included', () => {
-    const rows = onDay('2026-12-07', Object.values(realLookingRecords).map(toLakeRow));
+    const rows = onDay('2026-12-07', Object.values(realLookingRecords).map((r) => toLakeRow(r)));
     rows.push({ ...rows[0]!, requestparameters: new Map(), resources: [], useridentity: null, eventtime: null });
     const decoded = decodeLakeParquet(encodeLakeParquet(rows));
     expect(decoded).toStrictEqual(rows.map(fileRow));
@@ -51,7 +51,7 @@ describe('encodeLakeParquet / decodeLakeParquet', () => {
   });
 
   it('writes one row group, every column chunk ZSTD-compressed', async () => {
-    const rows = onDay('2026-12-07', Object.values(realLookingRecords).map(toLakeRow));
+    const rows = onDay('2026-12-07', Object.values(realLookingRecords).map((r) => toLakeRow(r)));
     const meta = (await ParquetFile.fromFile(new Blob([encodeLakeParquet(rows)]))).metadata();
     expect([meta.numRowGroups(), meta.fileMetadata().numRows()]).toEqual([1, rows.length]);
     const chunks = meta.rowGroup(0).columns();
