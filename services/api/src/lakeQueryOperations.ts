@@ -68,7 +68,7 @@ export class LakeQueryOperations {
     const queryId = optionalString(input, 'QueryId');
     if (queryId === undefined || !UUID.test(queryId)) throw new ApiError('InvalidParameterException', 'QueryId must be the 36-character ID StartQuery returned.');
     const store = this.storeOf(input, caller, false);
-    const query = await this.o.store.get(queryId);
+    const query = await this.o.queries.current(queryId);
     if (!query || query.accountId !== caller.accountId || query.region !== caller.region || (store !== undefined && !query.stores.includes(store))) {
       throw new ApiError('QueryIdNotFoundException', `The query ID ${queryId} does not exist or does not map to a query.`);
     }

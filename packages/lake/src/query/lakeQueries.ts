@@ -6,7 +6,7 @@ import type { Logger } from '@opentrail/observability';
 import { checkLakeQuery } from '../sql/guard.js';
 import type { EventDataStoreCatalog } from '../stores/catalog.js';
 import { QueryCancelledError, QueryEngineError, type QueryEngine } from './engine.js';
-import type { LakeQueryStore, ResultRow } from './queryStore.js';
+import { FINAL_STATUSES, type LakeQueryRecord, type LakeQueryStore, type ResultRow } from './queryStore.js';
 import type { LakeTables } from './tables.js';
 
 /**
@@ -47,6 +47,9 @@ export function resultText(value: unknown): string | null {
   return JSON.stringify(value);
 }
 
+/** How long past its timeout a query nobody here runs may still be finished by another instance. */
+const ORPHAN_GRACE_MS = 60_000;
+
 const DELIVERY_URI = /^s3:\/\/([a-z0-9][.\-a-z0-9]{1,61}[a-z0-9])(?:\/(.*))?$/;
 
 export class LakeQueries {
@@ -82,6 +85,19 @@ export class LakeQueries {
     const done = this.run(queryId, checked.statement, [...checked.storesRead], caller, abort, input.deliveryS3Uri).finally(() => this.running.delete(queryId));
     this.running.set(queryId, { abort, accountId: caller.accountId, done });
     return { queryId };
+  }
+
+  /**
+   * A query as it stands. One still QUEUED or RUNNING well past the timeout belonged to an API
+   * instance that stopped without finishing it (a crash): it is TIMED_OUT, not running forever.
+   */
+  async current(queryId: string): Promise<LakeQueryRecord | undefined> {
+    const query = await this.o.store.get(queryId);
+    if (query && !FINAL_STATUSES.has(query.status) && !this.running.has(queryId) && this.now() - query.createdAt > this.o.timeoutMs + ORPHAN_GRACE_MS) {
+      await this.o.store.setStatus(queryId, 'TIMED_OUT', { errorMessage: 'The query was not finished: the instance running it stopped.' });
+      return this.o.store.get(queryId);
+    }
+    return query;
   }
 
   /** Cancels a query of the caller's that is not final yet: its new status. */
