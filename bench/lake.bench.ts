@@ -191,15 +191,23 @@ async function main() {
       const t = templates[i % templates.length]!;
       const when = end - Math.floor((i / QUERY_EVENTS) * DAYS * dayMs);
       const record: CloudTrailRecord = { ...t, eventID: randomUUID(), eventTime: new Date(when).toISOString().replace(/\.\d{3}Z$/, 'Z') };
-      const row = toLakeRow(record);
+      const line = writeRecordJson(toApiCallEvent(record));
+      const row = toLakeRow(record, { eventJson: line });
+      // Events come in time order: a day's file is written when the day ends (or is full), so
+      // memory holds one file's rows whatever the number of events.
+      for (const [day, rows] of byDay) {
+        if (day !== row.eventdate && rows.length) {
+          await flushDay(day, rows);
+          byDay.delete(day);
+        }
+      }
       let rows = byDay.get(row.eventdate!);
       if (!rows) byDay.set(row.eventdate!, (rows = []));
       rows.push(row);
-      pendingJson.push(writeRecordJson(toApiCallEvent(record)));
+      pendingJson.push(line);
       if (rows.length >= ROWS_PER_FILE) {
         await flushDay(row.eventdate!, rows);
         byDay.set(row.eventdate!, []);
-        await flushJson();
       }
       if (pendingJson.length >= ROWS_PER_FILE) await flushJson();
     }
