@@ -38,7 +38,7 @@ export interface LoadOptions {
  * Top-level sections of the one configuration file all services can share (the demo writes one):
  * each service reads the common keys and its own sections, and ignores the rest.
  */
-export const CONFIG_SECTIONS = ['aws', 'trails', 'enricher', 'archiver', 'digester', 'notifier', 'alerter', 'api', 'history', 'demo'] as const;
+export const CONFIG_SECTIONS = ['aws', 'trails', 'enricher', 'archiver', 'digester', 'notifier', 'alerter', 'api', 'history', 'lake', 'demo'] as const;
 
 export interface Loaded<T> {
   config: T;
