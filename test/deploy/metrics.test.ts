@@ -1,7 +1,7 @@
 /**
  * Every metric that deploy/ queries (the Grafana dashboard, the alerting rules, the
  * prometheus-adapter rules, KEDA's Prometheus triggers) is exported by a running service: the
- * seven services start against the shared stack and their /metrics pages are read.
+ * eight services start against the shared stack and their /metrics pages are read.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +12,7 @@ import { startService, sumMetric, type ServiceProcess } from '../helpers/service
 import { freshDatabase } from '../history/ingest-helpers.js';
 import { deployQueries, exportedNames, metricReferences, regexExpansions } from './queries.js';
 
-const SERVICES = ['enricher', 'archiver', 'digester', 'notifier', 'alerter', 'history', 'api'] as const;
+const SERVICES = ['enricher', 'archiver', 'digester', 'notifier', 'alerter', 'history', 'lake', 'api'] as const;
 /** Series Prometheus writes itself for every scrape target; no service exports them. */
 const WRITTEN_BY_PROMETHEUS = new Set(['up', 'scrape_duration_seconds', 'scrape_samples_scraped']);
 
@@ -30,9 +30,11 @@ beforeAll(async () => {
     notifier: { OPENTRAIL_TRAILS: JSON.stringify([{ name: 'deploy-trail', accountId: '111122223333', homeRegion: 'us-east-1', bucket: 'deploy-trail-bucket', notifications: { kafka: true } }]) },
     alerter: {},
     history: { OPENTRAIL_DATABASE_URL: databaseUrl },
+    // A bucket of its own (created at start); no event data store exists, so it stores only segment manifests.
+    lake: { OPENTRAIL_LAKE_BUCKET: `deploy-lake-${prefix.slice(7, 15)}` },
     api: { OPENTRAIL_DATABASE_URL: databaseUrl, OPENTRAIL_API_PORT: '0', OPENTRAIL_API_ACCESS_KEYS: 'AKIADEPLOYTEST000001:deploy-test-secret-key' },
   };
-  // One after another: seven tsx compilations at once starve a two-core machine shared with others.
+  // One after another: eight tsx compilations at once starve a two-core machine shared with others.
   for (const name of SERVICES) running.push(await startService(name, serviceEnv(prefix, extra[name]), { timeoutMs: 180_000 }));
   for (const s of running) pages.set(s.name, await (await fetch(`${s.url}/metrics`)).text());
 }, 900_000);

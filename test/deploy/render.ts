@@ -89,9 +89,12 @@ const SOURCE_TOPIC: Record<string, string> = {
   notifier: 'deliveries',
   alerter: 'events.enriched',
   history: 'events.enriched',
+  lake: 'events.enriched',
 };
 /** Services stop within 30 s of SIGTERM (the runtime's shutdown budget); the grace must cover it. */
 const CLEAN_STOP_SECONDS = 30;
+/** Services with a longer budget of their own (their main()'s stopTimeoutMs). */
+const CLEAN_STOP_SECONDS_OF: Record<string, number> = { lake: 45 };
 
 function consistency(files: string[]): void {
   const problems: string[] = [];
@@ -100,6 +103,23 @@ function consistency(files: string[]): void {
     const objects = parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJS() as K8s).filter(Boolean);
     const configMap = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('opentrail-config'));
     const config = (parseYaml(configMap?.data?.['opentrail.yaml'] ?? '{}') ?? {}) as { topics?: { prefix?: string; partitions?: number } } & Record<string, { groupId?: string } | undefined>;
+    // The API's Lake queries read the tables the lake service writes: the same bucket and prefix
+    // (defaults opentrail-lake and lake). The environment overrides the file: OPENTRAIL_LAKE_BUCKET and
+    // OPENTRAIL_LAKE_PREFIX set lake.* in the lake service and api.lake.* in the API.
+    const envOf = (service: string): Map<string, string> => {
+      const d = objects.find((o) => o.kind === 'Deployment' && (o.spec.template as { spec: { containers: Container[] } }).spec.containers[0]?.env?.some((e) => e.name === 'OPENTRAIL_SERVICE' && e.value === service));
+      const env = d ? (d.spec.template as { spec: { containers: Container[] } }).spec.containers[0]!.env ?? [] : [];
+      return new Map(env.filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]));
+    };
+    const [lakeEnv, apiEnv] = [envOf('lake'), envOf('api')];
+    const lakeFile = (config as { lake?: { bucket?: string; prefix?: string } }).lake ?? {};
+    const apiFile = (config as { api?: { lake?: { bucket?: string; prefix?: string } } }).api?.lake ?? {};
+    for (const [key, fallback] of [['bucket', 'opentrail-lake'], ['prefix', 'lake']] as const) {
+      const variable = `OPENTRAIL_LAKE_${key.toUpperCase()}`;
+      const writes = lakeEnv.get(variable) ?? lakeFile[key] ?? fallback;
+      const reads = apiEnv.get(variable) ?? apiFile[key] ?? fallback;
+      if (writes !== reads) problems.push(`${file}: the lake service writes ${key} ${writes}, the API's Lake queries read ${key} ${reads} (api.lake.${key})`);
+    }
     const scaledObjects = objects.filter((o) => o.kind === 'ScaledObject');
     const hpas = objects.filter((o) => o.kind === 'HorizontalPodAutoscaler');
     const pdbs = objects.filter((o) => o.kind === 'PodDisruptionBudget');
@@ -108,15 +128,24 @@ function consistency(files: string[]): void {
       const pod = (d.spec.template as { spec: { containers: Container[]; terminationGracePeriodSeconds?: number } }).spec;
       const c = pod.containers[0]!;
       const env = new Map((c.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]));
-      const service = env.get('OPENTRAIL_SERVICE') ?? '?';
       const where = `${file}: ${d.metadata.name}`;
+      const service = env.get('OPENTRAIL_SERVICE');
+      if (!service) {
+        // Not an opentrail service (Trino, components/trino): no /readyz or consumer group of ours, and
+        // a fixed size; it still needs probes, requests and a memory limit, and a disruption budget.
+        if (!c.readinessProbe || !c.livenessProbe) problems.push(`${where}: no readiness or liveness probe`);
+        if (!c.resources?.requests?.cpu || !c.resources.requests.memory || !c.resources.limits?.memory) problems.push(`${where}: no cpu/memory requests and memory limit`);
+        if (!pdbs.some((p) => matches((p.spec.selector as { matchLabels: Json }).matchLabels, d))) problems.push(`${where}: no PodDisruptionBudget selects it`);
+        continue;
+      }
       // The environment overrides the file (README, Configuration); a later entry wins, as in Kubernetes.
       const prefix = env.get('OPENTRAIL_TOPIC_PREFIX') ?? config.topics?.prefix ?? 'opentrail.';
       const partitions = Number(env.get('OPENTRAIL_TOPIC_PARTITIONS') ?? config.topics?.partitions ?? 6);
       const groupId = env.get(`OPENTRAIL_${service.toUpperCase()}_GROUP_ID`) ?? config[service]?.groupId ?? `opentrail-${service}`;
       if (c.readinessProbe?.httpGet?.path !== '/readyz') problems.push(`${where}: readiness is not /readyz`);
       if (c.livenessProbe?.httpGet?.path !== '/healthz') problems.push(`${where}: liveness is not /healthz`);
-      if ((pod.terminationGracePeriodSeconds ?? 30) <= CLEAN_STOP_SECONDS) problems.push(`${where}: terminationGracePeriodSeconds ${pod.terminationGracePeriodSeconds} does not exceed the ${CLEAN_STOP_SECONDS} s clean stop`);
+      const cleanStop = CLEAN_STOP_SECONDS_OF[service] ?? CLEAN_STOP_SECONDS;
+      if ((pod.terminationGracePeriodSeconds ?? 30) <= cleanStop) problems.push(`${where}: terminationGracePeriodSeconds ${pod.terminationGracePeriodSeconds} does not exceed the ${cleanStop} s clean stop`);
       if (!c.resources?.requests?.cpu || !c.resources.requests.memory || !c.resources.limits?.memory) problems.push(`${where}: no cpu/memory requests and memory limit`);
       if (!pdbs.some((p) => matches((p.spec.selector as { matchLabels: Json }).matchLabels, d))) problems.push(`${where}: no PodDisruptionBudget selects it`);
 
