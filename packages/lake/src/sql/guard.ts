@@ -92,6 +92,8 @@ export function checkLakeQuery(sql: string, options: CheckLakeQueryOptions): Lak
     }
   }
   markers.forEach((token, i) => replacements.set(token, stringLiteral(parameters[i]!)));
+  // Lake compares a string with eventTime as a time; Trino needs the literal typed (parser.ts timeLiterals).
+  for (const token of parsed.timeLiterals) replacements.set(token, `TIMESTAMP ${replacements.get(token) ?? parsed.tokens[token]!.text}`);
 
   // White space between tokens is kept so the statement stays readable in Trino's query history;
   // a gap holding a comment becomes one space, and replaced tokens always get a space either side.

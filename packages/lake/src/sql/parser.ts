@@ -44,6 +44,13 @@ export interface ParsedQuery {
    * QueryParameters are given.
    */
   readonly quotedParameters: readonly number[];
+  /**
+   * Token indexes of string literals compared with the eventTime column (`eventTime > '2023-01-01
+   * 00:00:00'`, either side of a comparison, or a BETWEEN bound), in order. Lake compares them as
+   * times, as AWS's sample queries and Lake's dashboard queries (`eventTime >= '?'`) rely on; Trino
+   * refuses timestamp(3) > varchar, so the guard writes them as TIMESTAMP literals.
+   */
+  readonly timeLiterals: readonly number[];
   /** Index of the token after the statement (the optional trailing `;` or the end). */
   readonly end: number;
 }
@@ -105,6 +112,7 @@ class Parser {
   private readonly tables: TableReference[] = [];
   private readonly parameters: number[] = [];
   private readonly quotedParameters: number[] = [];
+  private readonly timeLiterals: number[] = [];
 
   constructor(
     private readonly source: string,
@@ -221,7 +229,7 @@ class Parser {
     } else if (this.peek().kind !== 'eof') {
       this.fail('expected the end of the query');
     }
-    return { root, tokens: this.tokens.all(), tables: this.tables, parameters: this.parameters, quotedParameters: this.quotedParameters, end };
+    return { root, tokens: this.tokens.all(), tables: this.tables, parameters: this.parameters, quotedParameters: this.quotedParameters, timeLiterals: this.timeLiterals, end };
   }
 
   private query(): SqlNode {
@@ -589,7 +597,9 @@ class Parser {
   }
 
   private predicate(): SqlNode {
+    const leftStart = this.pos;
     const left = this.valueExpression();
+    const leftEnd = this.pos;
     const token = this.peek();
     if (token.kind === 'operator' && COMPARISON.has(token.value)) {
       this.pos++;
@@ -601,15 +611,24 @@ class Parser {
         this.expectOp(')');
         return node(`${op} ${quantifier}`, [left, sub]);
       }
-      return node(op, [left, this.valueExpression()]);
+      const rightStart = this.pos;
+      const right = this.valueExpression();
+      this.noteTimeLiteral(right, left, leftStart, leftEnd);
+      this.noteTimeLiteral(left, right, rightStart, this.pos);
+      return node(op, [left, right]);
     }
     const negated = this.isWord('NOT') && (this.isWord('BETWEEN', 1) || this.isWord('IN', 1) || this.isWord('LIKE', 1));
     if (negated) this.pos++;
     const prefix = negated ? 'not ' : '';
     if (this.acceptWord('BETWEEN')) {
+      const lowStart = this.pos;
       const low = this.valueExpression();
+      this.noteTimeLiteral(left, low, lowStart, this.pos);
       this.expectWord('AND');
-      return node(`${prefix}between`, [left, low, this.valueExpression()]);
+      const highStart = this.pos;
+      const high = this.valueExpression();
+      this.noteTimeLiteral(left, high, highStart, this.pos);
+      return node(`${prefix}between`, [left, low, high]);
     }
     if (this.acceptWord('IN')) {
       this.expectOp('(');
@@ -635,6 +654,12 @@ class Parser {
       this.fail('expected NULL or DISTINCT FROM');
     }
     return left;
+  }
+
+  /** Records `literal` (tokens from..to) when it is one plain string token compared with the eventTime column. */
+  private noteTimeLiteral(column: SqlNode, literal: SqlNode, from: number, to: number): void {
+    const isEventTime = (column.kind === 'identifier' || column.kind === 'dereference') && column.value === 'eventtime';
+    if (isEventTime && literal.kind === 'string' && to === from + 1 && this.tokens.at(from).kind === 'string') this.timeLiterals.push(from);
   }
 
   private valueExpression(): SqlNode {

@@ -253,6 +253,15 @@ describe('QueryParameters', () => {
     expect(check(`SELECT * FROM ${EDS} WHERE eventName = '?'`).statement).toContain("'?'");
   });
 
+  it('types strings compared with eventTime as TIMESTAMP literals, as Lake compares them', () => {
+    expect(check(`SELECT eventName FROM ${EDS} WHERE eventTime > '2023-01-01 00:00:00' AND '2023-02-01' >= e.eventTime AND eventTime BETWEEN '2023-01-01' AND '2023-01-02' AND eventName = '2023-01-01'`).statement).toBe(
+      `SELECT eventName FROM ${tableOf(EDS)} WHERE eventTime > TIMESTAMP '2023-01-01 00:00:00' AND TIMESTAMP '2023-02-01' >= e.eventTime AND eventTime BETWEEN TIMESTAMP '2023-01-01' AND TIMESTAMP '2023-01-02' AND eventName = '2023-01-01'`,
+    );
+    expect(check(`SELECT eventName FROM ${EDS} WHERE eventTime >= '?' AND eventTime < date_add('day', 1, '2023-01-01') AND eventTime > ('2023-01-01' || '')`, ['2024-01-01 00:00:00']).statement).toBe(
+      `SELECT eventName FROM ${tableOf(EDS)} WHERE eventTime >= TIMESTAMP '2024-01-01 00:00:00' AND eventTime < date_add('day', 1, '2023-01-01') AND eventTime > ('2023-01-01' || '')`,
+    );
+  });
+
   it('refuses a marker where a row count goes', () => {
     expect(codeOf(() => check(`SELECT * FROM ${EDS} LIMIT ?`, ['5']))).toBe(INVALID);
     expect(codeOf(() => check(`SELECT * FROM ${EDS} OFFSET ?`, ['5']))).toBe(INVALID);

@@ -7,6 +7,8 @@ import { check, EDS, OTHER_EDS, resolveStore, tokensOf } from './stores.js';
 /** A tree's shape with table names erased: the guard rewrites exactly those and nothing else. */
 function shape(root: SqlNode): unknown {
   if (root.kind === 'table') return 'table';
+  // The guard types a string compared with eventTime as TIMESTAMP (parser.ts timeLiterals).
+  if (root.kind === 'typedLiteral' && root.value === 'timestamp') return shape(root.children[0]!);
   return [root.kind, root.value ?? null, root.children.map(shape)];
 }
 

@@ -22,8 +22,10 @@ describe("AWS's CloudTrail Lake sample queries", () => {
       expect(result.statement).not.toMatch(/;\s*$/);
       const inputTokens = tokensOf(sampleStatement(sample, EDS)).filter((t) => !(t.kind === 'operator' && t.value === ';'));
       const outputTokens = tokensOf(result.statement);
-      // Each store ID token (1) became `lake . eds . "…"` (5).
-      expect(outputTokens.length).toBe(inputTokens.length + 4 * sample.references);
+      // Each store ID token (1) became `lake . eds . "…"` (5), and each string compared with
+      // eventTime got a TIMESTAMP before it.
+      const timeLiterals = parseLakeSql(sampleStatement(sample, EDS)).timeLiterals.length;
+      expect(outputTokens.length).toBe(inputTokens.length + 4 * sample.references + timeLiterals);
       expect(() => parseLakeSql(result.statement)).not.toThrow();
     });
   }
