@@ -3,6 +3,7 @@ import { useMemo, useState } from 'react';
 import { ApiClient, loadCredentials, saveCredentials, type Credentials } from './api';
 import { AlertsPage } from './pages/AlertsPage';
 import { EventHistoryPage } from './pages/EventHistoryPage';
+import { LakePage } from './pages/LakePage';
 import { OverviewPage } from './pages/OverviewPage';
 import { ResourcePage } from './pages/ResourcePage';
 import { SignInPage } from './pages/SignInPage';
@@ -53,6 +54,7 @@ export function App() {
         {route.page === 'trails' && <TrailsPage client={client} />}
         {route.page === 'alerts' && <AlertsPage client={client} />}
         {route.page === 'overview' && <OverviewPage client={client} />}
+        {route.page === 'lake' && <LakePage client={client} />}
       </main>
     </div>
   );

@@ -7,6 +7,7 @@ export const PAGES = [
   { path: 'trails', title: 'Trails' },
   { path: 'alerts', title: 'Alerts' },
   { path: 'overview', title: 'Overview' },
+  { path: 'lake', title: 'Lake queries' },
 ] as const;
 export type PagePath = (typeof PAGES)[number]['path'];
 
