@@ -166,6 +166,7 @@ async function main() {
     let parquetBytes = 0;
     let jsonBytes = 0;
     let files = 0;
+    let jsonFiles = 0;
     let pendingJson: string[] = [];
     const flushDay = async (day: string, rows: LakeRow[]) => {
       const key = lakeObjectKey({ prefix: 'lake', storeId: queryStore, day, partition: 0, firstOffset: files });
@@ -182,7 +183,7 @@ async function main() {
       if (pendingJson.length === 0) return;
       const body = gzipSync(`{"Records":[${pendingJson.join(',')}]}`);
       jsonBytes += body.length;
-      const key = `logs/file-${String(files).padStart(8, '0')}-${pendingJson.length}.json.gz`;
+      const key = `logs/file-${String(jsonFiles++).padStart(8, '0')}.json.gz`;
       for (let copy = 0; copy < COPIES; copy++) await aws.s3.send(new PutObjectCommand({ Bucket: bucket, Key: copy === 0 ? key : `${key}.copy${copy}`, Body: body }));
       pendingJson = [];
     };
