@@ -51,7 +51,7 @@ export function discoverServices(root = ROOT): string[] {
 
 // Upstream first: the order of the ports, and (reversed) of stopping, so that what is downstream
 // stops first. They start all at once: each waits for the topics and schemas it reads.
-const SERVICE_ORDER = ['enricher', 'archiver', 'digester', 'notifier', 'alerter', 'history', 'api'];
+const SERVICE_ORDER = ['enricher', 'archiver', 'digester', 'notifier', 'alerter', 'history', 'api', 'lake'];
 
 export const demo: Command = {
   summary: 'run the whole system locally with sample traffic (npm start)',
