@@ -1,7 +1,7 @@
 import type { KafkaClient } from './kafkaClient.js';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { ConsumedMessage as KafkaMessage, KafkaConsumer as Consumer } from './kafkaClient.js';
+import type { ConsumedMessage as KafkaMessage, KafkaConsumer as Consumer, KafkaProducer } from './kafkaClient.js';
 import type { Counter, Logger, ServiceMetrics } from '@opentrail/observability';
 import { logConsumerCrash } from './kafka.js';
 import { backoffDelay, sleep } from './retry.js';
@@ -397,5 +397,23 @@ export class CompactedTopicReader<V> {
     this.positions.fail(err);
     this.rejectCaughtUp(err);
     await this.consumer?.disconnect().catch(() => undefined);
+  }
+}
+
+/**
+ * Produces one record of a compacted table (a null value: a tombstone) with acks from every
+ * replica, and resolves once `reader`, this process's own reader of the topic, has applied it:
+ * read-your-writes for the control planes that keep their truth in compacted topics (trails,
+ * CloudTrail Lake's event data stores). `what` names the record in errors, e.g. `trail "audit"`.
+ */
+export async function writeAndApply(o: { producer: KafkaProducer; reader: Pick<CompactedTopicReader<unknown>, 'waitFor' | 'catchUp'>; topic: string; key: string; value: Buffer | null; timeoutMs: number; what: string }): Promise<void> {
+  const [written] = await o.producer.send({ topic: o.topic, acks: -1, messages: [{ key: o.key, value: o.value }] });
+  if (!written) throw new Error(`writing ${o.what}: the broker acknowledged nothing`);
+  try {
+    const signal = AbortSignal.timeout(o.timeoutMs);
+    // Without the offset (kafkajs types it optional), everything written so far covers this write.
+    await (written.baseOffset !== undefined ? o.reader.waitFor({ partition: written.partition, offset: written.baseOffset }, signal) : o.reader.catchUp(signal));
+  } catch (err) {
+    throw new Error(`${o.what} was written (partition ${written.partition}, offset ${written.baseOffset}) but not read back within ${o.timeoutMs} ms: ${(err as Error).message}`, { cause: err });
   }
 }

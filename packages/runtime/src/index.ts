@@ -11,6 +11,6 @@ export { MAX_PARTITION_BYTES, MAX_REQUEST_BYTES, OutputPartitioner, splitRequest
 export { locateOwnState, PartitionedStateTable, type PartitionedStateOptions, type StateLocation, type StateOwner, type StateSerde } from './partitionedState.js';
 export { Startup, startupStep, StartDeadlineError, EXIT_CONFIG, EXIT_START_DEADLINE, type StartupOptions } from './startup.js';
 export { transientCondition, transientConditionOfMessage, type TransientCondition } from './transient.js';
-export { CompactedTopicReader, ReadPositions, decodeBatch, type CompactedTopicDecoder, type CompactedTopicReaderOptions, type DecodedBatch, type SkippedRecord, type TableRecord, type TopicPosition } from './compactedTopic.js';
+export { CompactedTopicReader, ReadPositions, decodeBatch, writeAndApply, type CompactedTopicDecoder, type CompactedTopicReaderOptions, type DecodedBatch, type SkippedRecord, type TableRecord, type TopicPosition } from './compactedTopic.js';
 export { confluentLoadable, KafkaClientUnavailableError } from './clients/confluent.js';
 export type { Acks, ConsumedBatch, ConsumedMessage, ConsumerOptions, ConsumerRun, KafkaAdmin, NewTopic, KafkaClient, KafkaConsumer, KafkaProducer, KafkaTransaction, MessageHeaders, PartitionOffset, PartitionWatermarks, ProduceBatchRequest, ProducedMessage, ProduceRequest, ProducerOptions, RecordMetadata, TopicMessages as KafkaTopicMessages, TopicOffsets } from './kafkaClient.js';

@@ -1,6 +1,6 @@
 import type { KafkaClient, KafkaProducer } from '@opentrail/runtime';
 import type { Logger, ServiceMetrics } from '@opentrail/observability';
-import { CompactedTopicReader, ensureTopics, startupStep, type CompactedTopicDecoder } from '@opentrail/runtime';
+import { CompactedTopicReader, ensureTopics, startupStep, writeAndApply, type CompactedTopicDecoder } from '@opentrail/runtime';
 import { serdeFor, valueSubject, type AvroSerde, type SchemaRegistry, type TrailRecord as TrailRecordValue } from '@opentrail/serde';
 import { OpentrailError } from '@opentrail/errors';
 import { TrailTable, configTrailRecord, type TrailCatalogHandle, type TrailChange, type TrailRecord } from './catalog.js';
@@ -221,16 +221,7 @@ class KafkaTrailCatalog implements TrailCatalogHandle {
   /** Produces one record and waits until this process's reader has applied it. */
   private async write(name: string, value: Buffer | null): Promise<void> {
     if (this.stopped) throw new Error('the trail catalog is stopped');
-    const [written] = await this.producer.send({ topic: this.options.topic, acks: -1, messages: [{ key: name, value }] });
-    if (!written) throw new Error(`writing trail "${name}": the broker acknowledged nothing`);
-    const timeoutMs = this.options.writeTimeoutMs ?? 30_000;
-    try {
-      const signal = AbortSignal.timeout(timeoutMs);
-      // Without the offset (kafkajs types it optional), everything written so far covers this write.
-      await (written.baseOffset !== undefined ? this.reader.waitFor({ partition: written.partition, offset: written.baseOffset }, signal) : this.reader.catchUp(signal));
-    } catch (err) {
-      throw new Error(`trail "${name}" was written (partition ${written.partition}, offset ${written.baseOffset}) but not read back within ${timeoutMs} ms: ${(err as Error).message}`, { cause: err });
-    }
+    await writeAndApply({ producer: this.producer, reader: this.reader, topic: this.options.topic, key: name, value, timeoutMs: this.options.writeTimeoutMs ?? 30_000, what: `trail "${name}"` });
   }
 
   /** Reads the topic to its end and reconciles the seed (module comment). */

@@ -1,5 +1,5 @@
 import type { Logger, ServiceMetrics } from '@opentrail/observability';
-import { CompactedTopicReader, ensureTopics, startupStep, type CompactedTopicDecoder, type KafkaClient, type KafkaProducer } from '@opentrail/runtime';
+import { CompactedTopicReader, ensureTopics, startupStep, writeAndApply, type CompactedTopicDecoder, type KafkaClient, type KafkaProducer } from '@opentrail/runtime';
 import { serdeFor, valueSubject, type AvroSerde, type EventDataStoreRecord as EventDataStoreRecordValue, type SchemaRegistry } from '@opentrail/serde';
 import { OpentrailError } from '@opentrail/errors';
 import { canonicalJson } from '@opentrail/trails';
@@ -136,15 +136,7 @@ class KafkaEventDataStoreCatalog implements EventDataStoreCatalogHandle {
 
   private async write(id: string, value: Buffer | null): Promise<void> {
     if (this.stopped) throw new Error('the event data store catalog is stopped');
-    const [written] = await this.producer.send({ topic: this.options.topic, acks: -1, messages: [{ key: id, value }] });
-    if (!written) throw new Error(`writing event data store "${id}": the broker acknowledged nothing`);
-    const timeoutMs = this.options.writeTimeoutMs ?? 30_000;
-    try {
-      const signal = AbortSignal.timeout(timeoutMs);
-      await (written.baseOffset !== undefined ? this.reader.waitFor({ partition: written.partition, offset: written.baseOffset }, signal) : this.reader.catchUp(signal));
-    } catch (err) {
-      throw new Error(`event data store "${id}" was written (partition ${written.partition}, offset ${written.baseOffset}) but not read back within ${timeoutMs} ms: ${(err as Error).message}`, { cause: err });
-    }
+    await writeAndApply({ producer: this.producer, reader: this.reader, topic: this.options.topic, key: id, value, timeoutMs: this.options.writeTimeoutMs ?? 30_000, what: `event data store "${id}"` });
   }
 
   async open(): Promise<void> {
