@@ -12,7 +12,7 @@ import { commonBindings, loadConfig, type EnvBinding } from '@opentrail/config';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const SERVICES = readdirSync(join(ROOT, 'services')).filter((name) => existsSync(join(ROOT, 'services', name, 'src', 'main.ts')));
-const INFRASTRUCTURE = ['kafka', 'registry', 'moto', 'postgres', 'prometheus'];
+const INFRASTRUCTURE = ['kafka', 'registry', 'moto', 'postgres', 'prometheus', 'trino'];
 
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
 
