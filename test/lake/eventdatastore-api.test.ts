@@ -83,6 +83,13 @@ describe('the AWS CLI drives an event data store', () => {
     const updated = await json(['update-event-data-store', '--event-data-store', arn, '--retention-period', '120', '--multi-region-enabled', '--advanced-event-selectors', JSON.stringify([{ FieldSelectors: [{ Field: 'eventCategory', Equals: ['Management'] }, { Field: 'userIdentity.arn', StartsWith: [`arn:aws:iam::${ACCOUNT}:role/`] }] }])]);
     expect(updated).toMatchObject({ RetentionPeriod: 120, MultiRegionEnabled: true, AdvancedEventSelectors: [{ FieldSelectors: [{ Field: 'eventCategory', Equals: ['Management'] }, { Field: 'userIdentity.arn', StartsWith: [`arn:aws:iam::${ACCOUNT}:role/`] }] }] });
 
+    // Tags by the store's ARN, as for trails.
+    expect(await json(['add-tags', '--resource-id', arn, '--tags-list', 'Key=owner,Value=secops', 'Key=team,Value=forensics'])).toEqual({});
+    expect(await json(['list-tags', '--resource-id-list', arn])).toEqual({ ResourceTagList: [{ ResourceId: arn, TagsList: [{ Key: 'team', Value: 'forensics' }, { Key: 'owner', Value: 'secops' }] }] });
+    expect(await json(['remove-tags', '--resource-id', arn, '--tags-list', 'Key=team'])).toEqual({});
+    expect(await json(['list-tags', '--resource-id-list', arn], follower.url)).toEqual({ ResourceTagList: [{ ResourceId: arn, TagsList: [{ Key: 'owner', Value: 'secops' }] }] });
+    await refused(['add-tags', '--resource-id', `arn:aws:cloudtrail:${REGION}:${ACCOUNT}:eventdatastore/00000000-0000-4000-8000-000000000000`, '--tags-list', 'Key=a,Value=b'], 'ResourceNotFoundException');
+
     await refused(['start-event-data-store-ingestion', '--event-data-store', id], 'InvalidEventDataStoreStatusException');
     expect(await json(['stop-event-data-store-ingestion', '--event-data-store', id])).toEqual({});
     expect((await json(['get-event-data-store', '--event-data-store', id], follower.url)).Status).toBe('STOPPED_INGESTION');

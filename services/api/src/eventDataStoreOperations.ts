@@ -252,6 +252,46 @@ export class EventDataStoreOperations {
     return describeEventDataStore(next);
   }
 
+  // ---- Tags (AddTags, RemoveTags, ListTags name a store by its ARN, as a trail) ----
+
+  /** Whether a ResourceId names an event data store (its ARN form); anything else is a trail's business. */
+  static names(resourceId: unknown): boolean {
+    return typeof resourceId === 'string' && /^arn:aws[a-z-]{0,20}:cloudtrail:[^:]*:\d{12}:eventdatastore\//.test(resourceId);
+  }
+
+  /** The caller's store a ResourceId ARN names. */
+  private tagged(arn: string, caller: Caller): EventDataStoreRecord {
+    const parts = parseEventDataStoreArn(arn);
+    if (!parts) throw new ApiError('EventDataStoreARNInvalidException', `The event data store ARN ${arn.slice(0, 300)} is not valid.`);
+    const record = this.o.store.get(parts.id);
+    if (!record || eventDataStoreArn(record.definition) !== arn || record.definition.accountId !== caller.accountId) throw new ApiError('ResourceNotFoundException', `Resource not found: ${arn.slice(0, 300)}`);
+    return record;
+  }
+
+  async addTags(arn: string, tags: ReturnType<typeof tagsOf>, caller: Caller): Promise<void> {
+    this.tagged(arn, caller);
+    await this.exclusive(async () => {
+      const record = this.tagged(arn, caller);
+      const merged = new Map(record.tags.map((t) => [t.key, t]));
+      for (const t of tags) merged.set(t.key, t);
+      if (merged.size > MAX_TAGS) throw new ApiError('TagsLimitExceededException', `The number of tags per event data store has exceeded the permitted amount. Currently, the limit is ${MAX_TAGS}.`);
+      await this.o.store.put({ ...record, tags: [...merged.values()], updatedAt: this.o.now() });
+    });
+  }
+
+  async removeTags(arn: string, keys: ReadonlySet<string>, caller: Caller): Promise<void> {
+    this.tagged(arn, caller);
+    await this.exclusive(async () => {
+      const record = this.tagged(arn, caller);
+      const kept = record.tags.filter((t) => !keys.has(t.key));
+      if (kept.length !== record.tags.length) await this.o.store.put({ ...record, tags: kept, updatedAt: this.o.now() });
+    });
+  }
+
+  listTags(arn: string, caller: Caller) {
+    return this.tagged(arn, caller).tags.map((t) => ({ Key: t.key, ...(t.value !== undefined ? { Value: t.value } : {}) }));
+  }
+
   async startEventDataStoreIngestion(input: Record<string, unknown>, caller: Caller) {
     await this.change(input, caller, (record) => {
       if (record.status !== 'STOPPED_INGESTION') throw new ApiError('InvalidEventDataStoreStatusException', `The event data store ${eventDataStoreArn(record.definition)} is ${record.status}; ingestion starts from STOPPED_INGESTION only.`);

@@ -7,7 +7,7 @@ import type { Target } from './targets.js';
 import { EventDataStoreOperations, type EventDataStoreOperationsOptions } from './eventDataStoreOperations.js';
 import type { LakeQueryOperations } from './lakeQueryOperations.js';
 import { TrailOperations, type TrailOperationsOptions } from './trailOperations.js';
-import { optionalString } from './trailRequests.js';
+import { member, optionalList, optionalString, tagsOf } from './trailRequests.js';
 
 export { ApiError } from './errors.js';
 
@@ -101,9 +101,10 @@ export class Operations {
       ['GetEventSelectors', (i, c) => t.getEventSelectors(i, c)],
       ['PutInsightSelectors', (i, c) => t.putInsightSelectors(i, c)],
       ['GetInsightSelectors', (i, c) => t.getInsightSelectors(i, c)],
-      ['AddTags', (i, c) => t.addTags(i, c)],
-      ['RemoveTags', (i, c) => t.removeTags(i, c)],
-      ['ListTags', (i, c) => t.listTags(i, c)],
+      // Tags name trails and event data stores by ARN: a store's ARN goes to the stores.
+      ['AddTags', (i, c) => (this.eventDataStores && EventDataStoreOperations.names(member(i, 'ResourceId')) ? this.storeTags('add', i, c) : t.addTags(i, c))],
+      ['RemoveTags', (i, c) => (this.eventDataStores && EventDataStoreOperations.names(member(i, 'ResourceId')) ? this.storeTags('remove', i, c) : t.removeTags(i, c))],
+      ['ListTags', (i, c) => this.listTags(i, c)],
       ['ListPublicKeys', (i) => this.listPublicKeys(i)],
     ]);
     const e = (this.eventDataStores = o.eventDataStores && new EventDataStoreOperations(o.eventDataStores));
@@ -158,6 +159,33 @@ export class Operations {
       }
     }
     throw new ApiError('UnknownOperationException', `Operation ${operation} is not supported by opentrail`);
+  }
+
+  /** AddTags / RemoveTags on an event data store's ARN. */
+  private async storeTags(kind: 'add' | 'remove', input: Record<string, unknown>, caller: Caller) {
+    const list = optionalList(input, 'TagsList');
+    if (!list) throw new ApiError('InvalidTagParameterException', 'TagsList is required.');
+    const tags = tagsOf(list);
+    const arn = member(input, 'ResourceId') as string;
+    if (kind === 'add') await this.eventDataStores!.addTags(arn, tags, caller);
+    else await this.eventDataStores!.removeTags(arn, new Set(tags.map((t) => t.key)), caller);
+    return {};
+  }
+
+  /** ListTags over trails and event data stores alike, each ARN answered by its owner. */
+  private listTags(input: Record<string, unknown>, caller: Caller) {
+    const ids = optionalList(input, 'ResourceIdList');
+    const stores = this.eventDataStores;
+    if (!stores || !ids?.some((id) => EventDataStoreOperations.names(id))) return this.trails.listTags(input, caller);
+    if (ids.length > 20) throw new ApiError('InvalidParameterException', 'ResourceIdList may name at most 20 resources.');
+    if (optionalString(input, 'NextToken') !== undefined) throw new ApiError('InvalidTokenException', 'The NextToken is not valid.');
+    return {
+      ResourceTagList: ids.map((id) =>
+        EventDataStoreOperations.names(id)
+          ? { ResourceId: id as string, TagsList: stores.listTags(id as string, caller) }
+          : this.trails.listTags({ ResourceIdList: [id] }, caller).ResourceTagList[0]!,
+      ),
+    };
   }
 
   private async historyCall<T>(caller: Caller, limit: 'lookupEventsLimit' | 'queryEventsLimit', call: (queries: HistoryQueries) => Promise<T>): Promise<T> {
