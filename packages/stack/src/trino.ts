@@ -227,7 +227,7 @@ export async function startTrino(options: StartTrinoOptions): Promise<TrinoServe
   const server = spawnServer({ name: 'trino', command: java, args, cwd: dataDir, logFile: join(logDir, 'launcher.log') });
   const url = `http://127.0.0.1:${port}`;
   try {
-    await waitUntilReady(server, () => trinoStarted(url), 180_000);
+    await waitUntilReady(server, trinoStarted(url), 180_000);
   } catch (err) {
     // The JVM's own output says little once airlift's logging takes over; the reason is in server.log.
     await server.stop();
@@ -238,12 +238,41 @@ export async function startTrino(options: StartTrinoOptions): Promise<TrinoServe
   return { url, port, pid: server.pid, server, serverLog: join(logDir, 'server.log'), startupMs, stop: (timeoutMs = 30_000) => server.stop(timeoutMs) };
 }
 
-/** Ready once the coordinator says it is no longer starting (its catalogs are then loaded). */
-async function trinoStarted(url: string): Promise<boolean> {
-  const res = await fetch(`${url}/v1/info`, { signal: AbortSignal.timeout(2000) });
-  if (!res.ok) return false;
-  const info = (await res.json()) as { starting?: boolean };
-  return info.starting === false;
+/**
+ * Ready once the coordinator says it is no longer starting (its catalogs are then loaded) and its
+ * node manager has listed itself as an active worker for NODE_MAP_SETTLE_MS: until the scheduler's
+ * node map (memoised for seconds) has it, a query with a table scan fails with NO_NODES_AVAILABLE
+ * while SELECT 1 already works (seen in CI on a busy machine).
+ */
+function trinoStarted(url: string): () => Promise<boolean> {
+  let activeSince: number | undefined;
+  return async () => {
+    const res = await fetch(`${url}/v1/info`, { signal: AbortSignal.timeout(2000) });
+    if (!res.ok) return false;
+    const info = (await res.json()) as { starting?: boolean };
+    if (info.starting !== false) return false;
+    const rows = await trinoRows(url, "SELECT count(*) FROM system.runtime.nodes WHERE state = 'active'");
+    if (Number(rows[0]?.[0] ?? 0) < 1) {
+      activeSince = undefined;
+      return false;
+    }
+    activeSince ??= Date.now();
+    return Date.now() - activeSince >= NODE_MAP_SETTLE_MS;
+  };
+}
+
+/** Longer than the node scheduler's memoised node map lives (5 s in Trino's NodeScheduler). */
+const NODE_MAP_SETTLE_MS = 6000;
+
+/** One statement through Trino's REST protocol as the admin user: its rows (none when it failed). */
+async function trinoRows(url: string, statement: string): Promise<unknown[][]> {
+  let page = (await (await fetch(`${url}/v1/statement`, { method: 'POST', body: statement, headers: { 'X-Trino-User': TRINO_ADMIN_USER }, signal: AbortSignal.timeout(5000) })).json()) as { nextUri?: string; data?: unknown[][]; error?: unknown };
+  const rows: unknown[][] = [...(page.data ?? [])];
+  while (page.nextUri && !page.error) {
+    page = (await (await fetch(page.nextUri, { signal: AbortSignal.timeout(5000) })).json()) as typeof page;
+    rows.push(...(page.data ?? []));
+  }
+  return page.error ? [] : rows;
 }
 
 /**

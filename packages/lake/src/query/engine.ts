@@ -33,8 +33,10 @@ export class QueryEngineError extends OpentrailError<'QUERY_ENGINE_ERROR'> {
     /** USER_ERROR (the statement: a missing column, a type mismatch), or the engine's own failure. */
     readonly errorType: string,
     readonly errorName: string,
+    /** Whether rows had already been handed on (a retry would hand them on twice). */
+    readonly rowsDelivered = false,
   ) {
-    super('QUERY_ENGINE_ERROR', message);
+    super('QUERY_ENGINE_ERROR', message, { canRetry: errorName === 'NO_NODES_AVAILABLE' && !rowsDelivered });
   }
 }
 
@@ -43,6 +45,9 @@ export class QueryCancelledError extends OpentrailError<'QUERY_CANCELLED'> {
     super('QUERY_CANCELLED', 'the query was cancelled');
   }
 }
+
+/** About 30 s of NO_NODES_AVAILABLE is waited out before the query fails. */
+const NO_NODES_ATTEMPTS = 30;
 
 export interface TrinoEngineOptions {
   url: string;
@@ -59,12 +64,27 @@ export class TrinoEngine implements QueryEngine {
   }
 
   async execute(statement: string, options: ExecuteOptions): Promise<ExecuteResult> {
+    // A coordinator that has just started (or lost its workers) has no node to schedule on for a
+    // few seconds: that is the engine's state, not the statement's, so it is waited out.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.attempt(statement, options);
+      } catch (err) {
+        const noNodes = err instanceof QueryEngineError && err.errorName === 'NO_NODES_AVAILABLE' && !err.rowsDelivered;
+        if (!noNodes || attempt >= NO_NODES_ATTEMPTS || options.signal?.aborted) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    }
+  }
+
+  private async attempt(statement: string, options: ExecuteOptions): Promise<ExecuteResult> {
     const { signal } = options;
     if (signal?.aborted) throw new QueryCancelledError();
     const iterator = await this.trino.query({ query: statement, user: options.user, catalog: this.o.catalog, schema: this.o.schema });
     let queryId: string | undefined;
     let columns: string[] = [];
     let last: QueryResult | undefined;
+    let delivered = false;
     const cancel = () => {
       if (queryId) void this.trino.cancel(queryId).catch(() => undefined);
     };
@@ -73,9 +93,12 @@ export class TrinoEngine implements QueryEngine {
       for await (const page of iterator) {
         queryId ??= page.id;
         last = page;
-        if (page.error) throw new QueryEngineError(page.error.message, page.error.errorType, page.error.errorName);
+        if (page.error) throw new QueryEngineError(page.error.message, page.error.errorType, page.error.errorName, delivered);
         if (page.columns && columns.length === 0) columns = page.columns.map((c) => c.name);
-        if (page.data && page.data.length > 0) await options.onRows?.(columns, page.data);
+        if (page.data && page.data.length > 0) {
+          delivered = true;
+          await options.onRows?.(columns, page.data);
+        }
         if (signal?.aborted) {
           cancel();
           throw new QueryCancelledError();
