@@ -10,6 +10,7 @@ import {
   MAX_RETENTION_DAYS,
   MIN_RETENTION_DAYS,
   parseEventDataStoreArn,
+  type EventDataStoreCatalog,
   type EventDataStoreDefinition,
   type EventDataStoreInput,
   type EventDataStoreRecord,
@@ -78,6 +79,25 @@ function decodeToken(token: string): string {
   return id;
 }
 
+/**
+ * The caller's store an `EventDataStore` member names: an ARN, or the ID part of it (as every Lake
+ * operation accepts). Another account's or region's store is not found, as in CloudTrail.
+ */
+export function callerStore(catalog: EventDataStoreCatalog, ref: string, caller: Caller): EventDataStoreRecord {
+  let id: string;
+  if (ref.startsWith('arn:')) {
+    const parts = parseEventDataStoreArn(ref);
+    if (!parts) throw new ApiError('EventDataStoreARNInvalidException', `The event data store ARN ${ref.slice(0, 300)} is not valid.`);
+    id = parts.id;
+  } else if (EVENT_DATA_STORE_ID.test(ref)) id = ref;
+  else throw new ApiError('EventDataStoreARNInvalidException', `The event data store ARN or ID ${ref.slice(0, 300)} is not valid.`);
+  const record = catalog.get(id);
+  if (!record || record.definition.accountId !== caller.accountId || record.definition.homeRegion !== caller.region) {
+    throw new ApiError('EventDataStoreNotFoundException', `The event data store ${ref.slice(0, 300)} was not found.`);
+  }
+  return record;
+}
+
 export class EventDataStoreOperations {
   /** Changes run one at a time, so check-then-write (names, quota, status) holds within this instance. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -95,25 +115,11 @@ export class EventDataStoreOperations {
     return this.o.store.all().filter((r) => r.definition.accountId === caller.accountId && r.definition.homeRegion === caller.region);
   }
 
-  /**
-   * The store `EventDataStore` names: an ARN, or the ID part of it (as every Lake operation
-   * accepts). Another account's or region's store is not found, as in CloudTrail.
-   */
+  /** The store `EventDataStore` names (callerStore). */
   private require(input: Record<string, unknown>, caller: Caller): EventDataStoreRecord {
     const ref = optionalString(input, 'EventDataStore');
     if (ref === undefined || ref === '') throw new ApiError('InvalidParameterException', 'EventDataStore is required.');
-    let id: string;
-    if (ref.startsWith('arn:')) {
-      const parts = parseEventDataStoreArn(ref);
-      if (!parts) throw new ApiError('EventDataStoreARNInvalidException', `The event data store ARN ${ref.slice(0, 300)} is not valid.`);
-      id = parts.id;
-    } else if (EVENT_DATA_STORE_ID.test(ref)) id = ref;
-    else throw new ApiError('EventDataStoreARNInvalidException', `The event data store ARN or ID ${ref.slice(0, 300)} is not valid.`);
-    const record = this.o.store.get(id);
-    if (!record || record.definition.accountId !== caller.accountId || record.definition.homeRegion !== caller.region) {
-      throw new ApiError('EventDataStoreNotFoundException', `The event data store ${ref.slice(0, 300)} was not found.`);
-    }
-    return record;
+    return callerStore(this.o.store, ref, caller);
   }
 
   private change(input: Record<string, unknown>, caller: Caller, apply: (record: EventDataStoreRecord) => Promise<EventDataStoreRecord> | EventDataStoreRecord): Promise<EventDataStoreRecord> {

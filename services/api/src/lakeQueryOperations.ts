@@ -1,5 +1,6 @@
-import { EVENT_DATA_STORE_ID, LakeQueryError, LakeQueryRefused, parseEventDataStoreArn, type LakeQueries, type LakeQueryStore, type QueryStatus, type EventDataStoreCatalog } from '@opentrail/lake';
+import { LakeQueryError, LakeQueryRefused, type LakeQueries, type LakeQueryStore, type QueryStatus, type EventDataStoreCatalog } from '@opentrail/lake';
 import { ApiError } from './errors.js';
+import { callerStore } from './eventDataStoreOperations.js';
 import type { Caller } from './operations.js';
 import { member, optionalList, optionalString } from './trailRequests.js';
 
@@ -49,19 +50,16 @@ function untoken(value: string, kind: string, scope: string): string {
 export class LakeQueryOperations {
   constructor(private readonly o: LakeQueryOperationsOptions) {}
 
-  /** The caller's store an `EventDataStore` member names (ARN or ID). */
+  /** The caller's store an `EventDataStore` member names (ARN or ID), not pending deletion. */
   private storeOf(input: Record<string, unknown>, caller: Caller, required: boolean): string | undefined {
     const ref = optionalString(input, 'EventDataStore');
     if (ref === undefined || ref === '') {
       if (required) throw new ApiError('InvalidParameterException', 'EventDataStore is required.');
       return undefined;
     }
-    const id = ref.startsWith('arn:') ? parseEventDataStoreArn(ref)?.id : EVENT_DATA_STORE_ID.test(ref) ? ref : undefined;
-    if (!id) throw new ApiError('EventDataStoreARNInvalidException', `The event data store ARN or ID ${ref.slice(0, 300)} is not valid.`);
-    const record = this.o.stores.get(id);
-    if (!record || record.definition.accountId !== caller.accountId || record.definition.homeRegion !== caller.region) throw new ApiError('EventDataStoreNotFoundException', `The event data store ${ref.slice(0, 300)} was not found.`);
+    const record = callerStore(this.o.stores, ref, caller);
     if (record.status === 'PENDING_DELETION') throw new ApiError('InactiveEventDataStoreException', `The event data store ${ref.slice(0, 300)} is pending deletion.`);
-    return id;
+    return record.definition.id;
   }
 
   private async queryOf(input: Record<string, unknown>, caller: Caller) {
