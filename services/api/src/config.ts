@@ -94,6 +94,11 @@ export const lakeQuerySchema = z.strictObject({
   queryTimeoutSeconds: z.number().int().min(1).default(3600),
   /** Days results are kept (CloudTrail: 7). @default 7 */
   resultsRetentionDays: z.number().int().min(1).max(365).default(7),
+  /**
+   * A query whose result values pass this many bytes is stopped and FAILED, the rows before kept
+   * (results live in PostgreSQL, and DeliveryS3Uri's file is built in memory, gzip'd). @default 268435456 (256 MiB)
+   */
+  maxResultBytes: z.number().int().min(1024).default(268_435_456),
 });
 
 export const apiSchema = z.strictObject({
@@ -205,6 +210,7 @@ export const bindings: EnvBinding[] = [
   { env: 'OPENTRAIL_LAKE_PREFIX', path: 'api.lake.prefix' },
   { env: 'OPENTRAIL_API_LAKE_MAX_CONCURRENT_QUERIES', path: 'api.lake.maxConcurrentQueries', as: 'number' },
   { env: 'OPENTRAIL_API_LAKE_QUERY_TIMEOUT_SECONDS', path: 'api.lake.queryTimeoutSeconds', as: 'number' },
+  { env: 'OPENTRAIL_API_LAKE_MAX_RESULT_BYTES', path: 'api.lake.maxResultBytes', as: 'number' },
   { env: 'OPENTRAIL_API_MAX_EVENT_DATA_STORES_PER_REGION', path: 'api.maxEventDataStoresPerRegion', as: 'number' },
   { env: 'OPENTRAIL_API_TRAIL_READS_PER_SECOND', path: 'api.trailReadsPerSecond', as: 'number' },
   { env: 'OPENTRAIL_API_TRAIL_WRITES_PER_SECOND', path: 'api.trailWritesPerSecond', as: 'number' },

@@ -122,6 +122,7 @@ main({
         logger,
         maxConcurrentPerAccount: l.maxConcurrentQueries,
         timeoutMs: l.queryTimeoutSeconds * 1000,
+        maxResultBytes: l.maxResultBytes,
       });
       ctx.onStop('lake queries', () => queries.stop());
       const expire = setInterval(() => void store.expire(Date.now() - l.resultsRetentionDays * 86_400_000).catch((err: unknown) => logger.warn({ err }, 'expiring Lake query results failed')), 3_600_000);

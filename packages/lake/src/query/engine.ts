@@ -16,6 +16,12 @@ export interface ExecuteOptions {
   signal?: AbortSignal;
   /** Each page of rows as it arrives, in order; the engine waits for it before fetching the next. */
   onRows?: (columns: readonly string[], rows: readonly unknown[][]) => Promise<void> | void;
+  /**
+   * What the query has read so far, after every page (with rows or not: Trino answers each poll
+   * within about a second while it works), so that a long aggregation reports progress and notices
+   * a cancel before its first row.
+   */
+  onProgress?: (progress: { processedBytes: number; processedRows: number }) => Promise<void> | void;
 }
 
 export interface ExecuteResult {
@@ -99,6 +105,7 @@ export class TrinoEngine implements QueryEngine {
           delivered = true;
           await options.onRows?.(columns, page.data);
         }
+        await options.onProgress?.({ processedBytes: page.stats?.processedBytes ?? 0, processedRows: page.stats?.processedRows ?? 0 });
         if (signal?.aborted) {
           cancel();
           throw new QueryCancelledError();

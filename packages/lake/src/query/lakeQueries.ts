@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { gzipSync } from 'node:zlib';
+import { once } from 'node:events';
+import { createGzip } from 'node:zlib';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { OpentrailError } from '@opentrail/errors';
 import type { Logger } from '@opentrail/observability';
@@ -33,6 +34,11 @@ export interface LakeQueriesOptions {
   maxConcurrentPerAccount: number;
   /** A query running longer is TIMED_OUT (CloudTrail: one hour). */
   timeoutMs: number;
+  /**
+   * A query whose result values come to more bytes (UTF-8 text) is stopped and FAILED, its rows so
+   * far kept: results live in PostgreSQL, and one `SELECT *` over a year must not fill it.
+   */
+  maxResultBytes: number;
   now?: () => number;
 }
 
@@ -46,6 +52,10 @@ export function resultText(value: unknown): string | null {
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
   return JSON.stringify(value);
 }
+
+/** Why the run's AbortController was aborted, when not by a cancel. */
+const TIMEOUT = 'timeout';
+const RESULT_LIMIT = 'result limit';
 
 /** How long past its timeout a query nobody here runs may still be finished by another instance. */
 const ORPHAN_GRACE_MS = 60_000;
@@ -110,9 +120,11 @@ export class LakeQueries {
   private async run(queryId: string, statement: string, stores: string[], caller: LakeCaller, abort: AbortController, deliveryS3Uri: string | undefined): Promise<void> {
     const { engine, store, logger } = this.o;
     const started = this.now();
-    const timer = setTimeout(() => abort.abort(new Error('timeout')), this.o.timeoutMs);
+    const timer = setTimeout(() => abort.abort(new Error(TIMEOUT)), this.o.timeoutMs);
     const header: string[] = [];
-    const delivered: string[] = [];
+    // The CSV for DeliveryS3Uri is compressed as it comes: memory holds the gzip, not the text.
+    const delivery = deliveryS3Uri ? new GzipText() : undefined;
+    let resultBytes = 0;
     let next = 0;
     let lastCheck = started;
     try {
@@ -122,25 +134,40 @@ export class LakeQueries {
         user: 'lake-query',
         signal: abort.signal,
         onRows: async (columns, rows) => {
-          if (header.length === 0) header.push(...columns);
+          if (header.length === 0) {
+            header.push(...columns);
+            delivery?.write(`${header.map((h) => csvField(h)).join(',')}\n`);
+          }
           const page: ResultRow[] = rows.map((row) => columns.map((c, i): [string, string | null] => [c, resultText(row[i])]));
+          for (const row of page) for (const [, v] of row) resultBytes += v === null ? 0 : Buffer.byteLength(v);
+          if (resultBytes > this.o.maxResultBytes) {
+            abort.abort(new Error(RESULT_LIMIT));
+            throw new QueryCancelledError();
+          }
           await store.appendRows(queryId, next, page);
           next += page.length;
-          if (deliveryS3Uri) for (const row of page) delivered.push(row.map(([, v]) => csvField(v)).join(','));
-          // A cancel made on another instance is only in the database: look at least once a second.
-          if (this.now() - lastCheck >= 1000) {
-            lastCheck = this.now();
-            if ((await store.get(queryId))?.status === 'CANCELLED') abort.abort();
-          }
+          if (delivery) for (const row of page) delivery.write(`${row.map(([, v]) => csvField(v)).join(',')}\n`);
+        },
+        // Once a second: what has been scanned so far (DescribeQuery, the console), and whether
+        // the query was cancelled, which, done on another instance, is only in the database.
+        onProgress: async ({ processedBytes, processedRows }) => {
+          if (this.now() - lastCheck < 1000) return;
+          lastCheck = this.now();
+          if (!(await store.setStatus(queryId, 'RUNNING', { bytesScanned: processedBytes, eventsScanned: processedRows }))) abort.abort();
         },
       });
-      if (header.length === 0) header.push(...result.columns);
+      if (header.length === 0) delivery?.write(`${result.columns.map((h) => csvField(h)).join(',')}\n`);
       await store.setStatus(queryId, 'FINISHED', { executionMs: this.now() - started, bytesScanned: result.processedBytes, eventsScanned: result.processedRows });
-      if (deliveryS3Uri) await this.deliver(queryId, caller, deliveryS3Uri, [header.map((h) => csvField(h)).join(','), ...delivered]);
+      if (deliveryS3Uri && delivery) await this.deliver(queryId, caller, deliveryS3Uri, await delivery.end());
     } catch (err) {
       const executionMs = this.now() - started;
-      if (abort.signal.aborted || err instanceof QueryCancelledError) {
-        const timedOut = abort.signal.reason instanceof Error && abort.signal.reason.message === 'timeout';
+      const reason = abort.signal.reason instanceof Error ? abort.signal.reason.message : undefined;
+      if (reason === RESULT_LIMIT) {
+        const message = `The query's results exceed ${this.o.maxResultBytes} bytes, the limit (api.lake.maxResultBytes); the rows before it are kept. Narrow the query: an eventTime range, fewer columns, or a LIMIT.`;
+        await store.setStatus(queryId, 'FAILED', { executionMs, errorMessage: message }).catch(() => undefined);
+        if (deliveryS3Uri) await store.setDelivery(queryId, 'FAILED').catch(() => undefined);
+      } else if (abort.signal.aborted || err instanceof QueryCancelledError) {
+        const timedOut = reason === TIMEOUT;
         await store.setStatus(queryId, timedOut ? 'TIMED_OUT' : 'CANCELLED', { executionMs }).catch(() => undefined);
         if (deliveryS3Uri) await store.setDelivery(queryId, 'CANCELLED').catch(() => undefined);
       } else {
@@ -153,11 +180,12 @@ export class LakeQueries {
       }
     } finally {
       clearTimeout(timer);
+      delivery?.destroy();
     }
   }
 
   /** Results to `<uri>/AWSLogs/<account>/CloudTrail-Lake/Query/<yyyy>/<mm>/<dd>/<queryId>/result_1.csv.gz`, as Lake files them. */
-  private async deliver(queryId: string, caller: LakeCaller, uri: string, lines: string[]): Promise<void> {
+  private async deliver(queryId: string, caller: LakeCaller, uri: string, body: Buffer): Promise<void> {
     const m = DELIVERY_URI.exec(uri)!;
     const bucket = m[1]!;
     const prefix = (m[2] ?? '').replace(/\/+$/, '');
@@ -165,7 +193,7 @@ export class LakeQueries {
     const key = `${prefix ? `${prefix}/` : ''}AWSLogs/${caller.accountId}/CloudTrail-Lake/Query/${day}/${queryId}/result_1.csv.gz`;
     try {
       if (!this.o.s3) throw new Error('no S3 client');
-      await this.o.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: gzipSync(`${lines.join('\n')}\n`), ContentType: 'text/csv', ContentEncoding: 'gzip' }));
+      await this.o.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'text/csv', ContentEncoding: 'gzip' }));
       await this.o.store.setDelivery(queryId, 'SUCCESS');
     } catch (err) {
       const name = (err as { name?: string }).name;
@@ -178,6 +206,31 @@ export class LakeQueries {
   async stop(): Promise<void> {
     for (const r of this.running.values()) r.abort.abort();
     await Promise.all([...this.running.values()].map((r) => r.done.catch(() => undefined)));
+  }
+}
+
+/** Text compressed with gzip as it is written; end() gives the whole file. */
+class GzipText {
+  private readonly gzip = createGzip();
+  private readonly chunks: Buffer[] = [];
+
+  constructor() {
+    this.gzip.on('data', (chunk: Buffer) => this.chunks.push(chunk));
+  }
+
+  write(text: string): void {
+    this.gzip.write(text);
+  }
+
+  async end(): Promise<Buffer> {
+    const ended = once(this.gzip, 'end');
+    this.gzip.end();
+    await ended;
+    return Buffer.concat(this.chunks);
+  }
+
+  destroy(): void {
+    this.gzip.destroy();
   }
 }
 

@@ -48,23 +48,37 @@ class MemoryQueryStore {
   }
 }
 
-/** An engine whose queries return two pages, or wait until aborted. */
+/**
+ * An engine whose queries return two pages, or wait until aborted, or (working) report progress
+ * every 10 ms without a row until aborted, as an aggregation over a large store does.
+ */
 class HeldEngine implements QueryEngine {
   readonly statements: string[] = [];
   hang = false;
+  working = false;
+  aborted = false;
   async execute(statement: string, o: ExecuteOptions) {
     this.statements.push(statement);
+    o.signal?.addEventListener('abort', () => (this.aborted = true), { once: true });
+    if (this.working) {
+      for (let scanned = 1; !o.signal?.aborted; scanned++) {
+        await o.onProgress?.({ processedBytes: scanned * 1000, processedRows: scanned * 10 });
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      throw Object.assign(new Error('cancelled'), { name: 'QueryCancelledError' });
+    }
     if (this.hang) {
       await new Promise<void>((resolve) => o.signal?.addEventListener('abort', () => resolve(), { once: true }));
       throw Object.assign(new Error('cancelled'), { name: 'QueryCancelledError' });
     }
     await o.onRows?.(['eventname', 'n'], [['RunInstances', 3], ['GetObject', null]]);
+    if (o.signal?.aborted) throw Object.assign(new Error('cancelled'), { name: 'QueryCancelledError' });
     await o.onRows?.(['eventname', 'n'], [['x', { a: 1 }]]);
     return { columns: ['eventname', 'n'], processedBytes: 1234, processedRows: 10, elapsedMs: 5 };
   }
 }
 
-function setup(options: { timeoutMs?: number; now?: () => number } = {}) {
+function setup(options: { timeoutMs?: number; now?: () => number; maxResultBytes?: number } = {}) {
   const stores = new InMemoryEventDataStoreStore(
     [STORE, OTHER].map((id, i) => ({
       definition: eventDataStoreSchema.parse({ id, name: `store-${i}`, accountId: i === 0 ? caller.accountId : '444455556666', homeRegion: 'us-east-1', retentionPeriodDays: 366 }),
@@ -78,7 +92,7 @@ function setup(options: { timeoutMs?: number; now?: () => number } = {}) {
   const engine = new HeldEngine();
   const prepared: string[][] = [];
   const tables = { prepare: async (ids: readonly string[]) => void prepared.push([...ids]), qualifiedName: (id: string) => `lake.eds.eds_${id.replace(/-/g, '_')}` } as unknown as LakeTables;
-  const queries = new LakeQueries({ engine, store: store as unknown as LakeQueryStore, stores, tables, logger: createLogger('lake', 'silent'), maxConcurrentPerAccount: 2, timeoutMs: options.timeoutMs ?? 60_000, ...(options.now ? { now: options.now } : {}) });
+  const queries = new LakeQueries({ engine, store: store as unknown as LakeQueryStore, stores, tables, logger: createLogger('lake', 'silent'), maxConcurrentPerAccount: 2, timeoutMs: options.timeoutMs ?? 60_000, maxResultBytes: options.maxResultBytes ?? 1 << 20, ...(options.now ? { now: options.now } : {}) });
   return { queries, store, engine, prepared };
 }
 
@@ -125,6 +139,47 @@ describe('LakeQueries', () => {
     expect((await settled(store, a.queryId)).status).toBe('CANCELLED');
     expect(await queries.cancel(a.queryId)).toBe(false);
     await queries.stop();
+  });
+
+  it('stops a query whose results pass the limit: FAILED, saying why, the engine\'s query aborted, the rows before it kept', async () => {
+    // The first page's values are 'RunInstances' + '3' + 'GetObject' = 22 bytes; the second's pass 24.
+    const { queries, store, engine } = setup({ maxResultBytes: 24 });
+    const { queryId } = await queries.start({ statement: `SELECT eventName, count(*) AS n FROM ${STORE} GROUP BY 1` }, caller);
+    const q = await settled(store, queryId);
+    expect(q.status).toBe('FAILED');
+    expect(q.errorMessage).toMatch(/exceed 24 bytes/);
+    expect(engine.aborted).toBe(true);
+    expect(store.rowsOf.get(queryId)).toEqual([
+      [['eventname', 'RunInstances'], ['n', '3']],
+      [['eventname', 'GetObject'], ['n', null]],
+    ]);
+    // At the limit exactly, the same query finishes.
+    const at = setup({ maxResultBytes: 22 + 1 + 7 });
+    const ok = await at.queries.start({ statement: `SELECT eventName, count(*) AS n FROM ${STORE} GROUP BY 1` }, caller);
+    expect((await settled(at.store, ok.queryId)).status).toBe('FINISHED');
+  });
+
+  it('records what a running query has scanned before its first row, and sees a cancel made elsewhere (only in the database)', async () => {
+    let now = 0;
+    const { queries, store, engine } = setup({ now: () => now });
+    engine.working = true;
+    const { queryId } = await queries.start({ statement: `SELECT count(*) FROM ${STORE}` }, caller);
+    const clock = setInterval(() => (now += 500), 5);
+    try {
+      for (let i = 0; i < 400 && ((await store.get(queryId))?.eventsScanned ?? 0) === 0; i++) await new Promise((r) => setTimeout(r, 5));
+      const running = (await store.get(queryId))!;
+      expect(running.status).toBe('RUNNING');
+      expect(running.eventsScanned).toBeGreaterThan(0);
+      expect(running.bytesScanned).toBe(running.eventsScanned * 100);
+      // Another instance's CancelQuery: a status in the shared store, no call to this one.
+      await store.setStatus(queryId, 'CANCELLED');
+      for (let i = 0; i < 400 && !engine.aborted; i++) await new Promise((r) => setTimeout(r, 5));
+      expect(engine.aborted).toBe(true);
+      expect((await settled(store, queryId)).status).toBe('CANCELLED');
+      await queries.stop();
+    } finally {
+      clearInterval(clock);
+    }
   });
 
   it('reports a query no instance runs any more, past its timeout, as TIMED_OUT', async () => {
