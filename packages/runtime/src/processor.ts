@@ -332,6 +332,11 @@ export class StreamProcessor<T> {
     // did not announce is refused rather than processed without the partition's set-up (its
     // transactional producer would fence the rightful owner's): the consumer delivers it again.
     if (!lane) throw new Error(`a batch of ${batch.topic}[${batch.partition}], which is not assigned to this member`);
+    // A batch of an announced partition: this member is in the group. A crash the client recovers
+    // from in place (librdkafka hands the failed batch over again without rejoining, and does not
+    // announce an unchanged assignment) would otherwise leave /readyz false until the next
+    // rebalance (seen in chaos after a broker restart: ready=false for 45 s while processing).
+    this.joined = true;
     // kafkajs heartbeats only between batches: a batch longer than the session (an archiver's upload
     // waiting on S3, a lane queued behind a flush) would get this member evicted and its partitions
     // moved mid-batch. The heartbeat is throttled by the client to its interval and is a no-op on

@@ -344,6 +344,18 @@ describe('StreamProcessor commits (transactional only)', () => {
  *   transactional mode) every output acknowledged exactly once.
  */
 describe('StreamProcessor group membership', () => {
+  it('is not ready after a consumer crash, and ready again at the next batch when the client recovered in place without a rebalance', async () => {
+    const h = harness();
+    const consumer = await started(h, [0]);
+    expect(h.processor.ready).toBe(true);
+    consumer.crash(new Error('Failed to commit offsets to transaction: Specified group generation id is not valid'), true);
+    expect(h.processor.ready).toMatch(/not a member/);
+    h.kafka.append(0, values(2));
+    expect(await consumer.deliver(0)).toBe('done');
+    expect(h.processor.ready).toBe(true);
+    await h.processor.stop();
+  });
+
   it('heartbeats while a batch takes longer than the heartbeat interval, and stops when the batch is done', async () => {
     // kafkajs heartbeats only between batches: a batch longer than the session would get the member evicted.
     const h = harness({ heartbeatInterval: 40, handler: { processBatch: async () => void (await new Promise((r) => setTimeout(r, 300))) } });
