@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { gunzipSync } from 'node:zlib';
+import { Trino } from 'trino-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toApiCallEvent } from '@opentrail/cloudtrail';
 import { compileEventDataStores, eventDataStoreSchema } from '@opentrail/lake';
@@ -153,8 +154,36 @@ describe('CloudTrail Lake queries through the AWS CLI', () => {
     // A query that runs for a long time (a cross join), cancelled while it runs.
     const slow = await json<{ QueryId: string }>(['start-query', '--query-statement', `SELECT count(*) FROM ${storeId} a CROSS JOIN ${storeId} b CROSS JOIN ${storeId} c WHERE a.eventID < b.eventID AND b.eventID < c.eventID`]);
     await waitFor(async () => (await json<{ QueryStatus: string }>(['describe-query', '--query-id', slow.QueryId])).QueryStatus === 'RUNNING', 'the slow query to run', 60_000, 200);
+    // While it runs, DescribeQuery tells what it has scanned so far (no row has come yet).
+    await waitFor(
+      async () => {
+        const d = await json<{ QueryStatus: string; QueryStatistics?: { EventsScanned?: number; BytesScanned?: number } }>(['describe-query', '--query-id', slow.QueryId]);
+        return d.QueryStatus === 'RUNNING' && (d.QueryStatistics?.EventsScanned ?? 0) > 0 && (d.QueryStatistics?.BytesScanned ?? 0) > 0;
+      },
+      'the running query to report what it has scanned',
+      60_000,
+      200,
+    );
     expect(await json(['cancel-query', '--query-id', slow.QueryId])).toEqual({ QueryId: slow.QueryId, QueryStatus: 'CANCELLED' });
     expect((await finished(slow.QueryId)).QueryStatus).toBe('CANCELLED');
+    // And Trino stopped it: the query is over there too, cancelled, not left running to its end.
+    // (Asked through trino-client, a client independent of the engine under test.)
+    const admin = Trino.create({ server: trino.url, catalog: 'system', schema: 'runtime', source: 'test' });
+    let inTrino: unknown[][] = [];
+    await waitFor(
+      async () => {
+        inTrino = [];
+        for await (const page of await admin.query({ query: "SELECT state, error_code FROM system.runtime.queries WHERE \"user\" = 'lake-query' AND query LIKE '%CROSS JOIN%'", user: 'lake-admin' })) {
+          if (page.error) throw new Error(page.error.message);
+          inTrino.push(...((page.data ?? []) as unknown[][]));
+        }
+        return inTrino.length === 1 && inTrino[0]![0] === 'FAILED';
+      },
+      'Trino to end the cancelled query',
+      15_000,
+      250,
+    );
+    expect(inTrino).toEqual([['FAILED', 'USER_CANCELED']]);
   });
 
   it('refuses what is not one SELECT over the caller\'s stores, with CloudTrail\'s codes', async () => {

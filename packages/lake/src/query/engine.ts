@@ -1,5 +1,4 @@
 import { OpentrailError } from '@opentrail/errors';
-import { Trino, type QueryResult } from 'trino-client';
 
 /**
  * The engine Lake queries run on. Trino is the contract (issue 20): its SQL and its answers. The
@@ -54,6 +53,8 @@ export class QueryCancelledError extends OpentrailError<'QUERY_CANCELLED'> {
 
 /** About 30 s of NO_NODES_AVAILABLE is waited out before the query fails. */
 const NO_NODES_ATTEMPTS = 30;
+/** The client protocol: a 502, 503 or 504 answer is asked again (Trino's own clients wait 50-100 ms). */
+const UNAVAILABLE_ATTEMPTS = 10;
 
 export interface TrinoEngineOptions {
   url: string;
@@ -61,13 +62,25 @@ export interface TrinoEngineOptions {
   schema: string;
 }
 
-/** Trino through its REST protocol (trino-client): one statement, its pages in order, cancellable. */
-export class TrinoEngine implements QueryEngine {
-  private readonly trino: Trino;
+/** One answer of Trino's client protocol (/v1/statement and its nextUri chain). */
+interface StatementPage {
+  id: string;
+  nextUri?: string;
+  columns?: { name: string }[];
+  data?: unknown[][];
+  stats?: { state?: string; processedRows?: number; processedBytes?: number; elapsedTimeMillis?: number };
+  error?: { message: string; errorType: string; errorName: string };
+}
 
-  constructor(private readonly o: TrinoEngineOptions) {
-    this.trino = Trino.create({ server: o.url, catalog: o.catalog, schema: o.schema, source: 'opentrail-lake' });
-  }
+/**
+ * Trino through its client protocol (docs: develop/client-protocol): POST the statement, follow
+ * nextUri page by page, DELETE the query to cancel it. Spoken here with fetch rather than through
+ * trino-client, whose iterator skips every page without rows and with them the query's id and
+ * statistics: an aggregation then reported no progress and could not be cancelled in Trino before
+ * its first row arrived, that is, before it was done.
+ */
+export class TrinoEngine implements QueryEngine {
+  constructor(private readonly o: TrinoEngineOptions) {}
 
   async execute(statement: string, options: ExecuteOptions): Promise<ExecuteResult> {
     // A coordinator that has just started (or lost its workers) has no node to schedule on for a
@@ -86,19 +99,20 @@ export class TrinoEngine implements QueryEngine {
   private async attempt(statement: string, options: ExecuteOptions): Promise<ExecuteResult> {
     const { signal } = options;
     if (signal?.aborted) throw new QueryCancelledError();
-    const iterator = await this.trino.query({ query: statement, user: options.user, catalog: this.o.catalog, schema: this.o.schema });
-    let queryId: string | undefined;
+    const user = { 'X-Trino-User': options.user };
+    let page = await this.page(`${this.o.url}/v1/statement`, {
+      method: 'POST',
+      body: statement,
+      headers: { ...user, 'X-Trino-Catalog': this.o.catalog, 'X-Trino-Schema': this.o.schema, 'X-Trino-Source': 'opentrail-lake', 'Content-Type': 'text/plain; charset=utf-8' },
+    });
+    const queryId = page.id;
+    // Users may always kill their own queries (Trino's access control); a query already over says 404.
+    const cancel = () => void fetch(`${this.o.url}/v1/query/${encodeURIComponent(queryId)}`, { method: 'DELETE', headers: user }).then((r) => r.body?.cancel(), () => undefined);
     let columns: string[] = [];
-    let last: QueryResult | undefined;
     let delivered = false;
-    const cancel = () => {
-      if (queryId) void this.trino.cancel(queryId).catch(() => undefined);
-    };
     signal?.addEventListener('abort', cancel, { once: true });
     try {
-      for await (const page of iterator) {
-        queryId ??= page.id;
-        last = page;
+      for (;;) {
         if (page.error) throw new QueryEngineError(page.error.message, page.error.errorType, page.error.errorName, delivered);
         if (page.columns && columns.length === 0) columns = page.columns.map((c) => c.name);
         if (page.data && page.data.length > 0) {
@@ -110,12 +124,28 @@ export class TrinoEngine implements QueryEngine {
           cancel();
           throw new QueryCancelledError();
         }
+        if (!page.nextUri) break;
+        // Trino holds this request up to a second while nothing is new: pages come at least that often.
+        page = await this.page(page.nextUri, { headers: user });
       }
     } finally {
       signal?.removeEventListener('abort', cancel);
     }
-    if (signal?.aborted) throw new QueryCancelledError();
-    const stats = last?.stats;
+    const stats = page.stats;
     return { columns, processedBytes: stats?.processedBytes ?? 0, processedRows: stats?.processedRows ?? 0, elapsedMs: stats?.elapsedTimeMillis ?? 0 };
+  }
+
+  /** One request of the protocol; an overloaded or restarting coordinator's 502/503/504 is asked again. */
+  private async page(url: string, init: RequestInit): Promise<StatementPage> {
+    for (let attempt = 1; ; attempt++) {
+      const res = await fetch(url, init);
+      if ((res.status === 502 || res.status === 503 || res.status === 504) && attempt < UNAVAILABLE_ATTEMPTS) {
+        await res.body?.cancel();
+        await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+        continue;
+      }
+      if (!res.ok) throw new QueryEngineError(`Trino answered HTTP ${res.status}: ${(await res.text()).slice(0, 500)}`, 'EXTERNAL', `HTTP_${res.status}`);
+      return (await res.json()) as StatementPage;
+    }
   }
 }
