@@ -11,6 +11,12 @@
  *   question in this process (list, get, gunzip, JSON.parse, filter/count): the way to answer it
  *   without the lake. Each query runs three times after a warm-up; the median is printed. The
  *   answers of the two are compared.
+ * - table format: the same events as an Iceberg table (JDBC catalog in the stack's PostgreSQL,
+ *   written by Trino from the Hive table a day per INSERT, partitioned by day), and the same two queries on it; the
+ *   Hive layout's own per-query cost (sync_partition_metadata, which the API runs before each query)
+ *   and Iceberg's per-segment cost (one INSERT of a segment's rows: a Parquet file plus a catalog
+ *   commit) beside the lake service's (encode one segment's Parquet and PUT it). BENCH_LAKE_ICEBERG=0
+ *   leaves this part out.
  *
  * `npx tsx bench/lake.bench.ts`. Uses the stack named in the environment when set, else starts one;
  * always starts a Trino of its own. BENCH_EVENTS (ingest, default 40000), BENCH_ROUNDS (3),
@@ -28,7 +34,8 @@ import { compileEventDataStores, encodeLakeParquet, eventDataStoreSchema, LakeTa
 import { createLogger, ServiceMetrics } from '@opentrail/observability';
 import { StreamProcessor } from '@opentrail/runtime';
 import { serdeFor, type EnrichedEvent } from '@opentrail/serde';
-import { startTrino } from '@opentrail/stack';
+import pg from 'pg';
+import { ICEBERG_JDBC_CATALOG_DDL, startTrino, TRINO_ICEBERG_CATALOG, type IcebergJdbcCatalog } from '@opentrail/stack';
 import { TrafficGenerator } from '@opentrail/testing';
 import { LakeIngest } from '../services/lake/src/lakeIngest.js';
 import { lakeMetrics } from '../services/lake/src/metrics.js';
@@ -42,6 +49,10 @@ const EVENTS = Number(process.env.BENCH_EVENTS ?? 40_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const QUERY_EVENTS = Number(process.env.BENCH_LAKE_QUERY_EVENTS ?? 1_000_000);
 const COPIES = Number(process.env.BENCH_LAKE_COPIES ?? 1);
+const ICEBERG = process.env.BENCH_LAKE_ICEBERG !== '0';
+/** Rows of one segment in the per-segment write figure (the service rolls at 20,000 rows or 60 s). */
+const SEGMENT_ROWS = 2000;
+const COMMITS = 10;
 const REGION = 'us-east-1';
 
 function median(values: number[]): number {
@@ -65,6 +76,31 @@ async function keysUnder(s3: S3Client, bucket: string, prefix: string): Promise<
     token = out.IsTruncated ? out.NextContinuationToken : undefined;
   } while (token);
   return keys;
+}
+
+/** Bytes under a prefix. */
+async function bytesUnder(s3: S3Client, bucket: string, prefix: string, suffix = ''): Promise<number> {
+  let total = 0;
+  let token: string | undefined;
+  do {
+    const out = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }));
+    for (const o of out.Contents ?? []) if (o.Key!.endsWith(suffix)) total += o.Size ?? 0;
+    token = out.IsTruncated ? out.NextContinuationToken : undefined;
+  } while (token);
+  return total;
+}
+
+/** The Iceberg JDBC catalog's tables in the stack's PostgreSQL, and how Trino reaches them. */
+async function icebergJdbcCatalog(databaseUrl: string, warehouse: string): Promise<IcebergJdbcCatalog> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    for (const ddl of ICEBERG_JDBC_CATALOG_DDL) await client.query(ddl);
+  } finally {
+    await client.end();
+  }
+  const url = new URL(databaseUrl);
+  return { jdbcUrl: `jdbc:postgresql://${url.host}${url.pathname}`, user: decodeURIComponent(url.username), password: decodeURIComponent(url.password), warehouse };
 }
 
 async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }> {
@@ -216,7 +252,8 @@ async function main() {
     await flushJson();
     const total = QUERY_EVENTS * COPIES;
 
-    const trino = await startTrino({ dir: trinoDir, awsEndpoint: stack.endpoints.awsEndpoint, region: REGION, accessKeyId: 'test', secretAccessKey: 'test', metastoreDir: `s3://${bucket}/_metastore`, log: (line) => console.error(`trino: ${line}`) });
+    const iceberg = ICEBERG ? await icebergJdbcCatalog(stack.endpoints.databaseUrl, `s3://${bucket}/iceberg`) : undefined;
+    const trino = await startTrino({ dir: trinoDir, awsEndpoint: stack.endpoints.awsEndpoint, region: REGION, accessKeyId: 'test', secretAccessKey: 'test', metastoreDir: `s3://${bucket}/_metastore`, ...(iceberg ? { icebergCatalog: iceberg } : {}), log: (line) => console.error(`trino: ${line}`) });
     try {
       const engine = new TrinoEngine({ url: trino.url, catalog: 'lake', schema: 'eds' });
       const tables = new LakeTables({ engine, catalog: 'lake', schema: 'eds', bucket, prefix: 'lake' });
@@ -227,31 +264,36 @@ async function main() {
       const queries = [
         {
           name: 'selective',
-          sql: `SELECT eventSource, eventName, COUNT(*) AS n FROM ${table} WHERE errorCode = '${failing}' AND eventTime > TIMESTAMP '2026-11-20 00:00:00' GROUP BY eventSource, eventName ORDER BY n DESC, eventSource, eventName`,
+          sql: (from: string) => `SELECT eventSource, eventName, COUNT(*) AS n FROM ${from} WHERE errorCode = '${failing}' AND eventTime > TIMESTAMP '2026-11-20 00:00:00' GROUP BY eventSource, eventName ORDER BY n DESC, eventSource, eventName`,
           scan: (r: CloudTrailRecord) => (r.errorCode === failing && r.eventTime! > '2026-11-20T00:00:00Z' ? `${r.eventSource}|${r.eventName}` : undefined),
         },
         {
           name: 'full aggregation',
-          sql: `SELECT eventSource, eventName, COUNT(*) AS n FROM ${table} GROUP BY eventSource, eventName ORDER BY n DESC, eventSource, eventName`,
+          sql: (from: string) => `SELECT eventSource, eventName, COUNT(*) AS n FROM ${from} GROUP BY eventSource, eventName ORDER BY n DESC, eventSource, eventName`,
           scan: (r: CloudTrailRecord) => `${r.eventSource}|${r.eventName}`,
         },
       ];
-      const results: { name: string; trinoMs: number; scanMs: number; groups: number }[] = [];
-      const logKeys = await keysUnder(aws.s3, bucket, 'logs/');
-      for (const q of queries) {
+      /** A query's answer and the median of three timed runs after a warm-up. */
+      const runQuery = async (sql: string, user: 'lake-admin' | 'lake-query'): Promise<{ answer: unknown[][]; runs: number[] }> => {
         const run = async () => {
           const rows: unknown[][] = [];
-          await engine.execute(q.sql, { user: 'lake-query', onRows: (_c, page) => void rows.push(...page) });
+          await engine.execute(sql, { user, onRows: (_c, page) => void rows.push(...page) });
           return rows;
         };
         await run();
-        const trinoRuns = [];
+        const runs = [];
         let answer: unknown[][] = [];
         for (let k = 0; k < 3; k++) {
           const r = await timed(run);
-          trinoRuns.push(r.ms);
+          runs.push(r.ms);
           answer = r.value;
         }
+        return { answer, runs };
+      };
+      const results: { name: string; trinoMs: number; scanMs: number; groups: number; answer: unknown[][] }[] = [];
+      const logKeys = await keysUnder(aws.s3, bucket, 'logs/');
+      for (const q of queries) {
+        const { answer, runs: trinoRuns } = await runQuery(q.sql(table), 'lake-query');
         // The scan: every log file, as a reader without the lake would answer.
         const scan = async () => {
           const counts = new Map<string, number>();
@@ -268,8 +310,76 @@ async function main() {
         const scanned = await timed(scan);
         const expected = [...scanned.value].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([k, n]) => [...k.split('|'), n]);
         if (JSON.stringify(answer) !== JSON.stringify(expected)) throw new Error(`${q.name}: Trino and the log-file scan disagree: ${JSON.stringify(answer).slice(0, 300)} vs ${JSON.stringify(expected).slice(0, 300)}`);
-        results.push({ name: q.name, trinoMs: median(trinoRuns), scanMs: scanned.ms, groups: answer.length });
+        results.push({ name: q.name, trinoMs: median(trinoRuns), scanMs: scanned.ms, groups: answer.length, answer });
         console.error(`${q.name}: Trino ${median(trinoRuns).toFixed(0)} ms (runs ${trinoRuns.map((t) => t.toFixed(0)).join(', ')}), log-file scan ${scanned.ms.toFixed(0)} ms, ${answer.length} groups, answers equal`);
+      }
+
+      // ---- table format: Hive layout (what the lake writes) against Iceberg, same server, same events ----
+      let tableFormat: Record<string, unknown> | undefined;
+      if (iceberg) {
+        const syncRuns: number[] = [];
+        for (let k = 0; k < 3; k++) syncRuns.push((await timed(() => tables.prepare([queryStore]))).ms);
+        const admin = { user: 'lake-admin' } as const;
+        const ice = `${TRINO_ICEBERG_CATALOG}.eds`;
+        const iceTable = `${ice}.${tables.tableOf(queryStore)}`;
+        await engine.execute(`CREATE SCHEMA ${ice}`, admin);
+        console.error('writing the Iceberg table from the Hive table (Trino, one INSERT per day)…');
+        // A day at a time: one CREATE TABLE AS over every day holds a writer per day and passes
+        // the node's 512 MB query memory at 1M events.
+        await engine.execute(`CREATE TABLE ${iceTable} WITH (partitioning = ARRAY['eventdate']) AS SELECT * FROM ${table} WITH NO DATA`, admin);
+        const days: string[] = [];
+        await engine.execute(`SELECT DISTINCT eventdate FROM ${table} ORDER BY 1`, { ...admin, onRows: (_c, rows) => void days.push(...rows.map((r) => String(r[0]))) });
+        const ctas = await timed(async () => {
+          for (const day of days) await engine.execute(`INSERT INTO ${iceTable} SELECT * FROM ${table} WHERE eventdate = '${day}'`, admin);
+        });
+        const iceBytes = await bytesUnder(aws.s3, bucket, 'iceberg/', '.parquet');
+        const iceMetaBytes = (await bytesUnder(aws.s3, bucket, 'iceberg/')) - iceBytes;
+        const iceQueries: { name: string; hiveMs: number; icebergMs: number }[] = [];
+        for (const q of queries) {
+          const { answer, runs } = await runQuery(q.sql(iceTable), 'lake-admin');
+          const hive = results.find((r) => r.name === q.name)!;
+          if (JSON.stringify(answer) !== JSON.stringify(hive.answer)) throw new Error(`${q.name}: Iceberg and Hive tables disagree: ${JSON.stringify(answer).slice(0, 300)} vs ${JSON.stringify(hive.answer).slice(0, 300)}`);
+          iceQueries.push({ name: q.name, hiveMs: hive.trinoMs, icebergMs: median(runs) });
+          console.error(`${q.name}: Iceberg ${median(runs).toFixed(0)} ms (runs ${runs.map((t) => t.toFixed(0)).join(', ')}), Hive ${hive.trinoMs.toFixed(0)} ms, answers equal`);
+        }
+        // Per segment: Iceberg's write goes through an engine and a catalog commit (here Trino's
+        // INSERT of one segment's rows into a fresh table); the lake service's is one Parquet
+        // encode and one PUT, plus a manifest PUT before it.
+        const segmentSource = `${ice}.segment_source`;
+        const commits = `${ice}.segment_commits`;
+        await engine.execute(`CREATE TABLE ${segmentSource} AS SELECT * FROM ${iceTable} WHERE eventdate = (SELECT max(eventdate) FROM ${iceTable}) LIMIT ${SEGMENT_ROWS}`, admin);
+        await engine.execute(`CREATE TABLE ${commits} WITH (partitioning = ARRAY['eventdate']) AS SELECT * FROM ${segmentSource} WITH NO DATA`, admin);
+        const commitRuns: number[] = [];
+        for (let k = 0; k < COMMITS; k++) commitRuns.push((await timed(() => engine.execute(`INSERT INTO ${commits} SELECT * FROM ${segmentSource}`, admin))).ms);
+        const segmentRows = templates.slice(0, SEGMENT_ROWS).map((t) => {
+          const record: CloudTrailRecord = { ...t, eventID: randomUUID(), eventTime: '2026-11-30T12:00:00Z' };
+          return toLakeRow(record, { eventJson: writeRecordJson(toApiCallEvent(record)) });
+        });
+        const putRuns: number[] = [];
+        for (let k = 0; k < COMMITS; k++) {
+          putRuns.push(
+            (
+              await timed(async () => {
+                await aws.s3.send(new PutObjectCommand({ Bucket: bucket, Key: `segments/manifest-${k}.json`, Body: JSON.stringify({ first: k * SEGMENT_ROWS, last: (k + 1) * SEGMENT_ROWS - 1 }) }));
+                await aws.s3.send(new PutObjectCommand({ Bucket: bucket, Key: `segments/${k}.parquet`, Body: encodeLakeParquet(segmentRows) }));
+              })
+            ).ms,
+          );
+        }
+        // Iceberg keeps every commit's metadata until snapshots are expired: what the commits above added.
+        const metaAfterCommits = (await bytesUnder(aws.s3, bucket, 'iceberg/')) - (await bytesUnder(aws.s3, bucket, 'iceberg/', '.parquet')) - iceMetaBytes;
+        tableFormat = {
+          hiveSyncMs: median(syncRuns),
+          icebergWriteMs: ctas.ms,
+          icebergBytesPerEvent: iceBytes / total,
+          icebergMetadataBytes: iceMetaBytes,
+          queries: iceQueries,
+          segmentRows: SEGMENT_ROWS,
+          icebergSegmentCommitMs: median(commitRuns),
+          lakeSegmentWriteMs: median(putRuns),
+          icebergMetadataBytesPerCommit: metaAfterCommits / COMMITS,
+        };
+        console.error(`table format: Hive partition sync ${median(syncRuns).toFixed(0)} ms (runs ${syncRuns.map((t) => t.toFixed(0)).join(', ')}); Iceberg commit of ${SEGMENT_ROWS} rows ${median(commitRuns).toFixed(0)} ms (runs ${commitRuns.map((t) => t.toFixed(0)).join(', ')}); lake segment write ${median(putRuns).toFixed(0)} ms (runs ${putRuns.map((t) => t.toFixed(0)).join(', ')})`);
       }
 
       const lastLake = rounds[rounds.length - 1]!.lake;
@@ -283,12 +393,20 @@ async function main() {
         queryEvents: total,
         parquetBytesPerEvent: parquetBytes / QUERY_EVENTS,
         gzipJsonBytesPerEvent: jsonBytes / QUERY_EVENTS,
-        queries: results,
+        queries: results.map(({ answer: _answer, ...q }) => q),
+        tableFormat,
       };
       console.log('\nCloudTrail Lake (same run):');
       console.log(`  ingest                  enricher ${result.enricherEventsPerSecond.toFixed(0)} events/s; lake ${result.lakeEventsPerSecond.toFixed(0)} events/s = ${(result.lakeVsEnricher * 100).toFixed(0)}% of the enricher's rate (${result.lakeNodeCpuUsPerEvent.toFixed(0)} µs CPU per event)`);
       console.log(`  storage                 ${result.parquetBytesPerEvent.toFixed(0)} bytes per event in the lake (Parquet, ZSTD) against ${result.gzipJsonBytesPerEvent.toFixed(0)} as gzip'd log file JSON (${((result.parquetBytesPerEvent / result.gzipJsonBytesPerEvent) * 100).toFixed(0)}%); ingest's own files ${result.ingestParquetBytesPerEvent.toFixed(0)}`);
       for (const q of results) console.log(`  ${q.name.padEnd(22)}  ${total} events: Trino ${q.trinoMs.toFixed(0)} ms, log-file scan ${q.scanMs.toFixed(0)} ms (${(q.scanMs / q.trinoMs).toFixed(1)}x)`);
+      if (tableFormat) {
+        const f = tableFormat as { hiveSyncMs: number; icebergWriteMs: number; icebergBytesPerEvent: number; icebergMetadataBytes: number; queries: { name: string; hiveMs: number; icebergMs: number }[]; icebergSegmentCommitMs: number; lakeSegmentWriteMs: number; icebergMetadataBytesPerCommit: number };
+        console.log(`  table format            Iceberg (JDBC catalog in PostgreSQL) written by Trino from the Hive table (a day per INSERT) in ${(f.icebergWriteMs / 1000).toFixed(1)} s (${((f.icebergWriteMs * 1000) / total).toFixed(1)} µs per event); ${f.icebergBytesPerEvent.toFixed(0)} bytes per event + ${(f.icebergMetadataBytes / 1024).toFixed(0)} KiB metadata`);
+        for (const q of f.queries) console.log(`  ${`  ${q.name}`.padEnd(22)}  Hive layout ${q.hiveMs.toFixed(0)} ms, Iceberg ${q.icebergMs.toFixed(0)} ms (Iceberg/Hive ${(q.icebergMs / q.hiveMs).toFixed(2)})`);
+        console.log(`  ${'  per query'.padEnd(22)}  Hive partition sync before each query ${f.hiveSyncMs.toFixed(0)} ms`);
+        console.log(`  ${'  per segment'.padEnd(22)}  ${SEGMENT_ROWS} rows: Iceberg INSERT + commit ${f.icebergSegmentCommitMs.toFixed(0)} ms (+${(f.icebergMetadataBytesPerCommit / 1024).toFixed(1)} KiB metadata kept), lake's Parquet + manifest PUT ${f.lakeSegmentWriteMs.toFixed(0)} ms (${(f.icebergSegmentCommitMs / f.lakeSegmentWriteMs).toFixed(1)}x)`);
+      }
       console.log(JSON.stringify(result));
     } finally {
       await trino.stop();

@@ -9,8 +9,8 @@ import { stackVersions } from './versions.js';
 
 export { installStack, installTrino, trinoHome } from './install.js';
 export {
-  startTrino, findTrinoJava, processRss, TRINO_ADMIN_USER, TRINO_QUERY_USER, TRINO_LAKE_CATALOG, TRINO_PLUGINS,
-  type StartTrinoOptions, type TrinoServer,
+  startTrino, findTrinoJava, processRss, TRINO_ADMIN_USER, TRINO_QUERY_USER, TRINO_LAKE_CATALOG, TRINO_ICEBERG_CATALOG, TRINO_PLUGINS,
+  ICEBERG_JDBC_CATALOG_DDL, type IcebergJdbcCatalog, type StartTrinoOptions, type TrinoServer,
 } from './trino.js';
 export { startKafka, startMoto, startRegistry, type KafkaServer } from './servers.js';
 export type { InstalledStack } from './install.js';

@@ -23,7 +23,8 @@ export const TRINO_MIN_JAVA = 24;
  * 0.8 s. (The tarball's plugin jars are mostly hard links to lib/, so the install shrinks from
  * ~900 MB to ~500 MB, not more.)
  * - hive: the lake's catalog (external Parquet tables over the archive in S3, file metastore).
- * - iceberg: not used yet; kept so that a table format can be measured against plain Hive tables
+ * - iceberg: only for `bench/lake.bench.ts`, which measures Iceberg tables (JDBC catalog in
+ *   PostgreSQL) against the lake's Hive tables (the `icebergCatalog` option below); kept so that
  *   without reinstalling.
  * File-based system access control is part of the server's core (lib/), not a plugin.
  */
@@ -102,6 +103,8 @@ export const TRINO_ADMIN_USER = 'lake-admin';
 export const TRINO_QUERY_USER = 'lake-query';
 /** The one catalog: the Hive connector over the archive in S3. */
 export const TRINO_LAKE_CATALOG = 'lake';
+/** The measuring catalog (StartTrinoOptions.icebergCatalog). */
+export const TRINO_ICEBERG_CATALOG = 'iceberg';
 
 export interface StartTrinoOptions {
   /** Holds etc/ (the generated configuration), data/ (the node's data directory) and the logs. */
@@ -131,7 +134,22 @@ export interface StartTrinoOptions {
   aotCache?: string;
   /** The Trino server's home (lib/, plugin/); default: installed into the cache on first use. */
   home?: string;
+  /**
+   * A second catalog, `iceberg` (TRINO_ICEBERG_CATALOG): the Iceberg connector with its JDBC catalog in
+   * PostgreSQL, writable by `lake-admin` only. The lake does not use it; `bench/lake.bench.ts` does,
+   * to measure Iceberg tables against the lake's Hive tables on the same server.
+   */
+  icebergCatalog?: IcebergJdbcCatalog;
   log?: (line: string) => void;
+}
+
+export interface IcebergJdbcCatalog {
+  /** jdbc:postgresql://host:port/database */
+  jdbcUrl: string;
+  user: string;
+  password: string;
+  /** Where new schemas and tables go: an s3:// URI. */
+  warehouse: string;
 }
 
 export interface TrinoServer {
@@ -205,8 +223,9 @@ export async function startTrino(options: StartTrinoOptions): Promise<TrinoServe
       'access-control.name': 'file',
       'security.config-file': join(etc, 'rules.json'),
     }),
-    'rules.json': `${JSON.stringify(accessRules(), null, 2)}\n`,
+    'rules.json': `${JSON.stringify(accessRules(options.icebergCatalog ? [TRINO_ICEBERG_CATALOG] : []), null, 2)}\n`,
     [join('catalog', `${TRINO_LAKE_CATALOG}.properties`)]: properties(lakeCatalog(options, metastoreDir)),
+    ...(options.icebergCatalog ? { [join('catalog', `${TRINO_ICEBERG_CATALOG}.properties`)]: properties(icebergCatalog(options, options.icebergCatalog)) } : {}),
   };
   await Promise.all(Object.entries(files).map(([name, text]) => writeFile(join(etc, name), text, { mode: 0o600 })));
 
@@ -348,28 +367,67 @@ function lakeCatalog(options: StartTrinoOptions, metastoreDir: string): Record<s
 }
 
 /**
+ * The `iceberg` catalog: Iceberg tables in S3 whose catalog (table name → current metadata file) is
+ * two tables in PostgreSQL, which must exist (ICEBERG_JDBC_CATALOG_DDL): the connector does not
+ * create them.
+ */
+function icebergCatalog(options: StartTrinoOptions, catalog: IcebergJdbcCatalog): Record<string, string> {
+  return {
+    'connector.name': 'iceberg',
+    'iceberg.catalog.type': 'jdbc',
+    'iceberg.jdbc-catalog.driver-class': 'org.postgresql.Driver',
+    'iceberg.jdbc-catalog.connection-url': catalog.jdbcUrl,
+    'iceberg.jdbc-catalog.connection-user': catalog.user,
+    'iceberg.jdbc-catalog.connection-password': catalog.password,
+    'iceberg.jdbc-catalog.catalog-name': 'opentrail',
+    'iceberg.jdbc-catalog.default-warehouse-dir': catalog.warehouse,
+    'iceberg.file-format': 'PARQUET',
+    'fs.native-s3.enabled': 'true',
+    's3.endpoint': options.awsEndpoint,
+    's3.path-style-access': 'true',
+    's3.region': options.region,
+    's3.aws-access-key': options.accessKeyId,
+    's3.aws-secret-key': options.secretAccessKey,
+  };
+}
+
+/**
+ * The tables of Iceberg's JDBC catalog (org.apache.iceberg.jdbc.JdbcUtil, schema V1), for
+ * PostgreSQL: the Iceberg connector expects them to exist.
+ */
+export const ICEBERG_JDBC_CATALOG_DDL = [
+  `CREATE TABLE IF NOT EXISTS iceberg_tables (catalog_name VARCHAR(255) NOT NULL, table_namespace VARCHAR(255) NOT NULL,
+     table_name VARCHAR(255) NOT NULL, metadata_location VARCHAR(1000), previous_metadata_location VARCHAR(1000),
+     iceberg_type VARCHAR(5), PRIMARY KEY (catalog_name, table_namespace, table_name))`,
+  `CREATE TABLE IF NOT EXISTS iceberg_namespace_properties (catalog_name VARCHAR(255) NOT NULL, namespace VARCHAR(255) NOT NULL,
+     property_key VARCHAR(255) NOT NULL, property_value VARCHAR(1000), PRIMARY KEY (catalog_name, namespace, property_key))`,
+];
+
+/**
  * File-based system access control (docs: security/file-system-access-control). Every section
  * is explicit: a section left out means "allow everything" for that kind of check, and the first
  * matching rule wins. This sits under the lake's own SQL parser as a second line: even a query that
  * got past it can only read the lake.
  */
-function accessRules(): object {
+function accessRules(measuringCatalogs: readonly string[]): object {
   const admin = TRINO_ADMIN_USER;
   const query = TRINO_QUERY_USER;
   const lake = TRINO_LAKE_CATALOG;
+  // The admin's catalogs: the lake's, and a measuring one where the bench asks for it.
+  const owned = [lake, ...measuringCatalogs].join('|');
   return {
     catalogs: [
-      { user: admin, catalog: `${lake}|system`, allow: 'all' },
+      { user: admin, catalog: `${owned}|system`, allow: 'all' },
       { user: query, catalog: lake, allow: 'read-only' },
       // Without this the system catalog (runtime.queries: everyone's SQL text) is open to all.
       { catalog: '.*', allow: 'none' },
     ],
     schemas: [
-      { user: admin, catalog: lake, owner: true },
+      { user: admin, catalog: owned, owner: true },
       { catalog: '.*', owner: false },
     ],
     tables: [
-      { user: admin, catalog: `${lake}|system`, privileges: ['SELECT', 'INSERT', 'DELETE', 'UPDATE', 'OWNERSHIP'] },
+      { user: admin, catalog: `${owned}|system`, privileges: ['SELECT', 'INSERT', 'DELETE', 'UPDATE', 'OWNERSHIP'] },
       { user: query, catalog: lake, privileges: ['SELECT'] },
     ],
     procedures: [
