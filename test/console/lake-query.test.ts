@@ -232,6 +232,8 @@ describe('the console\'s Lake query page', () => {
     // The elapsed time moves while it runs.
     const elapsedAt = await page.getByTestId('lake-elapsed').textContent();
     await expect.poll(() => page.getByTestId('lake-elapsed').textContent()).not.toBe(elapsedAt);
+    // And what it has scanned so far, before any row (DescribeQuery while it runs).
+    await expect.poll(async () => Number(((await page.getByTestId('lake-events-scanned').textContent()) ?? '').replace(/,/g, '')), { timeout: 20_000 }).toBeGreaterThan(0);
     expect(await page.getByTestId('lake-run').isDisabled()).toBe(true);
     await screenshot(page, 'lake-running');
     await page.getByTestId('lake-cancel').click();
