@@ -94,6 +94,15 @@ export function checkLakeQuery(sql: string, options: CheckLakeQueryOptions): Lak
   markers.forEach((token, i) => replacements.set(token, stringLiteral(parameters[i]!)));
   // Lake compares a string with eventTime as a time; Trino needs the literal typed (parser.ts timeLiterals).
   for (const token of parsed.timeLiterals) replacements.set(token, `TIMESTAMP ${replacements.get(token) ?? parsed.tokens[token]!.text}`);
+  // A WHERE over one store that bounds eventTime gets the same bounds on the day partition column
+  // (eventdate, the UTC day of eventtime by construction: table/row.ts), which Trino prunes day
+  // folders by; eventTime alone only lets it skip row groups inside every file it opens.
+  const before = new Map<number, string>();
+  const after = new Map<number, string>();
+  for (const { from, to, first, last } of parsed.dayBounds) {
+    before.set(from, '(');
+    after.set(to - 1, `)${first !== undefined ? ` AND eventdate >= '${first}'` : ''}${last !== undefined ? ` AND eventdate <= '${last}'` : ''}`);
+  }
 
   // White space between tokens is kept so the statement stays readable in Trino's query history;
   // a gap holding a comment becomes one space, and replaced tokens always get a space either side.
@@ -102,10 +111,10 @@ export function checkLakeQuery(sql: string, options: CheckLakeQueryOptions): Lak
     const token = parsed.tokens[i]!;
     if (i > 0) {
       const gap = sql.slice(parsed.tokens[i - 1]!.end, token.start);
-      const spaced = replacements.has(i) || replacements.has(i - 1);
+      const spaced = replacements.has(i) || replacements.has(i - 1) || before.has(i) || after.has(i - 1);
       statement += WHITE_SPACE.test(gap) && (gap.length > 0 || !spaced) ? gap : ' ';
     }
-    statement += replacements.get(i) ?? token.text;
+    statement += (before.get(i) ?? '') + (replacements.get(i) ?? token.text) + (after.get(i) ?? '');
   }
   return { statement, storesRead };
 }

@@ -51,8 +51,23 @@ export interface ParsedQuery {
    * refuses timestamp(3) > varchar, so the guard writes them as TIMESTAMP literals.
    */
   readonly timeLiterals: readonly number[];
+  /**
+   * WHERE clauses over one event data store that bound eventTime by literals in their top-level
+   * conjuncts (`eventTime > '2023-01-05 13:51:00' AND …`, BETWEEN, =): the clause's tokens and the
+   * first and last day (UTC, YYYY-MM-DD) an event it keeps can fall on. The guard adds the same
+   * bounds on the table's day partition column, which only Trino's partition pruning reads.
+   */
+  readonly dayBounds: readonly DayBounds[];
   /** Index of the token after the statement (the optional trailing `;` or the end). */
   readonly end: number;
+}
+
+export interface DayBounds {
+  /** The WHERE expression's first token and the token after its last. */
+  readonly from: number;
+  readonly to: number;
+  readonly first?: string;
+  readonly last?: string;
 }
 
 export interface ParseOptions {
@@ -96,6 +111,64 @@ const INTERVAL_FIELDS = new Set(['YEAR', 'MONTH', 'DAY', 'HOUR', 'MINUTE', 'SECO
 const SPECIAL_DATETIME = new Set(['CURRENT_DATE', 'CURRENT_TIME', 'CURRENT_TIMESTAMP', 'LOCALTIME', 'LOCALTIMESTAMP']);
 const SPECIAL_NAMES = new Set(['CURRENT_USER', 'CURRENT_CATALOG', 'CURRENT_SCHEMA', 'CURRENT_PATH', 'CURRENT_ROLE']);
 
+/** A FROM relation that is one table, bare or aliased without column aliases: its alias, if any. */
+function storeAlias(relation: SqlNode): { alias?: string } | undefined {
+  if (relation.kind === 'table') return {};
+  if (relation.kind === 'aliased' && relation.children.length === 1 && relation.children[0]!.kind === 'table') return { alias: relation.value! };
+  return undefined;
+}
+
+/** `YYYY-MM-DD[ HH:MM[:SS[.fraction]]]`, no zone: a timestamp literal whose day is its first ten characters. */
+const ZONELESS_TIME = /^(\d{4})-(\d{2})-(\d{2})(?: \d{2}:\d{2}(?::\d{2}(?:\.\d{1,12})?)?)?$/;
+
+/** The day of a string or TIMESTAMP literal compared with eventTime, when it is plain enough to be sure. */
+function literalDay(value: SqlNode): string | undefined {
+  const text = value.kind === 'string' ? value.value : value.kind === 'typedLiteral' && value.value === 'timestamp' ? value.children[0]?.value : undefined;
+  const m = text === undefined ? null : ZONELESS_TIME.exec(text);
+  if (!m) return undefined;
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const date = new Date(Date.UTC(year, month - 1, day));
+  // A day that does not exist (2023-02-30) is left alone: Trino refuses the literal itself.
+  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day ? text!.slice(0, 10) : undefined;
+}
+
+const FLIPPED = new Map([['>', '<'], ['>=', '<='], ['<', '>'], ['<=', '>='], ['=', '=']]);
+
+/**
+ * The days an event kept by `where` can fall on, from its top-level conjuncts that compare eventTime
+ * (unqualified, or qualified by the store's alias) with a literal. A conjunct elsewhere (under OR or
+ * NOT) bounds nothing for certain, so it is not looked at.
+ */
+function eventTimeDays(where: SqlNode, alias: string | undefined): { first?: string; last?: string } | undefined {
+  const isEventTime = (n: SqlNode) =>
+    n.value === 'eventtime' && (n.kind === 'identifier' || (n.kind === 'dereference' && alias !== undefined && n.children[0]?.kind === 'identifier' && n.children[0].value === alias));
+  let first: string | undefined;
+  let last: string | undefined;
+  const atLeast = (day: string | undefined) => void (day !== undefined && (first === undefined || day > first) && (first = day));
+  const atMost = (day: string | undefined) => void (day !== undefined && (last === undefined || day < last) && (last = day));
+  // The AND chain is iterated, not recursed: its length is not bounded by the depth limit.
+  const pending = [where];
+  while (pending.length > 0) {
+    const n = pending.pop()!;
+    if (n.kind === 'and') {
+      pending.push(...n.children);
+      continue;
+    }
+    if (n.kind === 'between' && isEventTime(n.children[0]!)) {
+      atLeast(literalDay(n.children[1]!));
+      atMost(literalDay(n.children[2]!));
+      continue;
+    }
+    const flipped = FLIPPED.get(n.kind);
+    if (flipped === undefined || n.children.length !== 2) continue;
+    const [left, right] = n.children as [SqlNode, SqlNode];
+    const [op, day] = isEventTime(left) ? [n.kind, literalDay(right)] : isEventTime(right) ? [flipped, literalDay(left)] : [undefined, undefined];
+    if (op === '>' || op === '>=' || op === '=') atLeast(day);
+    if (op === '<' || op === '<=' || op === '=') atMost(day);
+  }
+  return first === undefined && last === undefined ? undefined : { ...(first !== undefined ? { first } : {}), ...(last !== undefined ? { last } : {}) };
+}
+
 function node(kind: string, children: SqlNode[] = [], value?: string): SqlNode {
   return value === undefined ? { kind, children } : { kind, value, children };
 }
@@ -113,6 +186,7 @@ class Parser {
   private readonly parameters: number[] = [];
   private readonly quotedParameters: number[] = [];
   private readonly timeLiterals: number[] = [];
+  private readonly dayBounds: DayBounds[] = [];
 
   constructor(
     private readonly source: string,
@@ -229,7 +303,7 @@ class Parser {
     } else if (this.peek().kind !== 'eof') {
       this.fail('expected the end of the query');
     }
-    return { root, tokens: this.tokens.all(), tables: this.tables, parameters: this.parameters, quotedParameters: this.quotedParameters, timeLiterals: this.timeLiterals, end };
+    return { root, tokens: this.tokens.all(), tables: this.tables, parameters: this.parameters, quotedParameters: this.quotedParameters, timeLiterals: this.timeLiterals, dayBounds: this.dayBounds, end };
   }
 
   private query(): SqlNode {
@@ -366,8 +440,19 @@ class Parser {
     const quantifier = this.setQuantifier();
     if (quantifier !== undefined) children.push(node(quantifier));
     children.push(node('select', this.list(() => this.selectItem())));
-    if (this.acceptWord('FROM')) children.push(node('from', this.list(() => this.relation())));
-    if (this.acceptWord('WHERE')) children.push(node('where', [this.expression()]));
+    const tablesBefore = this.tables.length;
+    let from: SqlNode | undefined;
+    if (this.acceptWord('FROM')) children.push((from = node('from', this.list(() => this.relation()))));
+    // One relation, the one table reference it holds a store (not a CTE): eventTime and the day
+    // partition column of a WHERE here can only be that table's.
+    const overOneStore = from?.children.length === 1 && this.tables.length === tablesBefore + 1 && !this.tables[tablesBefore]!.cte ? storeAlias(from.children[0]!) : undefined;
+    if (this.acceptWord('WHERE')) {
+      const start = this.pos;
+      const where = this.expression();
+      children.push(node('where', [where]));
+      const bounds = overOneStore && eventTimeDays(where, overOneStore.alias);
+      if (bounds) this.dayBounds.push({ from: start, to: this.pos, ...bounds });
+    }
     if (this.acceptWord('GROUP')) {
       this.expectWord('BY');
       const groupQuantifier = this.setQuantifier();

@@ -255,10 +255,56 @@ describe('QueryParameters', () => {
 
   it('types strings compared with eventTime as TIMESTAMP literals, as Lake compares them', () => {
     expect(check(`SELECT eventName FROM ${EDS} WHERE eventTime > '2023-01-01 00:00:00' AND '2023-02-01' >= e.eventTime AND eventTime BETWEEN '2023-01-01' AND '2023-01-02' AND eventName = '2023-01-01'`).statement).toBe(
-      `SELECT eventName FROM ${tableOf(EDS)} WHERE eventTime > TIMESTAMP '2023-01-01 00:00:00' AND TIMESTAMP '2023-02-01' >= e.eventTime AND eventTime BETWEEN TIMESTAMP '2023-01-01' AND TIMESTAMP '2023-01-02' AND eventName = '2023-01-01'`,
+      `SELECT eventName FROM ${tableOf(EDS)} WHERE (eventTime > TIMESTAMP '2023-01-01 00:00:00' AND TIMESTAMP '2023-02-01' >= e.eventTime AND eventTime BETWEEN TIMESTAMP '2023-01-01' AND TIMESTAMP '2023-01-02' AND eventName = '2023-01-01') AND eventdate >= '2023-01-01' AND eventdate <= '2023-01-02'`,
     );
     expect(check(`SELECT eventName FROM ${EDS} WHERE eventTime >= '?' AND eventTime < date_add('day', 1, '2023-01-01') AND eventTime > ('2023-01-01' || '')`, ['2024-01-01 00:00:00']).statement).toBe(
       `SELECT eventName FROM ${tableOf(EDS)} WHERE eventTime >= TIMESTAMP '2024-01-01 00:00:00' AND eventTime < date_add('day', 1, '2023-01-01') AND eventTime > ('2023-01-01' || '')`,
+    );
+  });
+
+  it('bounds the day partition by what the top-level conjuncts of a WHERE over one store say of eventTime, and nothing else', () => {
+    const bounded = (where: string, from = EDS) => check(`SELECT eventName FROM ${from} WHERE ${where}`).statement.replace(/^SELECT eventName FROM \S+(?: \w+)? WHERE /, '');
+    // The store's alias, either side of the comparison, the tightest bound of several, = and BETWEEN.
+    expect(bounded("t.eventTime >= TIMESTAMP '2023-01-05 13:51:00' AND t.eventTime < '2023-01-19 13:51:00.5'", `${EDS} t`)).toBe(
+      "(t.eventTime >= TIMESTAMP '2023-01-05 13:51:00' AND t.eventTime < TIMESTAMP '2023-01-19 13:51:00.5') AND eventdate >= '2023-01-05' AND eventdate <= '2023-01-19'",
+    );
+    expect(bounded("'2023-03-01' > eventTime AND eventTime > '2023-01-01' AND eventTime > '2023-02-01 00:00'")).toBe(
+      "(TIMESTAMP '2023-03-01' > eventTime AND eventTime > TIMESTAMP '2023-01-01' AND eventTime > TIMESTAMP '2023-02-01 00:00') AND eventdate >= '2023-02-01' AND eventdate <= '2023-03-01'",
+    );
+    expect(bounded("eventTime = TIMESTAMP '2023-01-05 00:00:00'")).toBe("(eventTime = TIMESTAMP '2023-01-05 00:00:00') AND eventdate >= '2023-01-05' AND eventdate <= '2023-01-05'");
+    expect(bounded("eventName = 'x' AND (eventTime BETWEEN '2023-01-01' AND '2023-01-02')")).toBe(
+      "(eventName = 'x' AND (eventTime BETWEEN TIMESTAMP '2023-01-01' AND TIMESTAMP '2023-01-02' )) AND eventdate >= '2023-01-01' AND eventdate <= '2023-01-02'",
+    );
+    // A contradiction stays one: no event falls on no day.
+    expect(bounded("eventTime > '2023-02-01' AND eventTime < '2023-01-01'")).toMatch(/AND eventdate >= '2023-02-01' AND eventdate <= '2023-01-01'$/);
+    // Nothing certain: under OR or NOT, a zone, a day that does not exist, an expression, a marker, another table's column.
+    for (const where of [
+      "eventTime > '2023-01-01' OR eventName = 'x'",
+      "NOT (eventTime > '2023-01-01')",
+      "eventTime NOT BETWEEN '2023-01-01' AND '2023-01-02'",
+      "eventTime > TIMESTAMP '2023-01-01 00:00:00 UTC'",
+      "eventTime > '2023-01-01T00:00:00Z'",
+      "eventTime > '2023-02-30'",
+      "eventTime > date_add('day', -7, current_timestamp)",
+      "x.eventTime > '2023-01-01'",
+      "eventTime <> '2023-01-01'",
+    ]) {
+      expect(bounded(where), where).not.toContain('eventdate');
+    }
+    expect(check(`SELECT eventName FROM ${EDS} WHERE eventTime >= '?'`, ['2024-01-01 00:00:00']).statement).not.toContain('eventdate');
+    // Only over one store: not over a join, a subquery, a CTE or a table with renamed columns;
+    // a subquery's own WHERE over one store is bounded on its own.
+    for (const sql of [
+      `SELECT a.eventName FROM ${EDS} a JOIN ${EDS} b ON a.eventID = b.eventID WHERE a.eventTime > '2023-01-01'`,
+      `SELECT eventName FROM ${EDS}, ${EDS} b WHERE eventTime > '2023-01-01'`,
+      `SELECT eventName FROM (SELECT eventName, eventTime FROM ${EDS}) WHERE eventTime > '2023-01-01'`,
+      `WITH t AS (SELECT eventName, eventTime FROM ${EDS}) SELECT eventName FROM t WHERE eventTime > '2023-01-01'`,
+      `SELECT eventName FROM ${EDS} AS t (a, b) WHERE eventTime > '2023-01-01'`,
+    ]) {
+      expect(check(sql).statement, sql).not.toContain('eventdate');
+    }
+    expect(check(`SELECT eventName FROM ${EDS} WHERE eventID IN (SELECT eventID FROM ${EDS} WHERE eventTime > '2023-01-01') AND eventName = 'x'`).statement).toBe(
+      `SELECT eventName FROM ${tableOf(EDS)} WHERE eventID IN (SELECT eventID FROM ${tableOf(EDS)} WHERE (eventTime > TIMESTAMP '2023-01-01') AND eventdate >= '2023-01-01' ) AND eventName = 'x'`,
     );
   });
 

@@ -4,9 +4,22 @@ import { checkLakeQuery, LakeQueryError, parseLakeSql, type SqlNode } from '../.
 import { cloudTrailSampleQueries, sampleStatement } from './sampleQueries.js';
 import { check, EDS, OTHER_EDS, resolveStore, tokensOf } from './stores.js';
 
-/** A tree's shape with table names erased: the guard rewrites exactly those and nothing else. */
+/** The day bounds the guard adds to a WHERE over one store: `AND eventdate >= '…'` and `<=`. */
+function isDayBound(n: SqlNode): boolean {
+  return (n.kind === '>=' || n.kind === '<=') && n.children[0]?.kind === 'identifier' && n.children[0].value === 'eventdate' && n.children[1]?.kind === 'string';
+}
+
+/**
+ * A tree's shape with what the guard rewrites erased: table names, TIMESTAMP before a string
+ * compared with eventTime, and the day bounds it adds to a WHERE. Nothing else may differ.
+ */
 function shape(root: SqlNode): unknown {
   if (root.kind === 'table') return 'table';
+  if (root.kind === 'where') {
+    let expression = root.children[0]!;
+    while (expression.kind === 'and' && isDayBound(expression.children[1]!)) expression = expression.children[0]!;
+    return ['where', null, [shape(expression)]];
+  }
   // The guard types a string compared with eventTime as TIMESTAMP (parser.ts timeLiterals).
   if (root.kind === 'typedLiteral' && root.value === 'timestamp') return shape(root.children[0]!);
   return [root.kind, root.value ?? null, root.children.map(shape)];

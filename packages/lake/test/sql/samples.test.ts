@@ -22,10 +22,12 @@ describe("AWS's CloudTrail Lake sample queries", () => {
       expect(result.statement).not.toMatch(/;\s*$/);
       const inputTokens = tokensOf(sampleStatement(sample, EDS)).filter((t) => !(t.kind === 'operator' && t.value === ';'));
       const outputTokens = tokensOf(result.statement);
-      // Each store ID token (1) became `lake . eds . "…"` (5), and each string compared with
-      // eventTime got a TIMESTAMP before it.
-      const timeLiterals = parseLakeSql(sampleStatement(sample, EDS)).timeLiterals.length;
-      expect(outputTokens.length).toBe(inputTokens.length + 4 * sample.references + timeLiterals);
+      // Each store ID token (1) became `lake . eds . "…"` (5), each string compared with
+      // eventTime got a TIMESTAMP before it, and a WHERE bounding eventTime got its day bounds:
+      // `( … )` and `AND eventdate >= 'day'` / `AND eventdate <= 'day'` (4 tokens each).
+      const parsed = parseLakeSql(sampleStatement(sample, EDS));
+      const dayTokens = parsed.dayBounds.reduce((n, b) => n + 2 + (b.first !== undefined ? 4 : 0) + (b.last !== undefined ? 4 : 0), 0);
+      expect(outputTokens.length).toBe(inputTokens.length + 4 * sample.references + parsed.timeLiterals.length + dayTokens);
       expect(() => parseLakeSql(result.statement)).not.toThrow();
     });
   }
