@@ -350,14 +350,9 @@ function lakeCatalog(options: StartTrinoOptions, metastoreDir: string): Record<s
           'fs.native-local.enabled': 'true',
           'local.location': metastoreDir,
         }),
-    'fs.native-s3.enabled': 'true',
-    's3.endpoint': options.awsEndpoint,
-    's3.path-style-access': 'true',
-    's3.region': options.region,
-    's3.aws-access-key': options.accessKeyId,
-    's3.aws-secret-key': options.secretAccessKey,
-    // The archive is written by the archiver, never by Trino: tables are EXTERNAL over its prefixes,
-    // and partitions are registered as the archiver closes them.
+    ...s3FileSystem(options),
+    // The lake is written by the lake service, never by Trino: tables are EXTERNAL over its
+    // prefixes, and partitions are registered from what is in S3 before each query.
     'hive.non-managed-table-writes-enabled': 'false',
     'hive.allow-register-partition-procedure': 'true',
     // The zone the Parquet reader converts zone-adjusted timestamps with: UTC, like the JVM's
@@ -382,6 +377,13 @@ function icebergCatalog(options: StartTrinoOptions, catalog: IcebergJdbcCatalog)
     'iceberg.jdbc-catalog.catalog-name': 'opentrail',
     'iceberg.jdbc-catalog.default-warehouse-dir': catalog.warehouse,
     'iceberg.file-format': 'PARQUET',
+    ...s3FileSystem(options),
+  };
+}
+
+/** Trino's native S3 file system, pointed at the stack's S3 (moto): path-style, static keys. */
+function s3FileSystem(options: StartTrinoOptions): Record<string, string> {
+  return {
     'fs.native-s3.enabled': 'true',
     's3.endpoint': options.awsEndpoint,
     's3.path-style-access': 'true',

@@ -136,7 +136,7 @@ export class LakeQueries {
         onRows: async (columns, rows) => {
           if (header.length === 0) {
             header.push(...columns);
-            delivery?.write(`${header.map((h) => csvField(h)).join(',')}\n`);
+            await delivery?.write(`${header.map((h) => csvField(h)).join(',')}\n`);
           }
           const page: ResultRow[] = rows.map((row) => columns.map((c, i): [string, string | null] => [c, resultText(row[i])]));
           for (const row of page) for (const [, v] of row) resultBytes += v === null ? 0 : Buffer.byteLength(v);
@@ -146,7 +146,7 @@ export class LakeQueries {
           }
           await store.appendRows(queryId, next, page);
           next += page.length;
-          if (delivery) for (const row of page) delivery.write(`${row.map(([, v]) => csvField(v)).join(',')}\n`);
+          if (delivery) await delivery.write(page.map((row) => `${row.map(([, v]) => csvField(v)).join(',')}\n`).join(''));
         },
         // Once a second: what has been scanned so far (DescribeQuery, the console), and whether
         // the query was cancelled, which, done on another instance, is only in the database.
@@ -156,9 +156,9 @@ export class LakeQueries {
           if (!(await store.setStatus(queryId, 'RUNNING', { bytesScanned: processedBytes, eventsScanned: processedRows }))) abort.abort();
         },
       });
-      if (header.length === 0) delivery?.write(`${result.columns.map((h) => csvField(h)).join(',')}\n`);
+      if (header.length === 0) await delivery?.write(`${result.columns.map((h) => csvField(h)).join(',')}\n`);
       await store.setStatus(queryId, 'FINISHED', { executionMs: this.now() - started, bytesScanned: result.processedBytes, eventsScanned: result.processedRows });
-      if (deliveryS3Uri && delivery) await this.deliver(queryId, caller, deliveryS3Uri, await delivery.end());
+      if (deliveryS3Uri !== undefined && delivery) await this.deliver(queryId, caller, deliveryS3Uri, await delivery.end());
     } catch (err) {
       const executionMs = this.now() - started;
       const reason = abort.signal.reason instanceof Error ? abort.signal.reason.message : undefined;
@@ -218,8 +218,9 @@ class GzipText {
     this.gzip.on('data', (chunk: Buffer) => this.chunks.push(chunk));
   }
 
-  write(text: string): void {
-    this.gzip.write(text);
+  /** Resolves once zlib takes more: the text waiting for it stays bounded. */
+  async write(text: string): Promise<void> {
+    if (!this.gzip.write(text)) await once(this.gzip, 'drain');
   }
 
   async end(): Promise<Buffer> {
