@@ -218,7 +218,10 @@ describe.each<KafkaClientKind>(['kafkajs', 'confluent'])('Kafka port on %s', (cl
     const producer = await connectedProducer(k);
     await producer.send({ topic, messages: Array.from({ length: 30 }, (_, i) => ({ value: `v${i}`, partition: i % 2 })) });
     const { received, batchEnds } = await collect(k, topic);
-    await waitFor(() => batchEnds.some((b) => b.partition === 0 && b.lastOffset === '14') && batchEnds.some((b) => b.partition === 1 && b.lastOffset === '14'), 'both partitions ended at offset 14');
+    await waitFor(() => batchEnds.some((b) => b.partition === 0 && b.lastOffset === '14') && batchEnds.some((b) => b.partition === 1 && b.lastOffset === '14'), 'both partitions ended at offset 14').catch((err: Error) => {
+      // Seen once in CI on kafkajs: say what had arrived, for the next time.
+      throw new Error(`${err.message}: ${received.length} messages received, batch ends ${JSON.stringify(batchEnds)}`);
+    });
     expect(received).toHaveLength(30);
     // Each end follows the messages it closes: never beyond what was handed over.
     for (const partition of [0, 1]) {
@@ -242,7 +245,13 @@ describe.each<KafkaClientKind>(['kafkajs', 'confluent'])('Kafka port on %s', (cl
     const admin = k.admin();
     await admin.connect();
     cleanups.push(() => admin.disconnect());
-    expect(sortedOffsets((await admin.fetchTopicOffsets(topic)).map(({ partition, high }) => ({ partition, offset: high })))).toEqual([
+    // EndTxn returns before the coordinator has written the markers (Kafka writes them
+    // asynchronously): the high watermarks reach them soon after, not at once (CI saw 3 for 6).
+    const ends = await waitFor(async () => {
+      const offsets = sortedOffsets((await admin.fetchTopicOffsets(topic)).map(({ partition, high }) => ({ partition, offset: high })));
+      return offsets[0]?.offset === '6' && offsets[1]?.offset === '3' ? offsets : undefined;
+    }, 'the transaction markers to be written', 15_000);
+    expect(ends).toEqual([
       { partition: 0, offset: '6' },
       { partition: 1, offset: '3' },
     ]);
